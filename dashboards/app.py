@@ -1,0 +1,32 @@
+"""Leadership dashboard entry point: `followthrough serve` runs this file with Streamlit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    import dashboards  # noqa: F401
+except ImportError:  # running from a source checkout that is not pip-installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import streamlit as st
+
+from dashboards import ui
+
+HERE = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="followthrough", page_icon="🎯", layout="wide")
+
+pages = [
+    st.Page(str(HERE / "app_pages" / "overview.py"), title="Overview", icon="🎯", default=True),
+    st.Page(str(HERE / "app_pages" / "action_items.py"), title="Action items", icon="📋"),
+    st.Page(str(HERE / "app_pages" / "incidents.py"), title="Incidents", icon="🚨"),
+]
+nav = st.navigation(pages)
+
+ui.benchmark_input()
+st.sidebar.caption(f"Warehouse: `{ui.warehouse()}`")
+st.sidebar.caption("Data is re-read at most once a minute, or as soon as the file changes.")
+
+nav.run()

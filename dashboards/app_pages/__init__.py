@@ -1,0 +1,1 @@
+"""Dashboard pages, each run as a script by `st.navigation` in dashboards/app.py."""

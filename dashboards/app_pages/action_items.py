@@ -1,0 +1,80 @@
+"""Action items: every postmortem action item, filterable, with a link to its ticket."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import data, ui
+
+st.title("Action items")
+
+items = ui.time_to_ticket()
+if items is None:
+    st.stop()
+
+bench = ui.benchmark_days()
+teams = sorted(items["team"].fillna(data.NO_TEAM).unique())
+services = sorted(items["service"].fillna(data.NO_SERVICE).unique())
+
+f1, f2, f3, f4 = st.columns([2, 2, 2, 1.4])
+flt = data.ItemFilter(
+    teams=tuple(f1.multiselect("Team", teams, placeholder="All teams")),
+    services=tuple(f2.multiselect("Service", services, placeholder="All services")),
+    status=f3.radio("Ticket", ["all", "ticketed", "never ticketed"], horizontal=True, key="status"),
+    beyond_benchmark_only=f4.checkbox(f"Beyond {bench:g} days only", key="beyond"),
+)
+shown = data.filter_items(items, flt, bench)
+
+never = int(shown["hours_to_ticket"].isna().sum())
+st.markdown(
+    f"**{len(shown):,}** of {len(items):,} action items shown · "
+    f"**{never:,}** never ticketed · median time to ticket "
+    f"**{data.format_hours(shown['hours_to_ticket'].median() if len(shown) > never else None)}**"
+)
+
+age_days = data.open_age_hours(shown) / 24.0
+table = pd.DataFrame(
+    {
+        "identified": shown["identified_at"].dt.tz_convert("UTC").dt.tz_localize(None),
+        "team": shown["team"],
+        "service": shown["service"],
+        "postmortem": shown["postmortem_title"],
+        "action item": shown["action_text"],
+        "owner": shown["owner"],
+        "priority": shown["priority"],
+        "ticket": shown["ticket_key"],
+        "ticket link": shown["ticket_url"],
+        "days to ticket": shown["hours_to_ticket"] / 24.0,
+        "open for (days)": age_days,
+        "beyond benchmark": data.beyond_benchmark_mask(shown, bench),
+        "link": shown["link_kind"],
+    }
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    height=min(38 + 35 * max(len(table), 1), 640),
+    column_config={
+        "identified": st.column_config.DatetimeColumn("Identified", format="YYYY-MM-DD"),
+        "action item": st.column_config.TextColumn("Action item", width="large"),
+        "ticket link": st.column_config.LinkColumn("Ticket link", display_text="open ↗"),
+        "days to ticket": st.column_config.NumberColumn("Days to ticket", format="%.1f"),
+        "open for (days)": st.column_config.NumberColumn(
+            "Open for (days)", format="%.0f", help="Never-ticketed items: age today."
+        ),
+        "beyond benchmark": st.column_config.CheckboxColumn(f"> {bench:g} d"),
+        "link": st.column_config.TextColumn(
+            "Matched by",
+            help="doc_key: the ticket carries the postmortem's key; "
+            "ticket_mentions_postmortem: the ticket text links the postmortem.",
+        ),
+    },
+)
+st.download_button(
+    "Download CSV",
+    shown.to_csv(index=False).encode(),
+    file_name="action_items.csv",
+    mime="text/csv",
+)

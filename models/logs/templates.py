@@ -1,0 +1,141 @@
+"""Template mining: put the messages of one log statement into one group.
+
+Vectorised in polars. The pipeline is
+1. fold digits and de-duplicate, so regex masking runs once per distinct message shape;
+2. mask parameters (`normalise.mask_expr`) and de-duplicate again;
+3. token-position statistics on the distinct masked messages, grouped by token count: a token's
+   frequency is how many distinct messages carry it at that position. The frequency shared by most
+   of a message's tokens marks its constant skeleton (tokens a statement always prints recur
+   together); tokens rarer than that skeleton are candidate parameters;
+4. inside a skeleton group, a candidate column that takes few distinct values splits the group
+   (it is a constant that tells two statements apart); one that takes many becomes `<*>`.
+Only distinct shapes are processed per step, so the cost per raw line is a byte-wise digit fold,
+a hash and a join.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import polars as pl
+
+from models.logs.normalise import WILDCARD, fold_digits, mask_expr
+
+_SEP = "\x1f"
+_HOLE = "\x00"
+
+
+def template_id(template: str) -> str:
+    """Stable 16-hex id of a template text (same text, same id, in every run and release)."""
+    return hashlib.sha256(template.encode("utf-8")).hexdigest()[:16]
+
+
+def _as_series(messages: pl.Series | Iterable[str]) -> pl.Series:
+    if isinstance(messages, pl.Series):
+        s = messages.cast(pl.String)
+    else:
+        s = pl.Series("message", list(messages), dtype=pl.String)
+    return s.fill_null("").rename("message")
+
+
+def _distinct_masked(s: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
+    """Return each row's index into the distinct masked messages, and those messages."""
+    folded = fold_digits(s)
+    rows = pl.DataFrame({"folded": folded}).with_row_index("row")
+    shapes = rows.group_by("folded", maintain_order=True).agg(
+        pl.col("row").first().alias("rep"), pl.len().alias("w")
+    )
+    shapes = shapes.with_columns(
+        masked=mask_expr(pl.lit(s.gather(shapes["rep"]))),
+    )
+    masked_ids = (
+        shapes.group_by("masked", maintain_order=True)
+        .agg(pl.col("w").sum())
+        .with_row_index("mid")
+    )
+    shapes = shapes.join(masked_ids, on="masked", how="left")
+    row_mid = rows.join(shapes.select("folded", "mid"), on="folded", how="left").sort("row")["mid"]
+    return row_mid, masked_ids
+
+
+def _skeleton_groups(masked_ids: pl.DataFrame, split_max: int, split_ratio: float) -> pl.DataFrame:
+    """Assign each distinct masked message (mid) a template text via position statistics."""
+    toks = masked_ids.with_columns(tok=pl.col("masked").str.split(" ")).with_columns(
+        n=pl.col("tok").list.len()
+    )
+    long = (
+        toks.select("mid", "n", "tok", "w")
+        .with_columns(pos=pl.int_ranges(0, pl.col("n")))
+        .explode("tok", "pos")
+    )
+    long = long.with_columns(freq=pl.col("w").sum().over("n", "pos", "tok"))
+    # The skeleton frequency: the frequency value most tokens of the message share (ties: the
+    # higher one). Tokens at least that frequent are the statement's constant skeleton.
+    lcp = (
+        long.group_by("mid", "freq")
+        .agg(pl.len().alias("k"))
+        .sort(["mid", "k", "freq"], descending=[False, True, True])
+        .group_by("mid", maintain_order=True)
+        .agg(pl.col("freq").first().alias("lcp"))
+    )
+    long = long.join(lcp, on="mid").sort("mid", "pos")
+    long = long.with_columns(
+        skel=pl.when(pl.col("freq") >= pl.col("lcp")).then(pl.col("tok")).otherwise(pl.lit(_HOLE))
+    )
+    keys = long.group_by("mid", maintain_order=True).agg(
+        pl.col("n").first(), pl.col("skel").str.join(_SEP).alias("key1")
+    )
+    long = long.join(keys.select("mid", "key1"), on="mid")
+    # Candidate columns inside a skeleton group: few distinct values -> a constant that splits
+    # the group; many -> a parameter.
+    col_card = (
+        long.filter(pl.col("skel") == _HOLE)
+        .group_by("n", "key1", "pos")
+        .agg(pl.col("tok").n_unique().alias("card"), pl.col("w").sum().alias("rows"))
+    )
+    long = long.join(col_card, on=["n", "key1", "pos"], how="left")
+    long = long.with_columns(
+        key2=pl.when(pl.col("skel") != _HOLE)
+        .then(pl.col("tok"))
+        .when((pl.col("card") <= split_max) | (pl.col("card") * split_ratio <= pl.col("rows")))
+        .then(pl.col("tok"))
+        .otherwise(pl.lit(WILDCARD))
+    )
+    final = long.group_by("mid", maintain_order=True).agg(
+        pl.col("n").first(), pl.col("key2").str.join(_SEP).alias("key")
+    )
+    long = long.join(final.select("mid", "key"), on="mid")
+    tmpl_tok = long.group_by("key", "pos").agg(
+        pl.when(pl.col("tok").n_unique() == 1)
+        .then(pl.col("tok").first())
+        .otherwise(pl.lit(WILDCARD))
+        .alias("t")
+    )
+    templates = (
+        tmpl_tok.sort("key", "pos")
+        .group_by("key", maintain_order=True)
+        .agg(pl.col("t").str.join(" ").alias("template"))
+    )
+    return final.join(templates, on="key").select("mid", "template")
+
+
+def mine_templates(
+    messages: pl.Series | Iterable[str], *, split_max: int = 1, split_ratio: float = 8.0
+) -> pl.DataFrame:
+    """Group messages by the log statement that printed them.
+
+    Returns one row per input message, in input order, with `group_id` (stable hash of the
+    template text) and `template` (masked text, `<*>` for parameters).
+    """
+    s = _as_series(messages)
+    if s.len() == 0:
+        return pl.DataFrame(schema={"group_id": pl.String, "template": pl.String})
+    row_mid, masked_ids = _distinct_masked(s)
+    mid_tmpl = _skeleton_groups(masked_ids, split_max, split_ratio)
+    ids = mid_tmpl.select("template").unique().with_columns(
+        group_id=pl.col("template").map_elements(template_id, return_dtype=pl.String)
+    )
+    mid_tmpl = mid_tmpl.join(ids, on="template")
+    out = pl.DataFrame({"mid": row_mid}).join(mid_tmpl, on="mid", how="left", maintain_order="left")
+    return out.select("group_id", "template")

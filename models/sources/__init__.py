@@ -1,0 +1,1 @@
+"""Pure mappers from vendors' published API payloads to flat, typed warehouse records."""

@@ -1,0 +1,114 @@
+"""Linear issues from GraphQL `issues` connection responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from models.sources.common import RecordError, day, integer, opt, require, text, timestamp
+
+_STATE_CATEGORY = {
+    "backlog": "todo",
+    "unstarted": "todo",
+    "triage": "todo",
+    "started": "in_progress",
+    "completed": "done",
+    "canceled": "canceled",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LinearIssue:
+    id: str
+    identifier: str
+    team_key: str | None
+    title: str | None
+    description: str | None
+    url: str | None
+    state_name: str | None
+    state_type: str | None
+    assignee: str | None
+    assignee_email: str | None
+    priority: int | None
+    labels: list[str]
+    created_at: datetime | None
+    updated_at: datetime | None
+    completed_at: datetime | None
+    canceled_at: datetime | None
+    due_date: Any
+    cycle_number: int | None
+    cycle_starts_at: datetime | None
+    cycle_ends_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinearEvent:
+    identifier: str
+    seq: int
+    occurred_at: datetime | None
+    field: str
+    from_value: str | None
+    to_value: str | None
+
+
+def state_category(state_type: str | None) -> str | None:
+    return _STATE_CATEGORY.get(state_type or "", state_type)
+
+
+def map_issue(node: dict[str, Any]) -> tuple[LinearIssue, list[LinearEvent]]:
+    identifier = text(require(node, "identifier"), "identifier")
+    assert identifier is not None
+    label_nodes = opt(node, "labels", "nodes") or []
+    if not isinstance(label_nodes, list):
+        raise RecordError("field 'labels.nodes' should be a list")
+    issue = LinearIssue(
+        id=text(require(node, "id"), "id"),  # type: ignore[arg-type]
+        identifier=identifier,
+        team_key=text(opt(node, "team", "key"), "team.key") or identifier.split("-")[0],
+        title=text(opt(node, "title"), "title"),
+        description=text(opt(node, "description"), "description"),
+        url=text(opt(node, "url"), "url"),
+        state_name=text(opt(node, "state", "name"), "state.name"),
+        state_type=text(opt(node, "state", "type"), "state.type"),
+        assignee=text(opt(node, "assignee", "name"), "assignee.name"),
+        assignee_email=text(opt(node, "assignee", "email"), "assignee.email"),
+        priority=integer(opt(node, "priority"), "priority"),
+        labels=[str(n.get("name")) for n in label_nodes if isinstance(n, dict)],
+        created_at=timestamp(opt(node, "createdAt"), "createdAt"),
+        updated_at=timestamp(opt(node, "updatedAt"), "updatedAt"),
+        completed_at=timestamp(opt(node, "completedAt"), "completedAt"),
+        canceled_at=timestamp(opt(node, "canceledAt"), "canceledAt"),
+        due_date=day(opt(node, "dueDate"), "dueDate"),
+        cycle_number=integer(opt(node, "cycle", "number"), "cycle.number"),
+        cycle_starts_at=timestamp(opt(node, "cycle", "startsAt"), "cycle.startsAt"),
+        cycle_ends_at=timestamp(opt(node, "cycle", "endsAt"), "cycle.endsAt"),
+    )
+    events: list[LinearEvent] = []
+    history = opt(node, "history", "nodes") or []
+    if not isinstance(history, list):
+        raise RecordError("field 'history.nodes' should be a list")
+    for seq, h in enumerate(history):
+        if not isinstance(h, dict):
+            raise RecordError("history entry should be an object")
+        at = timestamp(opt(h, "createdAt"), "history.createdAt")
+        pairs = {
+            "dueDate": (opt(h, "fromDueDate"), opt(h, "toDueDate")),
+            "cycle": (opt(h, "fromCycle", "number"), opt(h, "toCycle", "number")),
+            "state": (opt(h, "fromState", "name"), opt(h, "toState", "name")),
+            "assignee": (opt(h, "fromAssignee", "name"), opt(h, "toAssignee", "name")),
+        }
+        for field, (before, after) in pairs.items():
+            if before is None and after is None:
+                continue
+            events.append(
+                LinearEvent(
+                    identifier=identifier,
+                    seq=seq,
+                    occurred_at=at,
+                    field=field,
+                    from_value=None if before is None else str(before),
+                    to_value=None if after is None else str(after),
+                )
+            )
+    return issue, events

@@ -1,0 +1,357 @@
+"""Loading export files into `raw`: idempotent by file hash, salvaging what a bad file holds.
+
+A file whose sha256 is already recorded in `raw.files` is skipped, so re-ingesting the same
+exports changes nothing. A changed file replaces the rows it loaded before. A record of the
+wrong shape, a truncated file or bytes that are not UTF-8 put the offending record (or the file)
+in `raw.quarantine` with the reason, and every good record of the same batch still loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+log = logging.getLogger("followthrough.ingest")
+
+Mapped = dict[str, list[Any]]  # table -> records produced from one vendor record
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of export file: where it lives, how to reach its records, how to map them."""
+
+    name: str
+    patterns: tuple[str, ...]
+    container: tuple[str, ...]  # key path to the record list; () for a top-level array
+    tables: tuple[str, ...]
+    map_record: Callable[[Any], Mapped]
+    key_field: str = "id"
+    dated: bool = False  # file names start with YYYY-MM-DD (daily partitions)
+
+
+@dataclass
+class LoadResult:
+    source: str
+    files_seen: int = 0
+    files_loaded: int = 0
+    records: int = 0
+    quarantined: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.files_loaded > 0
+
+
+@dataclass(frozen=True)
+class Problem:
+    index: int
+    key: str | None
+    reason: str
+    snippet: str | None = None
+
+
+_DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def file_date(path: Path) -> date | None:
+    """Partition date of a dated export: the first YYYY-MM-DD in its name or parent folder."""
+    for part in (path.name, path.parent.name):
+        m = _DATE_IN_NAME.search(part)
+        if m:
+            try:
+                return date.fromisoformat(m.group(1))
+            except ValueError:
+                return None
+    return None
+
+
+def discover(root: Path, source: Source, dates: Sequence[date] | None = None) -> list[Path]:
+    found: set[Path] = set()
+    for pattern in source.patterns:
+        found.update(p for p in root.glob(pattern) if p.is_file())
+    paths = sorted(found)
+    if dates is not None:
+        wanted = set(dates)
+        paths = [p for p in paths if file_date(p) in wanted]
+    return paths
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _has_surrogates(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_surrogates(k) or _has_surrogates(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogates(v) for v in value)
+    return False
+
+
+def _snippet(value: Any, limit: int = 200) -> str:
+    try:
+        s = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        s = repr(value)
+    return s.encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def _salvage(text: str, container: tuple[str, ...]) -> tuple[list[Any], Problem]:
+    """Records before the point where a truncated/malformed JSON file breaks."""
+    if container:
+        m = re.search(r'"%s"\s*:\s*\[' % re.escape(container[-1]), text)
+        start = m.end() if m else -1
+    else:
+        stripped = text.lstrip()
+        start = len(text) - len(stripped) + 1 if stripped.startswith("[") else -1
+    if start < 0:
+        return [], Problem(-1, None, "not valid JSON and no record list found to salvage")
+    decoder = json.JSONDecoder()
+    records: list[Any] = []
+    pos = start
+    n = len(text)
+    while True:
+        while pos < n and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= n:
+            reason = "file ends before the record list is closed (truncated)"
+            return records, Problem(len(records), None, reason)
+        if text[pos] == "]":
+            return records, Problem(-1, None, "malformed JSON after the record list")
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            reason = f"truncated or malformed JSON at byte {exc.pos}: {exc.msg}"
+            return records, Problem(len(records), None, reason, text[pos : pos + 120])
+        records.append(obj)
+
+
+def read_records(data: bytes, container: tuple[str, ...]) -> tuple[list[Any], list[Problem]]:
+    """Records of one export file, and the problems found reading it."""
+    problems: list[Problem] = []
+    bad_utf8 = False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_utf8 = True
+        text = data.decode("utf-8", "surrogateescape")
+        log.debug("non-UTF-8 bytes at %d", exc.start)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        records, problem = _salvage(text, container)
+        problems.append(problem)
+    else:
+        cur = doc
+        for key in container:
+            if not isinstance(cur, dict) or key not in cur:
+                where = ".".join(container)
+                problems.append(Problem(-1, None, f"wrong shape: expected an object with '{where}'"))
+                return [], problems
+            cur = cur[key]
+        if not isinstance(cur, list):
+            where = ".".join(container) or "top level"
+            problems.append(Problem(-1, None, f"wrong shape: {where} should be a JSON array"))
+            return [], problems
+        records = cur
+    if bad_utf8:
+        kept: list[Any] = []
+        for i, rec in enumerate(records):
+            if _has_surrogates(rec):
+                problems.append(Problem(i, None, "record contains bytes that are not UTF-8"))
+                kept.append(None)
+            else:
+                kept.append(rec)
+        records = kept
+    return records, problems
+
+
+def _columns(table_records: list[Any], extra: dict[str, Any]) -> pa.Table:
+    first = table_records[0]
+    names = [f.name for f in fields(first)]
+    cols: dict[str, list[Any]] = {n: [] for n in names}
+    for rec in table_records:
+        for n in names:
+            cols[n].append(getattr(rec, n))
+    for k, v in extra.items():
+        cols[k] = v
+    return pa.table(cols)
+
+
+class RawWriter:
+    """Batches mapped records and replaces a set of files' rows in one transaction."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+        self.conn = conn
+        self.source = source
+        self.rows: dict[str, list[Any]] = {t: [] for t in source.tables}
+        self.row_paths: dict[str, list[str]] = {t: [] for t in source.tables}
+        self.files: list[tuple[str, str, str, int, int, int]] = []
+        self.quarantine: list[tuple[str, int, str, str | None, str, str | None]] = []
+
+    def add(self, path: str, digest: str, size: int, mapped: list[Mapped], problems: list[Problem]):
+        for m in mapped:
+            for table, recs in m.items():
+                self.rows[table].extend(recs)
+                self.row_paths[table].extend([path] * len(recs))
+        self.files.append((path, self.source.name, digest, size, len(mapped), len(problems)))
+        for p in problems:
+            self.quarantine.append((path, p.index, self.source.name, p.key, p.reason, p.snippet))
+
+    def flush(self) -> None:
+        if not self.files:
+            return
+        conn = self.conn
+        paths = [f[0] for f in self.files]
+        now = datetime.now(UTC)
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            path_tbl = pa.table({"path": paths})  # noqa: F841 - referenced by name in SQL
+            for table in self.source.tables:
+                conn.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT path FROM path_tbl)")
+            conn.execute("DELETE FROM raw.quarantine WHERE path IN (SELECT path FROM path_tbl)")
+            conn.execute("DELETE FROM raw.files WHERE path IN (SELECT path FROM path_tbl)")
+            for table in self.source.tables:
+                recs = self.rows[table]
+                if not recs:
+                    continue
+                arrow = _columns(recs, {"source_path": self.row_paths[table]})  # noqa: F841
+                cols = ", ".join(arrow.column_names)
+                conn.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM arrow")
+            files_tbl = pa.table(  # noqa: F841
+                {
+                    "path": paths,
+                    "source": [f[1] for f in self.files],
+                    "sha256": [f[2] for f in self.files],
+                    "bytes": [f[3] for f in self.files],
+                    "records": [f[4] for f in self.files],
+                    "quarantined": [f[5] for f in self.files],
+                    "loaded_at": [now] * len(paths),
+                }
+            )
+            conn.execute(
+                "INSERT INTO raw.files SELECT path, source, sha256, bytes, records, quarantined, "
+                "loaded_at FROM files_tbl"
+            )
+            if self.quarantine:
+                q = self.quarantine
+                q_tbl = pa.table(  # noqa: F841
+                    {
+                        "path": [r[0] for r in q],
+                        "record_index": [r[1] for r in q],
+                        "source": [r[2] for r in q],
+                        "record_key": [r[3] for r in q],
+                        "reason": [r[4] for r in q],
+                        "snippet": [r[5] for r in q],
+                        "quarantined_at": [now] * len(q),
+                    }
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO raw.quarantine SELECT path, record_index, source, "
+                    "record_key, reason, snippet, quarantined_at FROM q_tbl"
+                )
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        self.rows = {t: [] for t in self.source.tables}
+        self.row_paths = {t: [] for t in self.source.tables}
+        self.files = []
+        self.quarantine = []
+
+
+def known_digests(conn: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+    return dict(conn.execute("SELECT path, sha256 FROM raw.files WHERE source = ?", [source]).fetchall())
+
+
+def map_file(source: Source, data: bytes) -> tuple[list[Mapped], list[Problem]]:
+    from models.sources.common import RecordError
+
+    records, problems = read_records(data, source.container)
+    mapped: list[Mapped] = []
+    bad = {p.index for p in problems}
+    for i, rec in enumerate(records):
+        if rec is None or i in bad:
+            continue
+        try:
+            mapped.append(source.map_record(rec))
+        except (RecordError, TypeError, ValueError, AttributeError) as exc:
+            key = rec.get(source.key_field) if isinstance(rec, dict) else None
+            problems.append(
+                Problem(i, None if key is None else str(key), str(exc), _snippet(rec))
+            )
+    return mapped, problems
+
+
+def load_files(
+    conn: duckdb.DuckDBPyConnection,
+    source: Source,
+    paths: Iterable[Path],
+    *,
+    read: Callable[[Source, Path, bytes], tuple[list[Mapped], list[Problem]]] | None = None,
+    batch_files: int = 200,
+    force: bool = False,
+) -> LoadResult:
+    """Load the given files of one source; unchanged files are skipped unless `force`."""
+    result = LoadResult(source.name)
+    seen = {} if force else known_digests(conn, source.name)
+    writer = RawWriter(conn, source)
+    for path in paths:
+        result.files_seen += 1
+        key = str(path.resolve())
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            msg = f"{key}: cannot read file: {exc.strerror or exc}"
+            result.problems.append(msg)
+            log.warning(msg)
+            continue
+        digest = sha256_of(data)
+        if seen.get(key) == digest:
+            continue
+        if read is not None:
+            mapped, problems = read(source, path, data)
+        else:
+            mapped, problems = map_file(source, data)
+        writer.add(key, digest, len(data), mapped, problems)
+        result.files_loaded += 1
+        result.records += sum(1 for _ in mapped)
+        result.quarantined += len(problems)
+        for p in problems:
+            where = "whole file" if p.index < 0 else f"record {p.index}"
+            if p.key:
+                where += f" (id {p.key})"
+            msg = f"{key}: {where}: {p.reason}"
+            result.problems.append(msg)
+            log.warning("quarantined %s", msg)
+        if len(writer.files) >= batch_files:
+            writer.flush()
+    writer.flush()
+    return result
+
+
+def iter_dates(start: date, end: date) -> Iterator[date]:
+    """Every day from start to end, inclusive."""
+    cur = start
+    while cur <= end:
+        yield cur
+        cur = date.fromordinal(cur.toordinal() + 1)

@@ -1,0 +1,233 @@
+"""The export files the `files` source understands (see docs/export-format.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from models.sources import github, jira, linear, pagerduty
+from warehouse.loader import Mapped, Problem, Source
+
+
+@dataclass(frozen=True, slots=True)
+class LogRef:
+    provider: str
+    job_id: int
+    path: str
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostmortemDoc:
+    postmortem_id: str
+    path: str
+    format: str | None
+    title: str | None
+    doc_date: date | None
+    meeting_at: datetime | None
+    identified_at: datetime | None
+    authors: list[str]
+    status: str | None
+    incident_refs: list[str]
+    ticket_refs: list[str]
+    ci_refs: list[str]
+    parts_present: list[str]
+    contributing_count: int
+    timeline_entries: int
+    impact_duration_min: float | None
+    affected_users: int | None
+    severity: str | None
+    lint_errors: int
+    lint_warnings: int
+    findings: str
+    verification_criteria: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItemRow:
+    postmortem_id: str
+    ordinal: int
+    text: str
+    owner: str | None
+    ticket: str | None
+    status: str | None
+    priority: str | None
+    due_date: date | None
+    sprint: str | None
+    verification: str | None
+    line: int | None
+
+
+def _one(table: str):
+    def mapper(record: Any) -> Mapped:
+        return {table: [record]}
+
+    return mapper
+
+
+def _runs(r: Any) -> Mapped:
+    return {"raw.github_workflow_runs": [github.map_run(r)]}
+
+
+def _jobs(r: Any) -> Mapped:
+    return {"raw.github_jobs": [github.map_job(r)]}
+
+
+def _deployments(r: Any) -> Mapped:
+    return {"raw.github_deployments": [github.map_deployment(r)]}
+
+
+def _deployment_statuses(r: Any) -> Mapped:
+    return {"raw.github_deployment_statuses": [github.map_deployment_status(r)]}
+
+
+def _jira(r: Any) -> Mapped:
+    issue, events = jira.map_issue(r)
+    return {"raw.jira_issues": [issue], "raw.jira_events": events}
+
+
+def _linear(r: Any) -> Mapped:
+    issue, events = linear.map_issue(r)
+    return {"raw.linear_issues": [issue], "raw.linear_events": events}
+
+
+def _pagerduty(r: Any) -> Mapped:
+    return {"raw.pagerduty_incidents": [pagerduty.map_incident(r)]}
+
+
+GITHUB_RUNS = Source(
+    "github_runs", ("github/runs/*.json",), ("workflow_runs",), ("raw.github_workflow_runs",),
+    _runs, dated=True,
+)
+GITHUB_JOBS = Source(
+    "github_jobs", ("github/jobs/*.json",), ("jobs",), ("raw.github_jobs",), _jobs, dated=True
+)
+GITHUB_LOGS = Source(
+    "github_logs", ("github/logs/*/*.txt", "github/logs/*/*.log"), (), ("raw.ci_logs",),
+    _one("raw.ci_logs"), dated=True,
+)
+GITHUB_DEPLOYMENTS = Source(
+    "github_deployments", ("github/deployments/*.json",), (), ("raw.github_deployments",),
+    _deployments, dated=True,
+)
+GITHUB_DEPLOYMENT_STATUSES = Source(
+    "github_deployment_statuses", ("github/deployment_statuses/*.json",), (),
+    ("raw.github_deployment_statuses",), _deployment_statuses, dated=True,
+)
+JIRA = Source(
+    "jira", ("jira/issues/*.json",), ("issues",), ("raw.jira_issues", "raw.jira_events"), _jira,
+    key_field="key",
+)
+LINEAR = Source(
+    "linear", ("linear/issues/*.json",), ("data", "issues", "nodes"),
+    ("raw.linear_issues", "raw.linear_events"), _linear, key_field="identifier",
+)
+PAGERDUTY = Source(
+    "pagerduty", ("pagerduty/incidents/*.json",), ("incidents",), ("raw.pagerduty_incidents",),
+    _pagerduty,
+)
+POSTMORTEMS = Source(
+    "postmortems",
+    ("postmortems/**/*.md", "postmortems/**/*.markdown", "postmortems/**/*.html",
+     "postmortems/**/*.htm"),
+    (), ("raw.postmortem_documents", "raw.postmortem_action_items"), _one("unused"),
+)
+
+GITHUB_SOURCES = (GITHUB_RUNS, GITHUB_JOBS, GITHUB_LOGS, GITHUB_DEPLOYMENTS,
+                  GITHUB_DEPLOYMENT_STATUSES)
+TICKET_SOURCES = (JIRA, LINEAR)
+ALL_SOURCES = (*GITHUB_SOURCES, *TICKET_SOURCES, PAGERDUTY, POSTMORTEMS)
+
+
+def read_log(source: Source, path: Path, data: bytes) -> tuple[list[Mapped], list[Problem]]:
+    """A job log is referenced by its job id (the file name); its text is read later."""
+    stem = path.stem
+    if not stem.isdigit():
+        return [], [Problem(-1, None, f"log file name should be <job_id>{path.suffix}")]
+    ref = LogRef("github", int(stem), str(path.resolve()), len(data))
+    return [{"raw.ci_logs": [ref]}], []
+
+
+def postmortem_id(root: Path, path: Path) -> str:
+    rel = path.relative_to(root / "postmortems") if (root / "postmortems") in path.parents else path
+    return rel.with_suffix("").as_posix()
+
+
+def make_postmortem_reader(root: Path):
+    """Reader that parses and lints each document with models.postmortems."""
+
+    def read(source: Source, path: Path, data: bytes) -> tuple[list[Mapped], list[Problem]]:
+        from models.postmortems import lint, parse_postmortem
+
+        if b"\x00" in data[:8192]:
+            return [], [Problem(-1, None, "binary file, not a postmortem document")]
+        text = data.decode("utf-8", "replace")
+        try:
+            pm = parse_postmortem(text, path=str(path))
+            findings = lint(pm)
+        except Exception as exc:  # a parser bug must not stop the other documents
+            return [], [Problem(-1, None, f"could not parse: {type(exc).__name__}: {exc}")]
+        pid = postmortem_id(root, path)
+        parts = [name for name, sec in pm.sections.items() if sec.present]
+        doc = PostmortemDoc(
+            postmortem_id=pid,
+            path=str(path.resolve()),
+            format="html" if path.suffix.lower() in {".html", ".htm"} else "markdown",
+            title=pm.title,
+            doc_date=pm.date,
+            meeting_at=pm.meeting_at,
+            identified_at=pm.identified_at,
+            authors=list(pm.authors),
+            status=pm.status,
+            incident_refs=list(pm.incident_refs),
+            ticket_refs=list(pm.ticket_refs),
+            ci_refs=list(pm.ci_refs),
+            parts_present=parts,
+            contributing_count=len(pm.contributing_conditions),
+            timeline_entries=len(pm.timeline),
+            impact_duration_min=pm.impact.duration_minutes if pm.impact else None,
+            affected_users=pm.impact.affected_users if pm.impact else None,
+            severity=pm.impact.severity if pm.impact else None,
+            lint_errors=sum(1 for f in findings if f.severity == "error"),
+            lint_warnings=sum(1 for f in findings if f.severity == "warning"),
+            findings=json.dumps(
+                [
+                    {"rule": f.rule, "severity": f.severity, "line": f.line,
+                     "message": f.message, "suggestion": f.suggestion}
+                    for f in findings
+                ]
+            ),
+            verification_criteria=json.dumps(
+                [
+                    {"text": c.text, "checkable": c.checkable, "metric": c.metric,
+                     "scope": c.scope, "comparator": c.comparator, "threshold": c.threshold,
+                     "window_days": c.window_days}
+                    for c in pm.verification_criteria
+                ]
+            ),
+        )
+        items = [
+            ActionItemRow(
+                postmortem_id=pid,
+                ordinal=a.ordinal,
+                text=a.text,
+                owner=a.owner,
+                ticket=a.ticket,
+                status=a.status,
+                priority=a.priority,
+                due_date=a.due,
+                sprint=a.sprint,
+                verification=a.verification,
+                line=a.line,
+            )
+            for a in pm.action_items
+        ]
+        mapped: Mapped = {"raw.postmortem_documents": [doc]}
+        if items:
+            mapped["raw.postmortem_action_items"] = items
+        return [mapped], []
+
+    return read

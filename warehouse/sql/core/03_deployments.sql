@@ -1,0 +1,25 @@
+-- core.deployments: each deployment with its latest status.
+WITH latest AS (
+    SELECT *
+    FROM raw.github_deployment_statuses
+    QUALIFY row_number() OVER (
+        PARTITION BY deployment_id ORDER BY created_at DESC, status_id DESC) = 1
+)
+SELECT
+    'github'                                       AS provider,
+    d.deployment_id,
+    d.repo,
+    d.environment,
+    coalesce(d.production, false)                  AS production,
+    d.sha,
+    d.ref,
+    d.creator,
+    d.created_at,
+    s.state                                        AS final_state,
+    CASE WHEN s.state IN ('success', 'failure', 'error', 'inactive')
+         THEN s.created_at END                     AS finished_at,
+    coalesce(s.state IN ('failure', 'error'), false) AS failed,
+    coalesce(s.log_url, s.target_url)              AS target_url,
+    d.url
+FROM raw.github_deployments d
+LEFT JOIN latest s USING (deployment_id)

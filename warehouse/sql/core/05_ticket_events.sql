@@ -1,0 +1,13 @@
+-- core.ticket_events: status, sprint, due-date and assignee changes and comments, per ticket.
+SELECT
+    key AS ticket_key, 'jira' AS provider, event_id || ':' || seq AS event_id, occurred_at, author,
+    kind, field, from_value, to_value, body
+FROM raw.jira_events
+UNION ALL BY NAME
+SELECT
+    identifier AS ticket_key, 'linear' AS provider, seq || ':' || field AS event_id, occurred_at,
+    NULL AS author, 'change' AS kind,
+    CASE field WHEN 'dueDate' THEN 'duedate' WHEN 'cycle' THEN 'Sprint' WHEN 'state' THEN 'status'
+               ELSE field END AS field,
+    from_value, to_value, NULL AS body
+FROM raw.linear_events
