@@ -16,12 +16,23 @@ from dashboards import ui
 
 HERE = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="followthrough", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="followthrough", page_icon=":material/task_alt:", layout="wide")
 
 pages = [
-    st.Page(str(HERE / "app_pages" / "overview.py"), title="Overview", icon="🎯", default=True),
-    st.Page(str(HERE / "app_pages" / "action_items.py"), title="Action items", icon="📋"),
-    st.Page(str(HERE / "app_pages" / "incidents.py"), title="Incidents", icon="🚨"),
+    st.Page(
+        str(HERE / "app_pages" / "overview.py"),
+        title="Overview",
+        icon=":material/insights:",
+        default=True,
+    ),
+    st.Page(
+        str(HERE / "app_pages" / "action_items.py"),
+        title="Action items",
+        icon=":material/checklist:",
+    ),
+    st.Page(
+        str(HERE / "app_pages" / "incidents.py"), title="Incidents", icon=":material/emergency:"
+    ),
 ]
 nav = st.navigation(pages)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 
@@ -19,21 +21,40 @@ def benchmark_text(benchmark_days: float) -> str:
 def distribution_chart(bins: pd.DataFrame, benchmark_days: float) -> alt.LayerChart:
     """Bars over log-scaled days with a labelled rule at the benchmark.
 
-    The first bin starts at 0, which a log axis cannot show, so it is drawn from 0.01 days
-    (about 15 minutes); its tooltip still says "< 1 h".
+    A log axis cannot show 0, so the "< 1 h" bin is drawn from 15 minutes, as wide as its
+    neighbour; trailing empty bins past both the data and the benchmark are dropped.
     """
-    data = bins.assign(
-        start_plot=bins["start_days"].clip(lower=0.01),
-        end_plot=bins["end_days"].where(bins["end_days"] != float("inf"), bins["start_days"] * 3),
+    first_start = 0.25 / 24.0
+    start_plot = bins["start_days"].clip(lower=first_start)
+    end_plot = bins["end_days"].where(bins["end_days"] != math.inf, bins["start_days"] * 3)
+    nonempty = bins.index[bins["items"] > 0]
+    last = max(
+        int(nonempty.max()) if len(nonempty) else 0,
+        int((bins["start_days"] < benchmark_days).sum()) - 1,
     )
-    x_scale = alt.Scale(type="log", domain=[0.01, float(data["end_plot"].max())], nice=False)
+    data = bins.assign(start_plot=start_plot, end_plot=end_plot).iloc[: last + 1]
+    upper = max(float(data["end_plot"].max()), benchmark_days * 1.5)
+    ticks = [v for v in [first_start, *data["end_plot"]] if v <= upper]
+    x_axis = alt.Axis(
+        values=ticks,
+        labelExpr="datum.value < 1 ? format(datum.value * 24, '.2~f') + ' h'"
+        " : format(datum.value, '.0f') + ' d'",
+        grid=False,
+    )
+    x_scale = alt.Scale(type="log", domain=[first_start, upper], nice=False)
     bars = (
         alt.Chart(data)
-        .mark_bar(color=BAR_COLOR, stroke="white", strokeWidth=1)
+        .mark_rect(color=BAR_COLOR, stroke="white", strokeWidth=1)
         .encode(
-            x=alt.X("start_plot:Q", scale=x_scale, title="days from identification to ticket"),
+            x=alt.X(
+                "start_plot:Q",
+                scale=x_scale,
+                axis=x_axis,
+                title="time from identification to ticket (log scale)",
+            ),
             x2="end_plot:Q",
-            y=alt.Y("items:Q", title="action items"),
+            y=alt.Y("items:Q", title="action items", axis=alt.Axis(tickMinStep=1, format="d")),
+            y2=alt.datum(0),
             tooltip=[alt.Tooltip("bin:N", title="time to ticket"), alt.Tooltip("items:Q")],
         )
     )
@@ -41,18 +62,20 @@ def distribution_chart(bins: pd.DataFrame, benchmark_days: float) -> alt.LayerCh
 
 
 def _benchmark_rule(benchmark_days: float, x_field: bool) -> list[alt.Chart]:
+    """Dashed benchmark rule with its label drawn just outside the plot, where no data sits."""
     frame = pd.DataFrame({"days": [benchmark_days], "label": [benchmark_text(benchmark_days)]})
     base = alt.Chart(frame)
+    style = {"color": BENCHMARK_COLOR, "fontWeight": "bold"}
     if x_field:
         rule = base.mark_rule(color=BENCHMARK_COLOR, strokeDash=[6, 4], size=2).encode(x="days:Q")
-        text = base.mark_text(
-            color=BENCHMARK_COLOR, align="left", dx=5, dy=-8, fontWeight="bold"
-        ).encode(x="days:Q", y=alt.value(12), text="label:N")
+        text = base.mark_text(align="right", dx=-4, **style).encode(
+            x="days:Q", y=alt.value(-8), text="label:N"
+        )
     else:
         rule = base.mark_rule(color=BENCHMARK_COLOR, strokeDash=[6, 4], size=2).encode(y="days:Q")
-        text = base.mark_text(
-            color=BENCHMARK_COLOR, align="left", dx=4, dy=-6, fontWeight="bold"
-        ).encode(y="days:Q", x=alt.value(4), text="label:N")
+        text = base.mark_text(align="right", dy=-6, **style).encode(
+            y="days:Q", x=alt.value("width"), text="label:N"
+        )
     return [rule, text]
 
 
@@ -63,7 +86,7 @@ def trend_chart(trend: pd.DataFrame, benchmark_days: float) -> alt.LayerChart:
         .mark_line(point=True, color=BAR_COLOR)
         .encode(
             x=alt.X("yearmonth(month):T", title="month identified"),
-            y=alt.Y("median_days:Q", title="median days to ticket (ticketed items)"),
+            y=alt.Y("median_days:Q", title="median days to ticket"),
             tooltip=[
                 alt.Tooltip("yearmonth(month):T", title="month"),
                 alt.Tooltip("median_days:Q", title="median days", format=".1f"),
@@ -84,12 +107,18 @@ def never_ticketed_trend_chart(trend: pd.DataFrame) -> alt.Chart:
         value_name="count",
     )
     long["status"] = long["status"].str.replace("_", " ")
+    long["month"] = pd.to_datetime(long["month"]).dt.strftime("%Y-%m")
     return (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("yearmonth(month):T", title="month identified"),
-            y=alt.Y("count:Q", title="action items"),
+            x=alt.X("month:O", title="month identified", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                "count:Q",
+                title="action items",
+                stack=True,
+                axis=alt.Axis(tickMinStep=1, format="d"),
+            ),
             color=alt.Color(
                 "status:N",
                 scale=alt.Scale(
@@ -97,7 +126,8 @@ def never_ticketed_trend_chart(trend: pd.DataFrame) -> alt.Chart:
                 ),
                 legend=alt.Legend(orient="bottom", title=None),
             ),
-            tooltip=["yearmonth(month):T", "status:N", "count:Q"],
+            order=alt.Order("status:N", sort="descending"),
+            tooltip=["month:O", "status:N", "count:Q"],
         )
         .properties(height=220)
     )
@@ -125,19 +155,20 @@ def team_chart(teams: pd.DataFrame, benchmark_days: float) -> alt.LayerChart:
         .mark_rule(color=BENCHMARK_COLOR, strokeDash=[6, 4], size=2)
         .encode(x="days:Q", tooltip=[alt.Tooltip("days:Q", title="benchmark (days)")])
     )
-    return alt.layer(bars, rule).properties(height=max(120, 28 * len(teams)))
+    return alt.layer(bars, rule).properties(height=40 + 34 * len(teams))
 
 
 def incidents_chart(counts: pd.DataFrame) -> alt.Chart:
     """Stacked incident counts per month, coloured by service."""
+    data = counts.assign(month=pd.to_datetime(counts["month"]).dt.strftime("%Y-%m"))
     return (
-        alt.Chart(counts)
+        alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("yearmonth(month):T", title="month"),
-            y=alt.Y("incidents:Q", title="incidents"),
+            x=alt.X("month:O", title="month", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("incidents:Q", title="incidents", axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color("service:N", legend=alt.Legend(orient="bottom", title="service")),
-            tooltip=["yearmonth(month):T", "service:N", "incidents:Q"],
+            tooltip=["month:O", "service:N", "incidents:Q"],
         )
         .properties(height=320)
     )

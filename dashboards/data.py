@@ -435,10 +435,10 @@ def incidents_per_month_service(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_hours(hours: float | None) -> str:
-    """'37.5 h (1.6 d)' — both units, since leadership thinks in days and on-call in hours."""
+    """'37.5 h · 1.6 d' — both units, since leadership thinks in days and on-call in hours."""
     if hours is None or (isinstance(hours, float) and math.isnan(hours)):
         return "—"
-    return f"{hours:.1f} h ({hours / 24:.1f} d)"
+    return f"{hours:.1f} h · {hours / 24:.1f} d"
 
 
 def format_share(share: float | None) -> str:

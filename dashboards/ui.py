@@ -73,19 +73,19 @@ def _load(loader: Callable[[str, int], pd.DataFrame], path: Path) -> pd.DataFram
             f"No warehouse at `{path}` yet. {data.BUILD_HINT} "
             f"To read another file, set `{data.WAREHOUSE_ENV}` or pass "
             "`followthrough serve --warehouse PATH`.",
-            icon="🏗️",
+            icon=":material/construction:",
         )
     except data.WarehouseBusy:
         st.info(
             "The warehouse is being rebuilt right now (a pipeline run holds the file). "
             "Retry in a moment.",
-            icon="⏳",
+            icon=":material/hourglass_top:",
         )
         st.button("Retry", key=f"retry-{loader.__name__}")
     except data.TableMissing as exc:
         st.warning(
             f"The warehouse `{path}` has no table `{exc.table}` yet. {data.BUILD_HINT}",
-            icon="🏗️",
+            icon=":material/construction:",
         )
     return None
 

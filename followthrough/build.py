@@ -9,7 +9,6 @@ from pathlib import Path
 from warehouse.db import connect
 from warehouse.ingest import ingest
 from warehouse.loader import LoadResult
-from warehouse.transform import rebuild_all
 
 CORE_TABLES = (
     "core.ci_jobs", "core.ci_failures", "core.deployments", "core.tickets",
@@ -25,6 +24,7 @@ class BuildSummary:
     loads: list[LoadResult] = field(default_factory=list)
     rebuilt: bool = False
     row_counts: dict[str, int] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)
     quarantined: int = 0
     median_hours_to_ticket: float | None = None
     never_ticketed: int = 0
@@ -49,8 +49,40 @@ class BuildSummary:
                 f"time to ticket: median {med_s} over ticketed items; "
                 f"{self.never_ticketed} of {self.action_items} never ticketed"
             )
+        for check in self.failed_checks:
+            out.append(f"check failed: {check}")
         out.append(f"built in {self.seconds:.1f} s")
         return out
+
+
+def materialize_downstream(warehouse: Path, exports: Path) -> list[str]:
+    """Run every asset after `raw` through Dagster in-process; returns failed check names."""
+    import dagster as dg
+
+    from pipelines.defs import analytics, transform
+    from pipelines.io import PolarsIOManager
+    from pipelines.resources import default_resources
+
+    result = dg.materialize(
+        [
+            *transform.sql_assets,
+            analytics.action_item_delays,
+            analytics.time_to_ticket_monthly,
+            transform.time_to_ticket_keeps_every_item,
+            transform.ci_jobs_have_runs,
+        ],
+        resources={
+            **default_resources(warehouse, exports),
+            "polars_io": PolarsIOManager(database=str(warehouse), schema="models"),
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+    )
+    return [
+        ".".join(e.asset_check_key.asset_key.path) + ":" + e.asset_check_key.name
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    ]
 
 
 def build(warehouse: Path, exports: Path, *, force: bool = False) -> BuildSummary:
@@ -60,9 +92,14 @@ def build(warehouse: Path, exports: Path, *, force: bool = False) -> BuildSummar
     try:
         summary.loads = ingest(conn, exports, force=force)
         never_built = conn.execute("SELECT count(*) FROM meta.builds WHERE rebuilt").fetchone()[0] == 0
-        if force or never_built or any(r.changed for r in summary.loads):
-            rebuild_all(conn)
-            summary.rebuilt = True
+        rebuild = force or never_built or any(r.changed for r in summary.loads)
+    finally:
+        conn.close()
+    if rebuild:
+        summary.failed_checks = materialize_downstream(warehouse, exports)
+        summary.rebuilt = True
+    conn = connect(warehouse)
+    try:
         for name in (*CORE_TABLES, "marts.time_to_ticket"):
             summary.row_counts[name] = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
         summary.quarantined = conn.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0]

@@ -10,7 +10,11 @@ from collections.abc import Sequence
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets `func`.
 COMMANDS: tuple[str, ...] = (
     "generate",
+    "excerpt",
+    "fingerprint",
     "serve",
+    "build",
+    "sql",
 )
 
 

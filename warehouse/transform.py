@@ -59,7 +59,8 @@ def rebuild(conn: duckdb.DuckDBPyConnection, s: Step) -> int:
     return int(count[0]) if count else 0
 
 
-def rebuild_all(conn: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ("core", "marts"),
+def rebuild_all(conn: duckdb.DuckDBPyConnection,
+                schemas: tuple[str, ...] = ("core", "models", "marts"),
                 ) -> dict[str, tuple[int, float]]:
     """Rebuild every table of the given layers in dependency order: name -> (rows, seconds)."""
     out: dict[str, tuple[int, float]] = {}

@@ -37,35 +37,44 @@ age_days = data.open_age_hours(shown) / 24.0
 table = pd.DataFrame(
     {
         "identified": shown["identified_at"].dt.tz_convert("UTC").dt.tz_localize(None),
-        "team": shown["team"],
-        "service": shown["service"],
-        "postmortem": shown["postmortem_title"],
+        "team": shown["team"].fillna(data.NO_TEAM),
+        "service": shown["service"].fillna(data.NO_SERVICE),
         "action item": shown["action_text"],
-        "owner": shown["owner"],
-        "priority": shown["priority"],
         "ticket": shown["ticket_key"],
         "ticket link": shown["ticket_url"],
         "days to ticket": shown["hours_to_ticket"] / 24.0,
-        "open for (days)": age_days,
-        "beyond benchmark": data.beyond_benchmark_mask(shown, bench),
-        "link": shown["link_kind"],
+        "open for": age_days,
+        "beyond": data.beyond_benchmark_mask(shown, bench),
+        "owner": shown["owner"],
+        "priority": shown["priority"],
+        "postmortem": shown["postmortem_title"],
+        "matched by": shown["link_kind"],
     }
 )
 st.dataframe(
     table,
     hide_index=True,
     width="stretch",
+    placeholder="—",
     height=min(38 + 35 * max(len(table), 1), 640),
     column_config={
         "identified": st.column_config.DatetimeColumn("Identified", format="YYYY-MM-DD"),
-        "action item": st.column_config.TextColumn("Action item", width="large"),
-        "ticket link": st.column_config.LinkColumn("Ticket link", display_text="open ↗"),
+        "team": "Team",
+        "service": "Service",
+        "action item": st.column_config.TextColumn("Action item", width="medium"),
+        "ticket": "Ticket",
+        "ticket link": st.column_config.LinkColumn("Link", display_text="open ↗", width="small"),
         "days to ticket": st.column_config.NumberColumn("Days to ticket", format="%.1f"),
-        "open for (days)": st.column_config.NumberColumn(
-            "Open for (days)", format="%.0f", help="Never-ticketed items: age today."
+        "open for": st.column_config.NumberColumn(
+            "Open for (days)", format="%.0f", help="Never-ticketed items: days since identified."
         ),
-        "beyond benchmark": st.column_config.CheckboxColumn(f"> {bench:g} d"),
-        "link": st.column_config.TextColumn(
+        "beyond": st.column_config.CheckboxColumn(
+            f"> {bench:g} d", help="Ticketed later than the benchmark, or still open past it."
+        ),
+        "owner": "Owner",
+        "priority": "Priority",
+        "postmortem": "Postmortem",
+        "matched by": st.column_config.TextColumn(
             "Matched by",
             help="doc_key: the ticket carries the postmortem's key; "
             "ticket_mentions_postmortem: the ticket text links the postmortem.",

@@ -16,7 +16,7 @@ if incidents.empty:
     st.stop()
 
 services = sorted(incidents["service"].fillna(data.NO_SERVICE).unique())
-chosen = st.multiselect("Service", services, placeholder="All services")
+chosen = st.columns([2, 3])[0].multiselect("Service", services, placeholder="All services")
 shown = (
     incidents[incidents["service"].fillna(data.NO_SERVICE).isin(chosen)] if chosen else incidents
 )
@@ -26,7 +26,11 @@ with_pm = ui.postmortem_incident_ids()
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Incidents", f"{len(shown):,}")
-c2.metric("Services", f"{shown['service'].nunique():,}")
+c2.metric(
+    "Services affected",
+    f"{shown['service'].nunique():,}",
+    help="Distinct named services; incidents without a service are not counted here.",
+)
 c3.metric(
     "Median time to resolve",
     data.format_hours(resolve_hours.median() if resolve_hours.notna().any() else None),

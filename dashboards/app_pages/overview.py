@@ -22,7 +22,7 @@ if items.empty:
 bench = ui.benchmark_days()
 head = data.headline(items, bench)
 
-c1, c2, c3, c4, c5, c6 = st.columns(6)
+c1, c2, c3, c4, c5, c6 = st.columns([0.9, 0.9, 1.5, 1.1, 1.1, 1.1])
 c1.metric("Action items", f"{head.total:,}")
 c2.metric(
     "Ticketed",
@@ -65,9 +65,12 @@ never_msg = (
     f"open (Kaplan–Meier), the median time to ticket is {km}."
 )
 if head.never_ticketed:
-    st.warning(never_msg, icon="🪦")
+    st.warning(never_msg, icon=":material/report:")
 else:
-    st.success(f"Every one of the {head.total:,} action items has a ticket.", icon="✅")
+    st.success(
+        f"Every one of the {head.total:,} action items has a ticket.",
+        icon=":material/check_circle:",
+    )
 
 st.subheader("Time from identification to ticket")
 st.altair_chart(charts.distribution_chart(data.distribution(items), bench), width="stretch")
@@ -87,26 +90,31 @@ else:
     right.altair_chart(charts.never_ticketed_trend_chart(trend), width="stretch")
     undated = int(items["identified_at"].isna().sum())
     if undated:
-        st.caption(f"{undated:,} items without an identification date are left out of the trend.")
+        noun = "item" if undated == 1 else "items"
+        st.caption(f"{undated:,} {noun} without an identification date left out of the trend.")
 
 st.subheader("By team")
 teams = data.by_team(items, bench)
 left, right = st.columns([2, 3])
 left.altair_chart(charts.team_chart(teams, bench), width="stretch")
 right.dataframe(
-    teams,
+    teams.drop(columns=["median_hours"]).assign(
+        share_never_ticketed=teams["share_never_ticketed"] * 100.0
+    ),
     hide_index=True,
     width="stretch",
+    placeholder="—",
     column_config={
         "team": "Team",
         "items": st.column_config.NumberColumn("Items"),
         "ticketed": st.column_config.NumberColumn("Ticketed"),
-        "never_ticketed": st.column_config.NumberColumn("Never ticketed"),
+        "never_ticketed": st.column_config.NumberColumn("Unticketed"),
         "share_never_ticketed": st.column_config.ProgressColumn(
-            "Never ticketed %", format="percent", min_value=0.0, max_value=1.0
+            "Never ticketed", format="%.0f%%", min_value=0.0, max_value=100.0
         ),
-        "median_hours": st.column_config.NumberColumn("Median h", format="%.1f"),
-        "median_days": st.column_config.NumberColumn("Median d", format="%.1f"),
+        "median_days": st.column_config.NumberColumn(
+            "Median days", format="%.1f", help="Over the team's ticketed items."
+        ),
         "within_24h": st.column_config.NumberColumn("≤ 24 h"),
         "ticketed_late": st.column_config.NumberColumn(f"Ticketed > {bench:g} d"),
     },

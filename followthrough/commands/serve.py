@@ -30,6 +30,9 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # Leadership readers get no "Deploy"/developer menu.
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 

@@ -31,6 +31,7 @@ MASK_RULES: tuple[tuple[str, str], ...] = (
     ("url", r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>()\[\]{}]+"),
     ("email", r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"),
     ("path", r"(?:[A-Za-z]:)?(?:[\\/][\w.@+\-$~]+){2,}[\\/]?"),
+    ("key_value", r"\b([A-Za-z_][\w.\-]*)=[^\s,;)\]}\"']+"),
     ("hex_word", r"\b[0-9a-fA-F]{12,}\b"),
     ("token_with_digit", _TOKEN_CHARS + r"*\d" + _TOKEN_CHARS + "*"),
 )
@@ -45,7 +46,7 @@ def _as_series(messages: pl.Series | list[str] | tuple[str, ...]) -> pl.Series:
 def mask_expr(expr: pl.Expr) -> pl.Expr:
     """The masking rules as one polars expression, so callers can fuse it into a query."""
     for name, pattern in MASK_RULES:
-        replacement = WILDCARD if name == "token_with_digit" else "0"
+        replacement = {"token_with_digit": WILDCARD, "key_value": "${1}=0"}.get(name, "0")
         expr = expr.str.replace_all(pattern, replacement)
     return expr.str.replace_all(r"\s+", " ").str.strip_chars()
 

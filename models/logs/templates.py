@@ -139,3 +139,71 @@ def mine_templates(
     mid_tmpl = mid_tmpl.join(ids, on="template")
     out = pl.DataFrame({"mid": row_mid}).join(mid_tmpl, on="mid", how="left", maintain_order="left")
     return out.select("group_id", "template")
+
+
+def _compatible(a: list[str], b: list[str]) -> bool:
+    """Same statement: no clashing constants, a shared constant, at most one position widened."""
+    shared = widened = 0
+    for x, y in zip(a, b, strict=True):
+        if x == y:
+            shared += x != WILDCARD
+        elif x == WILDCARD or y == WILDCARD:
+            widened += 1
+        else:
+            return False
+    return shared > 0 and widened <= 1
+
+
+class TemplateStore:
+    """Templates that persist across batches, so group ids stay stable on streamed input.
+
+    Each batch is mined on its own; a batch template that lines up token by token with a stored
+    one (same length, every position equal or a wildcard on either side) takes the stored id, and
+    the stored text widens to the wildcard where they differ. Ids are never renamed.
+    """
+
+    def __init__(self) -> None:
+        self._by_len: dict[int, list[tuple[str, list[str]]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_len.values())
+
+    def to_frame(self) -> pl.DataFrame:
+        rows = [(gid, " ".join(toks)) for v in self._by_len.values() for gid, toks in v]
+        return pl.DataFrame(rows, schema={"group_id": pl.String, "template": pl.String}, orient="row")
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame) -> TemplateStore:
+        store = cls()
+        for gid, text in frame.select("group_id", "template").iter_rows():
+            toks = text.split(" ")
+            store._by_len.setdefault(len(toks), []).append((gid, toks))
+        return store
+
+    def _resolve(self, template: str) -> tuple[str, str]:
+        toks = template.split(" ")
+        bucket = self._by_len.setdefault(len(toks), [])
+        for idx, (gid, stored) in enumerate(bucket):
+            if stored == toks:
+                return gid, template
+            if _compatible(stored, toks):
+                merged = [x if x == y else WILDCARD for x, y in zip(stored, toks, strict=True)]
+                bucket[idx] = (gid, merged)
+                return gid, " ".join(merged)
+        gid = template_id(template)
+        bucket.append((gid, toks))
+        return gid, template
+
+    def add_batch(self, messages: pl.Series | Iterable[str]) -> pl.DataFrame:
+        """Mine one batch; return `group_id`, `template` per message, in input order."""
+        mined = mine_templates(messages)
+        if mined.height == 0:
+            return mined
+        local = mined.select("template").unique(maintain_order=True)
+        resolved = [self._resolve(t) for t in local["template"].to_list()]
+        mapping = local.with_columns(
+            pl.Series("gid", [g for g, _ in resolved], dtype=pl.String),
+            pl.Series("stored", [t for _, t in resolved], dtype=pl.String),
+        )
+        out = mined.join(mapping, on="template", how="left", maintain_order="left")
+        return out.select(pl.col("gid").alias("group_id"), pl.col("stored").alias("template"))

@@ -395,6 +395,14 @@ CREATE TABLE core.action_items (
     line            INTEGER
 );
 
+-- models: derived facts that marts build on.
+CREATE TABLE models.action_item_tickets (
+    action_item_id  VARCHAR PRIMARY KEY,
+    ticket_key      VARCHAR NOT NULL,
+    link_kind       VARCHAR NOT NULL,   -- 'doc_key' or 'ticket_mentions_postmortem'
+    confidence      DOUBLE NOT NULL     -- 1.0 for an explicit key; title similarity otherwise
+);
+
 CREATE TABLE marts.time_to_ticket (
     action_item_id     VARCHAR PRIMARY KEY,
     postmortem_id      VARCHAR NOT NULL,

@@ -1,0 +1,1 @@
+"""Follow-through analytics: pure polars/numpy functions over warehouse extracts."""

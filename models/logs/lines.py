@@ -1,0 +1,119 @@
+"""Reading CI logs as numbered lines: decoding, line breaks, CI prefixes, ANSI codes.
+
+Line numbers follow the convention of editors and of Java's `BufferedReader` (which CI log tools
+and the hand-marked data sets use): `\\r\\n`, a lone `\\r` and `\\n` each end a line. A segment
+ended by a lone `\\r` is a progress update that a terminal would overwrite; it keeps its number
+but is flagged `overwritten` so only the last segment counts as content.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+MAX_LINE_CHARS = 2000
+CHUNK_BYTES = 8 * 1024 * 1024
+BINARY_SNIFF_BYTES = 64 * 1024
+
+_ANSI = r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>]"
+# `gh run view --log` prefixes "job<TAB>step<TAB>"; raw GitHub Actions logs prefix an ISO
+# timestamp with 7 fractional digits; GitLab and others use similar RFC 3339 prefixes.
+_CI_PREFIX = (
+    r"^(?:[^\t\n]*\t[^\t\n]*\t)?"
+    r"(?:\ufeff)?\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})\s?"
+)
+_ANSI_RE = re.compile(_ANSI)
+_CI_PREFIX_RE = re.compile(_CI_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    n: int
+    text: str
+    overwritten: bool
+
+
+def truncate(text: str, limit: int = MAX_LINE_CHARS) -> str:
+    """Cut a line to `limit` characters with a visible marker saying how much was dropped."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} …[truncated {len(text) - limit} chars]"
+
+
+def clean_line(text: str) -> str:
+    """One line without CI timestamp prefix or ANSI codes (scalar twin of `clean_series`)."""
+    return _CI_PREFIX_RE.sub("", _ANSI_RE.sub("", text), count=1)
+
+
+def clean_series(lines: pl.Series) -> pl.Series:
+    """Vectorised `clean_line` over a chunk of lines."""
+    return lines.str.replace_all(_ANSI, "").str.replace(_CI_PREFIX, "")
+
+
+def is_binary(head: bytes) -> bool:
+    """NUL bytes do not occur in text logs in any common encoding but UTF-16/32."""
+    return b"\x00" in head
+
+
+def iter_text_lines(text: str) -> Iterator[RawLine]:
+    """Number the lines of an in-memory log."""
+    yield from _split(iter([text]))
+
+
+def iter_file_lines(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawLine]:
+    """Number the lines of a log file, reading it in chunks so memory stays bounded."""
+
+    def chunks() -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        with path.open("rb") as fh:
+            while True:
+                block = fh.read(chunk_bytes)
+                if not block:
+                    tail = decoder.decode(b"", final=True)
+                    if tail:
+                        yield tail
+                    return
+                yield decoder.decode(block)
+
+    yield from _split(chunks())
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _split(chunks: Iterable[str]) -> Iterator[RawLine]:
+    n = 0
+    pending = ""
+    dropped = 0  # characters of the current (overlong) line already thrown away
+    for chunk in chunks:
+        if not chunk:
+            continue
+        buf = pending + chunk
+        pos = 0
+        for m in _BREAK.finditer(buf):
+            if m.end() == len(buf) and m.group() == "\r":
+                break  # a `\r\n` may be split across chunks; decide with the next chunk
+            n += 1
+            yield RawLine(n, _finish(buf[pos : m.start()], dropped), m.group() == "\r")
+            dropped = 0
+            pos = m.end()
+        pending = buf[pos:]
+        if len(pending) > 2 * MAX_LINE_CHARS + 1:
+            # One enormous line: keep only what display needs, count the rest.
+            keep = MAX_LINE_CHARS + 1
+            dropped += len(pending) - keep - (1 if pending.endswith("\r") else 0)
+            pending = pending[:keep] + ("\r" if pending.endswith("\r") else "")
+    if pending or dropped:
+        n += 1
+        yield RawLine(n, _finish(pending.removesuffix("\r"), dropped), False)
+
+
+def _finish(text: str, dropped: int) -> str:
+    if not dropped:
+        return truncate(text)
+    return f"{text[:MAX_LINE_CHARS]} …[truncated {len(text) - MAX_LINE_CHARS + dropped} chars]"

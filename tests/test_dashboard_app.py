@@ -1,0 +1,185 @@
+"""Each dashboard page rendered by Streamlit's AppTest against a fixture warehouse file."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_dashboard_warehouse import EXPECTED, build_warehouse
+
+from dashboards import charts, data
+from followthrough.commands import serve
+
+APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, warehouse: Path, **env: str) -> AppTest:
+    monkeypatch.setenv(data.WAREHOUSE_ENV, str(warehouse))
+    monkeypatch.delenv(data.BENCHMARK_ENV, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return build_warehouse(tmp_path / "warehouse.duckdb")
+
+
+def test_overview_headline(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
+    at = _app(monkeypatch, warehouse)
+    assert _metrics(at) == {
+        "Action items": "10",
+        "Ticketed": "70%",
+        "Median time to ticket": "36.0 h · 1.5 d",
+        "Never ticketed": "3 (30%)",
+        "Ticketed within 24 h": "30%",
+        "Beyond 4.3 days": "50%",
+    }
+    note = at.warning[0].value
+    assert "Never ticketed: 3 (30%)" in note
+    assert data.format_hours(EXPECTED["km_median_hours"]) in note  # Kaplan–Meier median
+    captions = " ".join(c.value for c in at.caption)
+    assert "4.3 days — vendor-reported industry figure" in captions
+    assert "1 item without an identification date" in captions
+
+
+def test_benchmark_from_environment_and_sidebar(
+    monkeypatch: pytest.MonkeyPatch, warehouse: Path
+) -> None:
+    at = _app(monkeypatch, warehouse, **{data.BENCHMARK_ENV: "1"})
+    # 1 day: ticketed after 36, 50, 120, 200 h plus 3 never ticketed = 7 of 10.
+    assert _metrics(at)["Beyond 1 days"] == "70%"
+    at.sidebar.number_input(key="benchmark_days").set_value(2.0).run()
+    # 2 days: 50, 120, 200 h plus 3 never ticketed = 6 of 10.
+    assert _metrics(at)["Beyond 2 days"] == "60%"
+    assert "2 days — vendor-reported industry figure" in " ".join(c.value for c in at.caption)
+
+
+def test_action_items_page_filters(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
+    at = _app(monkeypatch, warehouse)
+    at.switch_page("app_pages/action_items.py").run()
+    assert not at.exception
+    assert at.markdown[0].value.startswith("**10** of 10 action items shown · **3** never")
+    table = at.dataframe[0].value
+    assert len(table) == 10
+    assert set(table["ticket link"].dropna()) == {
+        f"https://example.atlassian.net/browse/OPS-{100 + n}" for n in (1, 2, 3, 5, 6, 8, 10)
+    }
+
+    at.radio(key="status").set_value("never ticketed").run()
+    assert at.markdown[0].value.startswith("**3** of 10 action items shown · **3** never")
+    assert at.dataframe[0].value["ticket"].isna().all()
+
+    at.radio(key="status").set_value("all").run()
+    at.multiselect[0].set_value(["search"]).run()  # team
+    at.checkbox(key="beyond").check().run()
+    shown = at.dataframe[0].value
+    assert sorted(shown["action item"]) == [
+        "Add alerting for failure mode 6",
+        "Add alerting for failure mode 7",
+    ]
+    assert "median time to ticket **200.0 h · 8.3 d**" in at.markdown[0].value
+
+
+def test_incidents_page(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
+    at = _app(monkeypatch, warehouse)
+    at.switch_page("app_pages/incidents.py").run()
+    assert not at.exception
+    metrics = _metrics(at)
+    assert metrics["Incidents"] == "5"
+    assert metrics["Median time to resolve"] == "4.0 h · 0.2 d"  # 1, 3, 5, 8 h
+    assert metrics["With a postmortem"] == "40%"  # INC-1 and INC-3
+    pivot = at.dataframe[0].value
+    assert list(pivot["total"]) == [3, 1, 1]
+
+
+def test_incidents_page_without_tables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = build_warehouse(tmp_path / "w.duckdb", incidents=False, postmortems=False)
+    at = _app(monkeypatch, path)
+    assert _metrics(at)["Action items"] == "10"  # the overview does not need them
+    at.switch_page("app_pages/incidents.py").run()
+    assert not at.exception
+    assert "core.incidents" in at.warning[0].value
+    assert "followthrough build" in at.warning[0].value
+
+
+def test_missing_warehouse_explains_how_to_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    at = _app(monkeypatch, tmp_path / "absent.duckdb")
+    assert not at.metric
+    text = at.warning[0].value
+    assert "No warehouse at" in text and "followthrough build" in text and "make demo" in text
+    at.switch_page("app_pages/action_items.py").run()
+    assert not at.exception and "followthrough build" in at.warning[0].value
+
+
+def test_missing_table_explains_how_to_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    at = _app(monkeypatch, build_warehouse(tmp_path / "w.duckdb", items=False))
+    assert "marts.time_to_ticket" in at.warning[0].value
+    assert "followthrough build" in at.warning[0].value
+
+
+def test_locked_warehouse_shows_retry_message(
+    monkeypatch: pytest.MonkeyPatch, warehouse: Path
+) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys\n"
+            f"c = duckdb.connect({str(warehouse)!r})\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        at = _app(monkeypatch, warehouse)
+        assert "being rebuilt" in at.info[0].value
+        assert "retry in a moment" in at.info[0].value.lower()
+        assert not at.metric
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    at.button[0].click().run()  # the writer is done: Retry shows the numbers
+    assert _metrics(at)["Action items"] == "10"
+
+
+def test_distribution_chart_carries_benchmark_label() -> None:
+    import pandas as pd
+
+    df = pd.DataFrame({"hours_to_ticket": [0.5, 30.0, 500.0, None]})
+    spec = str(charts.distribution_chart(data.distribution(df), 4.3).to_dict())
+    assert "4.3 days — vendor-reported industry figure" in spec
+
+
+def test_serve_parser_and_command(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    serve.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["serve", "--warehouse", str(tmp_path / "w.duckdb")])
+    assert (args.port, args.host, args.func) == (8501, "127.0.0.1", serve.run)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--port", "70000"])
+    cmd = serve.streamlit_command("127.0.0.1", 9999)
+    assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"]
+    assert Path(cmd[4]) == APP
+    assert cmd[cmd.index("--server.port") + 1] == "9999"
+    assert cmd[cmd.index("--server.headless") + 1] == "true"

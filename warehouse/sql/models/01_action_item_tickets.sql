@@ -1,0 +1,30 @@
+-- models.action_item_tickets: which ticket carries each action item. The key written in the
+-- document wins; failing that, a ticket whose description cites the postmortem is paired with
+-- the item whose text its title matches best (confidence = Jaro-Winkler similarity).
+WITH by_key AS (
+    SELECT a.action_item_id, t.ticket_key, 'doc_key' AS link_kind, 1.0 AS confidence
+    FROM core.action_items a
+    JOIN core.tickets t
+      ON t.ticket_key = upper(regexp_extract(a.ticket_ref, '([A-Za-z][A-Za-z0-9]+-[0-9]+)', 1))
+),
+mentions AS (
+    SELECT a.action_item_id, t.ticket_key,
+           jaro_winkler_similarity(lower(a.text), lower(t.title)) AS score
+    FROM core.action_items a
+    JOIN core.tickets t ON contains(t.description, a.postmortem_id)
+    WHERE a.action_item_id NOT IN (SELECT action_item_id FROM by_key)
+      AND t.ticket_key NOT IN (SELECT ticket_key FROM by_key)
+),
+best_for_ticket AS (
+    SELECT * FROM mentions
+    QUALIFY row_number() OVER (PARTITION BY ticket_key ORDER BY score DESC, action_item_id) = 1
+),
+by_mention AS (
+    SELECT action_item_id, ticket_key, 'ticket_mentions_postmortem' AS link_kind,
+           score AS confidence
+    FROM best_for_ticket
+    QUALIFY row_number() OVER (PARTITION BY action_item_id ORDER BY score DESC, ticket_key) = 1
+)
+SELECT * FROM by_key
+UNION ALL
+SELECT * FROM by_mention
