@@ -14,6 +14,7 @@ COMMANDS: tuple[str, ...] = (
     "fingerprint",
     "serve",
     "build",
+    "demo",
     "sql",
 )
 

@@ -43,10 +43,13 @@ def test_overview_headline(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> 
         "Action items": "10",
         "Ticketed": "70%",
         "Median time to ticket": "36.0 h · 1.5 d",
-        "Never ticketed": "3 (30%)",
+        "Never ticketed": "3",
         "Ticketed within 24 h": "30%",
         "Beyond 4.3 days": "50%",
     }
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["Never ticketed"] == "30% of items"
+    assert deltas["Beyond 4.3 days"] == "5 items"
     note = at.warning[0].value
     assert "Never ticketed: 3 (30%)" in note
     assert data.format_hours(EXPECTED["km_median_hours"]) in note  # Kaplan–Meier median

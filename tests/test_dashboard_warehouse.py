@@ -95,7 +95,11 @@ def build_warehouse(
                         f"https://example.atlassian.net/browse/OPS-{100 + n}" if ticketed else None,
                         created,
                         hours,
-                        ("doc_key" if n % 2 else "ticket_mentions_postmortem") if ticketed else None,
+                        (
+                            ("doc_key" if n % 2 else "ticket_mentions_postmortem")
+                            if ticketed
+                            else None
+                        ),
                     ],
                 )
         if incidents:

@@ -22,35 +22,49 @@ if items.empty:
 bench = ui.benchmark_days()
 head = data.headline(items, bench)
 
-c1, c2, c3, c4, c5, c6 = st.columns([0.9, 0.9, 1.5, 1.1, 1.1, 1.1])
+# The shares sit under each figure (delta line, no arrow) so the values never get truncated.
+quiet = {"delta_color": "off", "delta_arrow": "off"}
+c1, c2, c4 = st.columns(3, border=True)
+c3, c5, c6 = st.columns(3, border=True)
 c1.metric("Action items", f"{head.total:,}")
 c2.metric(
     "Ticketed",
     data.format_share(head.share_ticketed),
+    delta=f"{head.ticketed:,} items",
     help=f"{head.ticketed:,} of {head.total:,} action items have a ticket.",
+    **quiet,
 )
 c3.metric(
     "Median time to ticket",
     data.format_hours(head.median_hours),
-    help="Median hours from identification to ticket creation, over ticketed items only.",
+    delta=f"over {head.ticketed:,} ticketed items",
+    help="Median hours from identification to ticket creation, over ticketed items only. "
+    "The note below gives the median with never-ticketed items counted.",
+    **quiet,
 )
 c4.metric(
     "Never ticketed",
-    f"{head.never_ticketed:,} ({data.format_share(head.share_never_ticketed)})",
+    f"{head.never_ticketed:,}",
+    delta=f"{data.format_share(head.share_never_ticketed)} of items",
     help="Action items with no ticket at all. Counted in every share on this page.",
+    **quiet,
 )
 c5.metric(
     "Ticketed within 24 h",
     data.format_share(head.share_within_24h),
+    delta=f"{head.within_24h:,} items",
     help=f"{head.within_24h:,} of all {head.total:,} action items.",
+    **quiet,
 )
 c6.metric(
     f"Beyond {bench:g} days",
     data.format_share(head.share_beyond_benchmark),
+    delta=f"{head.beyond_benchmark:,} items",
     help=(
         f"{head.beyond_benchmark:,} of all {head.total:,} items: ticketed after more than "
         f"{bench:g} days, or still unticketed and older than that."
     ),
+    **quiet,
 )
 
 km = (
@@ -95,10 +109,9 @@ else:
 
 st.subheader("By team")
 teams = data.by_team(items, bench)
-left, right = st.columns([2, 3])
-left.altair_chart(charts.team_chart(teams, bench), width="stretch")
-right.dataframe(
-    teams.drop(columns=["median_hours"]).assign(
+st.altair_chart(charts.team_chart(teams, bench), width="stretch")
+st.dataframe(
+    teams.drop(columns=["median_hours", "ticketed"]).assign(
         share_never_ticketed=teams["share_never_ticketed"] * 100.0
     ),
     hide_index=True,
@@ -107,7 +120,6 @@ right.dataframe(
     column_config={
         "team": "Team",
         "items": st.column_config.NumberColumn("Items"),
-        "ticketed": st.column_config.NumberColumn("Ticketed"),
         "never_ticketed": st.column_config.NumberColumn("Unticketed"),
         "share_never_ticketed": st.column_config.ProgressColumn(
             "Never ticketed", format="%.0f%%", min_value=0.0, max_value=100.0

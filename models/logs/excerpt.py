@@ -80,13 +80,14 @@ _STRONG: tuple[tuple[float, str], ...] = (
     (4.0, r"(?i)(?:exit(?:ed)? (?:with )?(?:code|status)|returned non-zero exit status)\s*[1-9]"),
     (4.0, r"(?i)make(?:\[\d+\])?: \*\*\*|\bcommand not found\b|Segmentation fault|core dumped"),
     (3.0, r"(?i)\bundefined reference\b|\bcannot find symbol\b|\bno such file or directory\b"),
-    (3.0, r"(?i)\b(?:permission denied|timed? ?out|unable to|could not|cannot|can't|killed)\b"),
+    (3.0, r"(?i)\b(?:permission denied|timed out|unable to|could not|cannot|can't|killed)\b"),
+    (3.0, r"(?i)\btime-?out(?:exception|error| expired| exceeded| reached| after)"),
     (3.0, r"(?i)\berror\b|\bfailed\b|\bfailure\b|\bexception\b"),
     (1.0, r"(?i)\bwarn(?:ing)?\b|\bdeprecat"),
 )
 # Lines that mention errors but report success or are routine noise.
 _QUIET = (
-    r"(?i)\b(?:0|no) (?:errors?|failures?|failed)\b|Failures: 0, Errors: 0|\bPASS(?:ED)?\b"
+    r"(?i)\b(?:0|no) (?:errors?|failures?|failed)\b|Failures: 0, Errors: 0|(?-i:\bPASS(?:ED)?\b)"
     r"|^\s*ok\b|\b(?:Download(?:ing|ed)|Progress)\b|\berror[_-]?prone\b|-Werror|errors?\.(?:go|py|ts|js)"
 
 )
@@ -94,11 +95,14 @@ _INFO_PREFIX = r"^\s*\[?(?:INFO|DEBUG|TRACE)\]?\b"
 _LOUD = r"FAIL|ERROR"
 # Lines that belong to the block above them.
 _CONTINUATION = (
-    r"^\s+at\s|^\s*\.\.\. \d+ (?:more|common frames)|^\s*Caused by:|^\s*Suppressed:"
+    r"^\s+at\s|^\s*\.\.\. \d+ (?:more|common frames)|^\s*(?:Caused(?: by)?|Also|Suppressed):"
+    r"|^During handling of the above exception|^The above exception was the direct cause"
     r"|^\s+File \".*\", line \d+|^\s{2,}\S|^\t|^\s*\||^\s*[~^]+\s*$|^\s*\d+\s*\|"
     r"|^(?:\[ERROR\]|ERROR|E)\s{2,}|^\s*(?:Expected|Received|expected|actual|but was)\b"
     r"|^\s*[-+]\s|^\s*(?:\^|~)"
 )
+# A stack frame: the line before it belongs to the trace even when it has no error shape.
+_FRAME = r"^\s+at\s|^\s+File \".*\", line \d+"
 # Annotations that only structure the log.
 _STRUCTURE = r"^##\[(?:group|endgroup|section|command|debug)\]|^::(?:group|endgroup|debug)::"
 
@@ -126,7 +130,13 @@ def _score_batch(texts: list[str]) -> tuple[list[float], list[bool], list[str]]:
     structure = pl.col("t").str.contains(_STRUCTURE)
     out = frame.select(
         pl.when(structure).then(0.0).when(quiet).then(score * 0.2).otherwise(score).alias("score"),
-        (pl.col("t").str.contains(_CONTINUATION) & ~structure).alias("cont"),
+        (
+            (
+                pl.col("t").str.contains(_CONTINUATION)
+                | pl.col("t").str.contains(_FRAME).shift(-1, fill_value=False)
+            )
+            & ~structure
+        ).alias("cont"),
         pl.col("t"),
     )
     return out["score"].to_list(), out["cont"].to_list(), out["t"].to_list()
@@ -202,7 +212,7 @@ class _Scanner:
                     if len(cur.lines) < _MAX_BLOCK_LINES:
                         cur.lines.append((raw.n, text))
                     cur.end = raw.n
-                    cur.score = max(cur.score, score) + (0.02 if score > 0 else 0.0)
+                    cur.score = max(cur.score, score)
                     if self.known is not None and novelty.get(i, False):
                         cur.score += 0.05
                     continue
@@ -230,7 +240,7 @@ class _Scanner:
         self._close()
         total = max(self.total, 1)
         ranked = sorted(
-            self.heap, key=lambda b: (b.score + 1.5 * b.end / total, b.end), reverse=True
+            self.heap, key=lambda b: (b.score + 3.0 * b.end / total, b.end), reverse=True
         )
         chosen: dict[int, str] = {}
         for block in ranked:

@@ -355,12 +355,15 @@ def _from_table(rows: list[Line]) -> list[_Draft]:
                     d.status = d.status or extra.status
                 continue
             if role == "ticket":
-                d.ticket = _ticket_of(cell) or d.ticket or (
-                    clean_inline(cell) if clean_inline(cell).lower() not in _NOT_OWNER else None
-                )
-                sm = _STATUS_MARK_RE.search(cell)
+                plain = clean_inline(cell)
+                sm = _STATUS_MARK_RE.search(plain)
                 if sm:
                     d.status = d.status or normalize_status(sm.group(1) or sm.group(2))
+                    plain = (plain[: sm.start()] + " " + plain[sm.end() :]).strip()
+                d.ticket = _ticket_of(cell) or d.ticket or (
+                    plain if plain and not PLACEHOLDER_RE.match(plain)
+                    and plain.lower() not in _NOT_OWNER else None
+                )
             elif role == "owner":
                 d.owner = _owner_clean(cell) or d.owner
             elif role == "priority":

@@ -171,27 +171,22 @@ def classify_lines(raw_lines: list[tuple[int, str]]) -> list[Line]:
             continue
         if first in "-*+•▪◦‣" or first.isdigit() or (len(stripped) > 2 and stripped[1] in ".)"):
             m = LIST_RE.match(s)
-            if m and (m.group(2) is None or not m.group(2).isalpha() or len(m.group(3)) > 0):
+            # "A. Something" opening a paragraph is rarely a list item; inside a list it is.
+            if m and not (m.group(2) and m.group(2).isalpha() and not (out and out[-1].kind == "list")):
                 body = m.group(3)
-                if m.group(2) and m.group(2).isalpha() and not (
-                    out and out[-1].kind == "list"
-                ):
-                    # "A. Something" at the start of a paragraph is rarely a list item.
-                    pass
-                else:
-                    check = None
-                    cm = CHECK_RE.match(body)
-                    if cm:
-                        check = cm.group(1)
-                        body = body[cm.end() :]
-                    out.append(Line(no, s, "list", indent=len(m.group(1).expandtabs(4)),
-                                    content=body.strip(), check=check))
-                    continue
+                check = None
+                cm = CHECK_RE.match(body)
+                if cm:
+                    check = cm.group(1)
+                    body = body[cm.end() :]
+                out.append(Line(no, s, "list", indent=len(m.group(1).expandtabs(4)),
+                                content=body.strip(), check=check))
+                continue
         out.append(Line(no, s, "text", indent=indent, content=stripped))
     return out
 
 
-def _label_of(text: str) -> tuple[str, str] | None:
+def _label_of(text: str, kind: str = "text") -> tuple[str, str] | None:
     """(label, rest) when a line starts with a bold label or a known plain "Label:"."""
     if text.startswith(("**", "__")):
         m = BOLD_LABEL_RE.match(text)
@@ -202,7 +197,7 @@ def _label_of(text: str) -> tuple[str, str] | None:
         m = PLAIN_LABEL_RE.match(text)
         if m and is_known_label(m.group("label")):
             return m.group("label").strip(), m.group("rest").strip()
-    elif len(text) <= 60 and text.endswith("?") is False and is_known_label(text) and classify(text):
+    elif kind == "text" and len(text) <= 40 and len(text.split()) <= 4 and classify(text):
         # A canonical part name alone on a line ("Timeline", "Action Items") in a plain export.
         return text.strip(), ""
     return None
@@ -276,7 +271,7 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
             stack.append(span)
             continue
         if kind in ("text", "list") and ln.indent < 4:
-            lab = _label_of(ln.content)
+            lab = _label_of(ln.content, kind)
             if lab is not None and is_known_label(lab[0]):
                 label, rest = lab
                 got = classify(label)
@@ -292,11 +287,6 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
                     stack.pop()
                 span = Span(got[0] if got else None, got[1] if got else 0, clean_inline(label),
                             ln.no, "label", inline=rest)
-                if stack and stack[-1].kind == "heading" and stack[-1].part is not None and (
-                    got is None or got[0] != stack[-1].part
-                ) or stack and stack[-1].part is None:
-                    # keep the heading open underneath so a later unlabelled paragraph returns to it
-                    pass
                 spans.append(span)
                 stack.append(span)
                 continue

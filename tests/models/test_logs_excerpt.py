@@ -1,0 +1,281 @@
+"""Excerpts: recall on hand-marked real CI logs, error shapes, and bad input."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from models.logs.excerpt import excerpt, excerpt_file
+from models.logs.lines import MAX_LINE_CHARS, iter_file_lines
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("FOLLOWTHROUGH_SHARED", REPO / ".." / "shared"))
+BREAKAGES = SHARED / "datasets" / "ci-log-breakages"
+
+
+def _marked_error_lines(groundtruth: Path) -> set[int]:
+    marked: set[int] = set()
+    for line in groundtruth.read_text().splitlines()[1:]:
+        m = re.match(r"E (\d+)(?:-(\d+))?", line.strip())
+        if m:
+            marked |= set(range(int(m[1]), int(m[2] or m[1]) + 1))
+    return marked
+
+
+def _recall_table(with_passing: bool) -> list[tuple[str, float, float, float]]:
+    rows = []
+    for case in sorted(p for p in BREAKAGES.iterdir() if p.is_dir()):
+        marked = _marked_error_lines(case / "groundtruth")
+        ex = excerpt_file(case / "fail.log", passing=(case / "pass.log") if with_passing else None)
+        got = {line.n for line in ex.lines}
+        assert len(got) <= 40
+        total = ex.total_lines
+        tail = set(range(max(1, total - 39), total + 1))
+        cap = min(len(marked), 40)
+        rows.append(
+            (case.name, len(got & marked) / len(marked), len(got & marked) / cap,
+             len(tail & marked) / cap)
+        )
+    return rows
+
+
+@pytest.mark.skipif(not BREAKAGES.is_dir(), reason="shared ci-log-breakages data set not present")
+@pytest.mark.parametrize("with_passing", [True, False], ids=["with-passing", "no-passing"])
+def test_recall_on_marked_breakages_beats_last_40_lines(with_passing: bool) -> None:
+    rows = _recall_table(with_passing)
+    k = len(rows)
+    raw = sum(r[1] for r in rows) / k
+    capped = sum(r[2] for r in rows) / k
+    base = sum(r[3] for r in rows) / k
+    print(f"\n{len(rows)} logs, passing log {'used' if with_passing else 'not used'}")
+    print(f"excerpt recall (marked lines found / min(marked, 40)): {capped:.3f}")
+    print(f"last-40-lines baseline, same measure:                {base:.3f}")
+    print(f"uncapped recall (found / marked): {raw:.3f}")
+    assert len(rows) >= 35
+    assert capped > base
+    assert capped >= (0.90 if with_passing else 0.85)
+
+
+def test_github_actions_prefixes_annotations_and_ansi() -> None:
+    log = "\n".join(
+        [
+            "2025-06-03T14:02:10.1234567Z ##[group]Run pytest",
+            "2025-06-03T14:02:10.2234567Z \x1b[32mcollected 3 items\x1b[0m",
+            "2025-06-03T14:02:11.1234567Z tests/test_a.py::test_x FAILED",
+            "2025-06-03T14:02:11.2234567Z ##[endgroup]",
+            "2025-06-03T14:02:11.3234567Z ##[error]Process completed with exit code 1.",
+        ]
+    )
+    ex = excerpt(log)
+    texts = dict((line.n, line.text) for line in ex.lines)
+    assert texts[3] == "tests/test_a.py::test_x FAILED"
+    assert texts[5] == "##[error]Process completed with exit code 1."
+    assert 1 not in texts and 2 not in texts
+
+
+def test_carriage_return_progress_keeps_numbering_and_last_segment() -> None:
+    log = "step\rprogress 10%\rprogress 100%\nerror: boom happened\n"
+    ex = excerpt(log)
+    assert [(line.n, line.text) for line in ex.lines] == [(4, "error: boom happened")]
+
+
+SHAPES = {
+    "pytest": (
+        "collected 2 items\n\n"
+        "tests/test_calc.py .F\n\n"
+        "=================================== FAILURES ===================================\n"
+        "___________________________________ test_add ___________________________________\n\n"
+        "    def test_add():\n>       assert add(1, 2) == 4\nE       assert 3 == 4\n"
+        "E        +  where 3 = add(1, 2)\n\n"
+        "tests/test_calc.py:5: AssertionError\n"
+        "=========================== short test summary info ============================\n"
+        "FAILED tests/test_calc.py::test_add - assert 3 == 4\n"
+        "========================= 1 failed, 1 passed in 0.03s ==========================\n",
+        ["E       assert 3 == 4", "FAILED tests/test_calc.py::test_add - assert 3 == 4"],
+    ),
+    "unittest": (
+        "test_b (test_m.T) ... ok\ntest_a (test_m.T) ... FAIL\n\n"
+        "======================================================================\n"
+        "FAIL: test_a (test_m.T)\n"
+        "----------------------------------------------------------------------\n"
+        "Traceback (most recent call last):\n"
+        '  File "test_m.py", line 6, in test_a\n    self.assertEqual(1, 2)\n'
+        "AssertionError: 1 != 2\n\nRan 2 tests in 0.001s\n\nFAILED (failures=1)\n",
+        ["Traceback (most recent call last):", "AssertionError: 1 != 2"],
+    ),
+    "jest": (
+        "PASS src/a.test.js\nFAIL src/b.test.js\n  ● sum › adds\n\n"
+        "    expect(received).toBe(expected) // Object.is equality\n\n"
+        "    Expected: 4\n    Received: 3\n\n"
+        "Tests:       1 failed, 3 passed, 4 total\n",
+        ["  ● sum › adds", "    Expected: 4", "Tests:       1 failed, 3 passed, 4 total"],
+    ),
+    "go": (
+        "=== RUN   TestAdd\n    calc_test.go:9: got 3, want 4\n--- FAIL: TestAdd (0.00s)\n"
+        "FAIL\nFAIL\texample.com/calc\t0.002s\n",
+        ["--- FAIL: TestAdd (0.00s)", "FAIL\texample.com/calc\t0.002s"],
+    ),
+    "maven": (
+        "[INFO] Building app 1.0\n"
+        "[ERROR] Tests run: 3, Failures: 1, Errors: 0, Skipped: 0\n"
+        "[ERROR] testAdd(com.example.CalcTest)  Time elapsed: 0.01 s  <<< FAILURE!\n"
+        "java.lang.AssertionError: expected:<4> but was:<3>\n"
+        "\tat org.junit.Assert.fail(Assert.java:89)\n"
+        "\tat com.example.CalcTest.testAdd(CalcTest.java:12)\n"
+        "[INFO] BUILD FAILURE\n",
+        ["java.lang.AssertionError: expected:<4> but was:<3>",
+         "\tat com.example.CalcTest.testAdd(CalcTest.java:12)"],
+    ),
+    "cargo": (
+        "   Compiling calc v0.1.0\n"
+        "error[E0308]: mismatched types\n --> src/main.rs:4:18\n  |\n"
+        "4 |     let x: i32 = \"a\";\n  |            ---   ^^^ expected `i32`, found `&str`\n\n"
+        "error: could not compile `calc` due to previous error\n",
+        ["error[E0308]: mismatched types", " --> src/main.rs:4:18",
+         "error: could not compile `calc` due to previous error"],
+    ),
+    "npm": (
+        "> app@1.0.0 build\n> tsc\n\nnpm ERR! code ELIFECYCLE\nnpm ERR! errno 2\n"
+        "npm ERR! app@1.0.0 build: `tsc`\n",
+        ["npm ERR! code ELIFECYCLE", "npm ERR! app@1.0.0 build: `tsc`"],
+    ),
+    "gcc": (
+        "[ 50%] Building C object CMakeFiles/app.dir/main.c.o\n"
+        "/src/main.c:10:5: error: expected ';' before 'return'\n"
+        "make[2]: *** [CMakeFiles/app.dir/build.make:76: CMakeFiles/app.dir/main.c.o] Error 1\n",
+        ["/src/main.c:10:5: error: expected ';' before 'return'"],
+    ),
+    "shell": (
+        "+ ./deploy.sh\nuploading...\ncurl: (22) The requested URL returned error: 403\n"
+        "Error: Process completed with exit code 22.\n",
+        ["curl: (22) The requested URL returned error: 403",
+         "Error: Process completed with exit code 22."],
+    ),
+    "junit-xml": (
+        '<testsuite name="CalcTest" tests="2" failures="1">\n'
+        '  <testcase name="testOk" classname="CalcTest"/>\n'
+        '  <testcase name="testAdd" classname="CalcTest">\n'
+        '    <failure message="expected:&lt;4&gt; but was:&lt;3&gt;" type="AssertionError">'
+        "</failure>\n  </testcase>\n</testsuite>\n",
+        ['    <failure message="expected:&lt;4&gt; but was:&lt;3&gt;" type="AssertionError">'
+         "</failure>"],
+    ),
+}
+
+
+@pytest.mark.parametrize("tool", sorted(SHAPES))
+def test_error_shapes_of_common_tools(tool: str) -> None:
+    noise = "".join(f"ok step {i} done\n" for i in range(200))
+    log, expected = SHAPES[tool]
+    ex = excerpt(noise + log + noise, max_lines=12)
+    texts = ex.texts
+    for want in expected:
+        assert want in texts, f"{tool}: {want!r} not in {texts}"
+    assert all(line.n > 200 for line in ex.lines)
+
+
+def test_stack_trace_kept_whole() -> None:
+    frames = "".join(f"\tat com.x.C{i}.m(C{i}.java:{i})\n" for i in range(12))
+    log = "ok\n" * 50 + "java.lang.IllegalStateException: boom\n" + frames + "ok\n" * 50
+    ex = excerpt(log)
+    assert [line.n for line in ex.lines] == list(range(51, 64))
+
+
+def test_passing_log_demotes_errors_that_also_happen_when_green() -> None:
+    common = "".join(f"line {i}\n" for i in range(30))
+    noisy = "ERROR: optional plugin cache missing at /tmp/cache-1234\n"
+    passing = common + noisy + "BUILD SUCCESS\n"
+    failing = (
+        common + noisy.replace("1234", "9876") + "error: linker failed for target app\n"
+        "BUILD FAILED\n"
+    )
+    ex = excerpt(failing, passing=passing, max_lines=2)
+    assert ex.texts == ["error: linker failed for target app", "BUILD FAILED"]
+
+
+def test_line_numbers_are_original_and_cap_respected() -> None:
+    log = "".join(f"error: problem number {i}\n\nnoise\n\n" for i in range(100))
+    ex = excerpt(log, max_lines=5)
+    assert len(ex.lines) == 5
+    for line in ex.lines:
+        assert (line.n - 1) % 4 == 0
+        assert line.text == f"error: problem number {(line.n - 1) // 4}"
+
+
+def test_secrets_redacted_in_excerpt() -> None:
+    token = "ghp_" + "Ab1" * 12
+    ex = excerpt(f"error: push failed with token {token}\n")
+    assert token not in ex.texts[0]
+    assert "[REDACTED:github_token]" in ex.texts[0]
+
+
+def test_empty_log(tmp_path: Path) -> None:
+    p = tmp_path / "empty.log"
+    p.write_bytes(b"")
+    ex = excerpt_file(p)
+    assert ex.lines == ()
+    assert ex.notes == ("empty log",)
+    assert excerpt("").lines == ()
+
+
+def test_binary_log_gives_note_not_crash(tmp_path: Path) -> None:
+    p = tmp_path / "core.bin"
+    p.write_bytes(b"\x7fELF\x00\x00\x01error: not really text\x00" * 100)
+    ex = excerpt_file(p)
+    assert ex.lines == ()
+    assert "binary" in ex.notes[0] and str(p) in ex.notes[0]
+
+
+def test_non_utf8_decoded_with_replacement(tmp_path: Path) -> None:
+    p = tmp_path / "latin1.log"
+    p.write_bytes("ok\nerror: fichier d\u00e9j\u00e0 ouvert\n".encode("latin-1"))
+    ex = excerpt_file(p)
+    assert ex.lines[0].n == 2
+    assert ex.lines[0].text.startswith("error: fichier d\ufffdj\ufffd")
+
+
+def test_one_megabyte_single_line_is_truncated(tmp_path: Path) -> None:
+    p = tmp_path / "long.log"
+    p.write_text("error: " + "x" * 1_000_000 + "\nFAILED\n")
+    ex = excerpt_file(p, chunk_bytes=64 * 1024)
+    first = ex.lines[0]
+    assert first.n == 1
+    assert len(first.text) < MAX_LINE_CHARS + 40
+    assert first.text.endswith(f"…[truncated {1_000_007 - MAX_LINE_CHARS} chars]")
+    assert ex.lines[1] == type(first)(2, "FAILED")
+
+
+def test_streaming_small_chunks_matches_in_memory(tmp_path: Path) -> None:
+    """The chunked reader (used for huge logs) numbers lines exactly like the in-memory path."""
+    parts = []
+    for i in range(3000):
+        parts.append(f"step {i} ok\r\n" if i % 3 else f"progress {i}\r")
+        if i % 997 == 0:
+            parts.append(f"java.lang.RuntimeException: failure {i}\n\tat a.B.c(B.java:{i})\n")
+    text = "".join(parts)
+    p = tmp_path / "big.log"
+    p.write_bytes(text.encode())
+    small = excerpt_file(p, chunk_bytes=1024)
+    whole = excerpt(text)
+    assert small.lines == whole.lines
+    assert small.total_lines == whole.total_lines == sum(1 for _ in iter_file_lines(p, 4096))
+
+
+@pytest.mark.slow
+def test_500_mb_log_streams_with_bounded_memory(tmp_path: Path) -> None:
+    import resource
+
+    p = tmp_path / "huge.log"
+    block = "".join(f"2025-06-03T14:02:11.1234567Z compiling module {i} ok\n" for i in range(10000))
+    with p.open("w") as fh:
+        while fh.tell() < 500 * 1024 * 1024:
+            fh.write(block)
+        fh.write("error: the one real failure\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ex = excerpt_file(p)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert ex.texts[-1] == "error: the one real failure"
+    assert grown_mb < 400
