@@ -73,7 +73,7 @@ def materialize_downstream(warehouse: Path, exports: Path) -> list[str]:
         ],
         resources={
             **default_resources(warehouse, exports),
-            "polars_io": PolarsIOManager(database=str(warehouse), schema="models"),
+            "polars_io": PolarsIOManager(database=str(warehouse)),
         },
         instance=dg.DagsterInstance.ephemeral(),
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},

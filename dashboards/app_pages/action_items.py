@@ -17,14 +17,16 @@ bench = ui.benchmark_days()
 teams = sorted(items["team"].fillna(data.NO_TEAM).unique())
 services = sorted(items["service"].fillna(data.NO_SERVICE).unique())
 
-f1, f2, f3, f4 = st.columns([2, 2, 2, 1.4])
+f1, f2, f3 = st.columns([2, 2, 3])
 flt = data.ItemFilter(
     teams=tuple(f1.multiselect("Team", teams, placeholder="All teams")),
     services=tuple(f2.multiselect("Service", services, placeholder="All services")),
     status=f3.radio("Ticket", ["all", "ticketed", "never ticketed"], horizontal=True, key="status"),
-    beyond_benchmark_only=f4.checkbox(f"Beyond {bench:g} days only", key="beyond"),
+    beyond_benchmark_only=f3.checkbox(f"Beyond {bench:g} days only", key="beyond"),
 )
-shown = data.filter_items(items, flt, bench)
+shown = data.filter_items(items, flt, bench).sort_values(
+    "identified_at", ascending=False, na_position="last"
+)
 
 never = int(shown["hours_to_ticket"].isna().sum())
 st.markdown(

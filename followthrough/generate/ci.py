@@ -39,7 +39,7 @@ from followthrough.generate.patterns import (
 )
 from followthrough.generate.writer import OutputTree, day_str, iso_pacific, iso_z
 
-CI_RUNS_PER_WEEKDAY = 103.0  # x ~3.6 jobs/run x ~415 weekday-equivalents ~= 150k jobs
+CI_RUNS_PER_WEEKDAY = 96.0  # x ~3.6 jobs/run x ~415 weekday-equivalents ~= 150k jobs
 DEPLOYS_PER_SERVICE_DAY = 0.42
 TZ_OFFSET_H = {"America/New_York": 5, "America/Los_Angeles": 8, "Europe/London": 0,
                "Europe/Berlin": -1}
@@ -331,6 +331,9 @@ class CiStream:
         failed_expected = max(1.0, 10_000 * scale)
         self.secret_p = max(0.004, min(0.05, 5 / failed_expected))
         self.repo_json = {r.name: self._repository(r) for r in org.repos}
+        self.head_repo_json = {r.name: {k: self.repo_json[r.name][k] for k in (
+            "id", "node_id", "name", "full_name", "private", "html_url", "url")}
+            for r in org.repos}
         self.service_repo = {s.repo: s for s in org.services}
 
     # -- records
@@ -526,7 +529,6 @@ class CiStream:
                 "steps": [{"name": n, "status": "completed", "conclusion": c, "number": i + 1,
                            "started_at": iso_pacific(s), "completed_at": iso_pacific(e)}
                           for i, (n, s, e, c) in enumerate(steps)],
-                "check_run_url": f"{repo.api_url}/check-runs/{job_id}",
                 "labels": ["ubuntu-latest"] if hosted else ["self-hosted", "linux", "x64",
                                                             "acme-large"],
                 "runner_id": runner_no if hosted else 100 + runner_no,
@@ -586,19 +588,13 @@ class CiStream:
             "run_attempt": 1,
             "run_started_at": iso_z(start),
             "triggering_actor": actor,
-            "jobs_url": f"{run_url}/jobs",
-            "logs_url": f"{run_url}/logs",
-            "check_suite_url": f"{repo.api_url}/check-suites/{run_id * 2 + 1}",
-            "artifacts_url": f"{run_url}/artifacts",
-            "cancel_url": f"{run_url}/cancel",
-            "rerun_url": f"{run_url}/rerun",
             "workflow_url": f"{repo.api_url}/actions/workflows/{self.workflow_ids[key]}",
             "head_commit": {"id": sha, "tree_id": sha40(rng), "message": message,
                             "timestamp": iso_z(run.created - rng.uniform(5, 600)),
                             "author": {"name": run.actor.name, "email": run.actor.email},
                             "committer": {"name": "GitHub", "email": "noreply@github.com"}},
             "repository": self.repo_json[repo.name],
-            "head_repository": self.repo_json[repo.name],
+            "head_repository": self.head_repo_json[repo.name],
         })
         self.result.runs += 1
 

@@ -15,7 +15,6 @@ def user_ref(p: Person) -> dict[str, Any]:
         "id": p.gh_id,
         "node_id": node_id("04:User", p.gh_id),
         "avatar_url": f"https://avatars.githubusercontent.com/u/{p.gh_id}?v=4",
-        "url": f"{GITHUB_API}/users/{p.login}",
         "html_url": f"https://github.com/{p.login}",
         "type": "User",
         "site_admin": False,

@@ -27,6 +27,11 @@ SETUP_STEP = {
     "terraform": ("Setup Terraform", "hashicorp/setup-terraform@v3"),
 }
 
+TOOL_CACHE = {"pytest": "Python/3.11.9", "unittest": "Python/3.12.4", "jest": "node/20.15.1",
+              "go": "go/1.22.5", "maven": "Java_Temurin-Hotspot_jdk/21.0.3-9.0",
+              "gradle": "Java_Temurin-Hotspot_jdk/17.0.11-9", "cargo": "rust/1.79.0",
+              "cmake": "cmake/3.29.6", "terraform": "terraform/1.9.8"}
+
 COMMANDS: dict[tuple[str, str], str] = {
     ("pytest", "lint"): "ruff check . && mypy src",
     ("pytest", "test"): "pytest -q -n auto --junitxml=report.xml",
@@ -91,54 +96,91 @@ def main_step_index(names: list[str]) -> int:
     return len(names) - 3
 
 
-def _pkg(rng: random.Random) -> str:
-    return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 10)))
+_PKGS = {
+    "py": ("requests", "urllib3", "certifi", "idna", "charset-normalizer", "pydantic",
+           "pydantic-core", "typing-extensions", "sqlalchemy", "psycopg2-binary", "alembic",
+           "fastapi", "starlette", "uvicorn", "httpx", "anyio", "sniffio", "pytest", "pluggy",
+           "iniconfig", "pytest-xdist", "execnet", "pytest-cov", "coverage", "mypy",
+           "mypy-extensions", "ruff", "boto3", "botocore", "s3transfer", "jmespath", "pyyaml",
+           "orjson", "structlog", "redis", "celery", "kombu", "click", "jinja2", "markupsafe",
+           "numpy", "pandas", "pyarrow", "protobuf", "grpcio", "tenacity", "freezegun"),
+    "js": ("@babel/core", "@babel/preset-env", "typescript", "eslint", "prettier", "jest",
+           "ts-jest", "react", "react-dom", "webpack", "vite", "esbuild", "rollup", "postcss",
+           "tailwindcss", "axios", "lodash", "date-fns", "zod", "@testing-library/react",
+           "inflight", "glob", "rimraf", "uuid", "semver", "chalk", "debug", "ms"),
+    "go": ("github.com/stretchr/testify", "github.com/jackc/pgx/v5", "go.uber.org/zap",
+           "github.com/prometheus/client_golang", "google.golang.org/grpc",
+           "golang.org/x/sync", "golang.org/x/net", "github.com/spf13/cobra",
+           "github.com/redis/go-redis/v9", "go.opentelemetry.io/otel", "github.com/google/uuid",
+           "github.com/aws/aws-sdk-go-v2", "gopkg.in/yaml.v3", "github.com/go-chi/chi/v5"),
+    "java": ("org/springframework/spring-core", "org/springframework/boot/spring-boot",
+             "com/fasterxml/jackson/core/jackson-databind", "org/junit/jupiter/junit-jupiter-api",
+             "org/mockito/mockito-core", "org/slf4j/slf4j-api", "ch/qos/logback/logback-classic",
+             "org/postgresql/postgresql", "org/flywaydb/flyway-core", "io/micrometer/"
+             "micrometer-core", "org/apache/commons/commons-lang3", "com/google/guava/guava",
+             "org/testcontainers/testcontainers", "org/apache/maven/plugins/maven-surefire-"
+             "plugin", "org/apache/kafka/kafka-clients", "io/netty/netty-handler"),
+    "rust": ("serde", "serde_json", "tokio", "hyper", "reqwest", "tracing", "anyhow",
+             "thiserror", "clap", "bytes", "futures", "rand", "chrono", "prost", "tonic",
+             "rdkafka", "parking_lot", "once_cell", "regex", "syn", "quote", "proc-macro2"),
+    "cc": ("codec", "frame", "decoder", "encoder", "scaler", "color", "bitstream", "mux",
+           "demux", "filters", "util", "io", "thumbnail", "metadata"),
+}
+
+
+def _pkg(rng: random.Random, eco: str = "py") -> str:
+    names = _PKGS[eco]
+    return names[int(rng.random() * len(names))]
+
+
+def _ver(rng: random.Random) -> str:
+    r = rng.random
+    return f"{int(r() * 9)}.{int(r() * 30)}.{int(r() * 10)}"
 
 
 def _install_noise(rng: random.Random, toolchain: str, big: bool) -> list[str]:
     out: list[str] = []
-    n = rng.randint(1500, 4000) if big else int(rng.lognormvariate(3.2, 0.8)) + 3
+    n = rng.randint(700, 1800) if big else int(rng.lognormvariate(2.7, 0.7)) + 3
     if toolchain in ("pytest", "unittest"):
         out.append(f"{CYAN}python -m pip install -r requirements-dev.txt{RESET}")
         for _ in range(n):
             p = _pkg(rng)
-            v = f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}"
+            v = _ver(rng)
             out.append(f"Collecting {p}=={v}")
-            if rng.random() < 0.3:
+            if rng.random() < 0.2:
                 size = rng.randint(20, 9000)
                 out.append(f"  Downloading {p}-{v}-py3-none-any.whl ({size} kB)")
                 out.append("\r     ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ 0.0/" + f"{size / 1000:.1f} MB"
                            + f"\r     ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ {size / 1000:.1f}/"
                            f"{size / 1000:.1f} MB {rng.randint(5, 80)}.{rng.randint(0, 9)} MB/s "
                            "eta 0:00:00")
-        out.append(f"Successfully installed {' '.join(_pkg(rng) for _ in range(8))}")
+        out.append("Successfully installed " + " ".join(f"{_pkg(rng)}-{_ver(rng)}"
+                                                         for _ in range(8)))
     elif toolchain == "jest":
         out.append(f"{CYAN}npm ci{RESET}")
         for _ in range(min(n, 30)):
-            out.append(f"npm WARN deprecated {_pkg(rng)}@{rng.randint(0, 5)}.{rng.randint(0, 9)}"
-                       ".0: This package is no longer supported.")
+            out.append(f"npm WARN deprecated {_pkg(rng, 'js')}@{_ver(rng)}: This package is "
+                       "no longer supported.")
         out.append(f"added {rng.randint(800, 2400)} packages, and audited "
                    f"{rng.randint(800, 2400)} packages in {rng.randint(8, 90)}s")
         out.append(f"{rng.randint(100, 300)} packages are looking for funding")
         out.append(f"found {ESC}[32m{ESC}[1m0{ESC}[22m{ESC}[39m vulnerabilities")
     elif toolchain == "go":
         for _ in range(n):
-            out.append(f"go: downloading github.com/{_pkg(rng)}/{_pkg(rng)} v{rng.randint(0, 2)}."
-                       f"{rng.randint(0, 40)}.{rng.randint(0, 9)}")
+            out.append(f"go: downloading {_pkg(rng, 'go')} v{_ver(rng)}")
     elif toolchain in ("maven", "gradle"):
         for _ in range(n):
-            g, a = _pkg(rng), _pkg(rng)
-            v = f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
-            out.append(f"[INFO] Downloading from central: https://repo.maven.apache.org/maven2/"
-                       f"org/{g}/{a}/{v}/{a}-{v}.jar")
-            out.append(f"[INFO] Downloaded from central: https://repo.maven.apache.org/maven2/"
-                       f"org/{g}/{a}/{v}/{a}-{v}.jar ({rng.randint(2, 900)} kB at "
-                       f"{rng.randint(1, 20)}.{rng.randint(0, 9)} MB/s)")
+            ga = _pkg(rng, "java")
+            a = ga.rsplit("/", 1)[1]
+            v = _ver(rng)
+            url = f"https://repo.maven.apache.org/maven2/{ga}/{v}/{a}-{v}.jar"
+            out.append(f"[INFO] Downloading from central: {url}")
+            out.append(f"[INFO] Downloaded from central: {url} ({int(rng.random() * 900) + 2} "
+                       f"kB at {rng.random() * 20:.1f} MB/s)")
     elif toolchain == "cargo":
         out.append(f"{ESC}[1m{ESC}[32m    Updating{RESET} crates.io index")
         for _ in range(n):
-            out.append(f"{ESC}[1m{ESC}[32m   Compiling{RESET} {_pkg(rng)} v{rng.randint(0, 2)}."
-                       f"{rng.randint(0, 40)}.{rng.randint(0, 9)}")
+            out.append(f"{ESC}[1m{ESC}[32m   Compiling{RESET} {_pkg(rng, 'rust')} v{_ver(rng)}")
     elif toolchain == "cmake":
         out += ["-- The C compiler identification is GNU 11.4.0",
                 "-- The CXX compiler identification is GNU 11.4.0",
@@ -146,16 +188,20 @@ def _install_noise(rng: random.Random, toolchain: str, big: bool) -> list[str]:
                 "-- Generating done (0.1s)"]
         for i in range(n):
             pct = min(99, int(100 * i / max(n, 1)))
-            out.append(f"[ {pct:2d}%] Building CXX object src/{_pkg(rng)}/CMakeFiles/"
-                       f"{_pkg(rng)}.dir/{_pkg(rng)}.cc.o")
+            m = _pkg(rng, "cc")
+            out.append(f"[ {pct:2d}%] Building CXX object src/{m}/CMakeFiles/{m}.dir/"
+                       f"{_pkg(rng, 'cc')}_{_pkg(rng, 'cc')}.cc.o")
     elif toolchain == "terraform":
         out += ["Initializing the backend...", "Initializing provider plugins...",
                 "- Finding hashicorp/aws versions matching \"~> 5.0\"...",
                 f"- Installing hashicorp/aws v5.{rng.randint(40, 80)}.0...",
                 "Terraform has been successfully initialized!"]
         for _ in range(n):
-            out.append(f"module.{_pkg(rng)}.aws_{_pkg(rng)}.{_pkg(rng)}: Refreshing state... "
-                       f"[id={_pkg(rng)}-{rng.getrandbits(32):08x}]")
+            res = rng.choice(("aws_iam_role", "aws_s3_bucket", "aws_security_group",
+                              "aws_route53_record", "aws_db_instance", "aws_eks_node_group"))
+            mod = _pkg(rng, "cc")
+            out.append(f"module.{mod}.{res}.this: Refreshing state... "
+                       f"[id={mod}-{rng.getrandbits(32):08x}]")
     return out
 
 
@@ -170,32 +216,32 @@ def _pass_output(rng: random.Random, toolchain: str, kind: str, repo: str) -> li
                    f"{rng.randint(1, 5)}.{rng.randint(0, 9)}s done")
         return out
     if toolchain in ("pytest",):
-        out = [f"tests/test_{_pkg(rng)}.py {'.' * rng.randint(3, 60)} "
+        out = [f"tests/test_{_pkg(rng, 'cc')}.py {'.' * rng.randint(3, 60)} "
                f"[{min(100, int(100 * (i + 1) / n)):3d}%]" for i in range(n)]
         out.append(f"{GREEN}===== {rng.randint(200, 900)} passed, {rng.randint(0, 9)} skipped in "
                    f"{rng.uniform(20, 300):.2f}s ====={RESET}")
         return out
     if toolchain == "unittest":
-        out = [f"test_{_pkg(rng)} (tests.test_{_pkg(rng)}.Tests.test_x) ... ok" for _ in range(n)]
+        out = [f"test_{_pkg(rng, 'cc')}_{i} (tests.test_{_pkg(rng, 'cc')}.Tests.test_{_pkg(rng, 'cc')}_{i}) ... ok" for i in range(n)]
         return [*out, "-" * 70, f"Ran {n} tests in {rng.uniform(1, 30):.3f}s", "", "OK"]
     if toolchain == "jest":
-        out = [f"{ESC}[42m{ESC}[1m PASS {RESET} src/{_pkg(rng)}/{_pkg(rng)}.test.tsx "
+        out = [f"{ESC}[42m{ESC}[1m PASS {RESET} src/{_pkg(rng, 'cc')}/{_pkg(rng, 'cc')}.test.tsx "
                f"({rng.uniform(0.5, 12):.1f} s)" for _ in range(n)]
         return [*out, f"Tests:       {rng.randint(100, 900)} passed, {rng.randint(100, 900)} total"]
     if toolchain == "go":
-        return [f"ok  \tgithub.com/acme/{repo}/internal/{_pkg(rng)}\t{rng.uniform(0.01, 9):.3f}s"
+        return [f"ok  \tgithub.com/acme/{repo}/internal/{_pkg(rng, 'cc')}\t{rng.uniform(0.01, 9):.3f}s"
                 for _ in range(n)]
     if toolchain in ("maven", "gradle"):
         out = [f"[INFO] Tests run: {rng.randint(1, 40)}, Failures: 0, Errors: 0, Skipped: 0, Time "
-               f"elapsed: {rng.uniform(0.1, 9):.3f} s -- in com.acme.{_pkg(rng)}.{_pkg(rng).title()}"
+               f"elapsed: {rng.uniform(0.1, 9):.3f} s -- in com.acme.{_pkg(rng, 'cc')}.{_pkg(rng, 'cc').title()}"
                "Test" for _ in range(n)]
         return [*out, "[INFO] BUILD SUCCESS", f"[INFO] Total time:  {rng.randint(1, 9)}:"
                 f"{rng.randint(10, 59)} min"]
     if toolchain == "cargo":
-        out = [f"test {_pkg(rng)}::tests::{_pkg(rng)} ... ok" for _ in range(n)]
+        out = [f"test {_pkg(rng, 'cc')}::tests::{_pkg(rng, 'rust')}_{_pkg(rng, 'cc')} ... ok" for _ in range(n)]
         return [*out, f"test result: ok. {n} passed; 0 failed; 0 ignored; 0 measured"]
     if toolchain == "cmake":
-        return [f"{i + 1}/{n} Test #{i + 1}: {_pkg(rng)} ....   Passed    "
+        return [f"{i + 1}/{n} Test #{i + 1}: {_pkg(rng, 'cc')}_test ....   Passed    "
                 f"{rng.uniform(0, 3):.2f} sec" for i in range(n)] + ["100% tests passed"]
     return [f"Plan: {rng.randint(0, 9)} to add, {rng.randint(0, 9)} to change, 0 to destroy."]
 
@@ -226,7 +272,7 @@ def render_log(rng: random.Random, *, repo: str, toolchain: str, kind: str, job_
                steps: list[tuple[str, float, float, str]], failure: Failure | None,
                leak_secret: bool = False) -> tuple[str, Secret | None]:
     """The full plain-text log of one job; returns the text and the leaked secret, if any."""
-    big = failure is not None and toolchain in ("maven", "gradle") and rng.random() < 0.04
+    big = failure is not None and toolchain in ("maven", "gradle") and rng.random() < 0.03
     per_step: list[list[str]] = []
     secret_text: tuple[str, str, str] | None = _secret_line(rng) if leak_secret else None
     for name, _start, _end, concl in steps:
@@ -287,7 +333,7 @@ def render_log(rng: random.Random, *, repo: str, toolchain: str, kind: str, job_
                 lines += _pass_output(rng, toolchain, kind, repo)
         else:  # tool set-up step
             lines += [f"##[group]Run {name.removeprefix('Run ')}", "##[endgroup]",
-                      f"Found in cache @ /opt/hostedtoolcache/{toolchain}/x64"]
+                      f"Found in cache @ /opt/hostedtoolcache/{TOOL_CACHE[toolchain]}/x64"]
         per_step.append(lines)
 
     out: list[str] = []

@@ -30,8 +30,13 @@ def day_str(ts: float) -> str:
     return _day(int(ts) // 86400)
 
 
+_HMS: list[str] = []
+
+
 def _hms(sec: int) -> str:
-    return f"{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}"
+    if not _HMS:
+        _HMS.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400))
+    return _HMS[sec]
 
 
 def iso_z(ts: float) -> str:
@@ -43,7 +48,7 @@ def iso_z(ts: float) -> str:
 def iso_ms_z(ts: float) -> str:
     """Linear style: `2025-06-03T14:02:11.123Z`."""
     t = int(ts)
-    ms = int(round((ts - t) * 1000)) % 1000
+    ms = round((ts - t) * 1000) % 1000
     return f"{_day(t // 86400)}T{_hms(t % 86400)}.{ms:03d}Z"
 
 
@@ -56,7 +61,7 @@ def iso_pacific(ts: float) -> str:
 def iso_jira(ts: float) -> str:
     """Jira style: `2025-06-03T14:02:11.123+0000`."""
     t = int(ts)
-    ms = int(round((ts - t) * 1000)) % 1000
+    ms = round((ts - t) * 1000) % 1000
     return f"{_day(t // 86400)}T{_hms(t % 86400)}.{ms:03d}+0000"
 
 

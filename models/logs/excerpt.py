@@ -41,6 +41,7 @@ DEFAULT_MAX_LINES = 40
 _LINES_PER_BATCH = 50_000
 _KEEP_BLOCKS = 400
 _MAX_BLOCK_LINES = 400
+_CONTEXT_LINES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ class _Block:
     end: int
     start: int = field(compare=False)
     lines: list[tuple[int, str]] = field(compare=False, default_factory=list)
+    before: list[tuple[int, str]] = field(compare=False, default_factory=list)
 
 
 def _score_batch(texts: list[str]) -> tuple[list[float], list[bool], list[str]]:
@@ -176,6 +178,7 @@ class _Scanner:
         self.known = known
         self.heap: list[_Block] = []
         self.tail: deque[tuple[int, str]] = deque(maxlen=max_lines)
+        self.recent: deque[tuple[int, str]] = deque(maxlen=_CONTEXT_LINES)
         self.current: _Block | None = None
         self.blank_run = 0
         self.total = 0
@@ -218,8 +221,10 @@ class _Scanner:
                     continue
                 self._close()
             if score >= 3.0:
-                self.current = _Block(score, raw.n, raw.n, [(raw.n, text)])
+                self.current = _Block(score, raw.n, raw.n, [(raw.n, text)], list(self.recent))
                 self.blank_run = 0
+            elif not raw.overwritten and not is_blank:
+                self.recent.append((raw.n, text))
 
     def _close(self) -> None:
         cur = self.current
@@ -249,6 +254,14 @@ class _Scanner:
                 break
             for n, text in block.lines[:room]:
                 chosen[n] = text
+        # Budget left: the lines just before the chosen blocks (the command or step that failed).
+        for block in ranked:
+            if len(chosen) >= self.max_lines or not any(n in chosen for n, _ in block.lines[:1]):
+                continue
+            for n, text in reversed(block.before):
+                if len(chosen) >= self.max_lines:
+                    break
+                chosen.setdefault(n, text)
         if not chosen:
             chosen = dict(self.tail)
         return [ExcerptLine(n, chosen[n]) for n in sorted(chosen)]

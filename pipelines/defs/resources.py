@@ -11,6 +11,6 @@ def resources() -> dg.Definitions:
         resources={
             **default_resources(),
             # Only the `models` layer hands polars frames between assets through DuckDB.
-            "polars_io": PolarsIOManager(database=str(warehouse_path()), schema="models"),
+            "polars_io": PolarsIOManager(database=str(warehouse_path())),
         }
     )

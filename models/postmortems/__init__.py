@@ -1,0 +1,33 @@
+"""Postmortem intelligence: parse Markdown/HTML postmortems into one model and lint them."""
+
+from .lint import RULES, lint
+from .model import (
+    PARTS,
+    ActionItem,
+    Criterion,
+    Finding,
+    Impact,
+    Postmortem,
+    PostmortemReadError,
+    Section,
+    TimelineEntry,
+)
+from .parser import MAX_BYTES, MAX_LINES, parse_file, parse_postmortem
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_LINES",
+    "PARTS",
+    "RULES",
+    "ActionItem",
+    "Criterion",
+    "Finding",
+    "Impact",
+    "Postmortem",
+    "PostmortemReadError",
+    "Section",
+    "TimelineEntry",
+    "lint",
+    "parse_file",
+    "parse_postmortem",
+]
