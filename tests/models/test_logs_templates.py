@@ -1,0 +1,94 @@
+"""Masking and template mining: behaviour, batch stability, and accuracy on loghub."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from models.logs.normalise import fold_digits, mask, mask_series
+from models.logs.templates import TemplateStore, mine_templates
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("FOLLOWTHROUGH_SHARED", REPO / ".." / "shared"))
+LOGHUB = SHARED / "datasets" / "loghub-dev"
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("took 12.5s for job 48213", "took <*> for job <*>"),
+        ("GET https://api.example.com/v1/x?id=3 failed", "GET <*> failed"),
+        ("from 10.0.0.7:8080 user=alice", "from <*> user=<*>"),
+        ("id 123e4567-e89b-12d3-a456-426614174000 done", "id <*> done"),
+        ("open /home/runner/work/a/b.py ok", "open <*> ok"),
+        ("at Sat Jun 18 02:08:10 2005 and 2025-06-03T14:02:11Z", "at <*> and <*>"),
+        ("block blk_-1608999687919862906 and 0x7f3a", "block <*> and <*>"),
+        ("sha 3f786850e387550fdab836ed7e6dc881de23001b", "sha <*>"),
+        ("plain words stay", "plain words stay"),
+    ],
+)
+def test_mask(raw: str, masked: str) -> None:
+    assert mask(raw) == masked
+
+
+def test_fold_digits_does_not_change_masking() -> None:
+    s = pl.Series(["job 48213 took 3.5s", "ip 10.1.2.3 and ext4", "", "no digits"])
+    folded = fold_digits(s)
+    assert folded.to_list() == ["job 00000 took 0.0s", "ip 00.0.0.0 and ext0", "", "no digits"]
+    assert mask_series(folded).to_list() == mask_series(s).to_list()
+
+
+def test_mine_groups_one_statement_together() -> None:
+    msgs = [f"Received block blk_{i} of size {i * 7} from /10.0.0.{i % 9}" for i in range(40)]
+    msgs += [f"Deleting block blk_{i} file /data/{i}" for i in range(30)]
+    msgs += ["Served block to client"] * 5
+    out = mine_templates(msgs)
+    assert out.height == len(msgs)
+    assert out["group_id"][:40].n_unique() == 1
+    assert out["group_id"][40:70].n_unique() == 1
+    assert out["group_id"].n_unique() == 3
+    assert out["template"][0] == "Received block <*> of size <*> from <*>"
+    assert out["template"][-1] == "Served block to client"
+    assert mine_templates([]).height == 0
+
+
+def test_store_ids_stable_across_batches() -> None:
+    store = TemplateStore()
+    first = store.add_batch([f"user {i} logged in from host{i}" for i in range(10)])
+    second = store.add_batch(["user 99 logged in from host7", "disk full"])
+    assert second["group_id"][0] == first["group_id"][0]
+    assert second["group_id"][1] != first["group_id"][0]
+    again = TemplateStore.from_frame(store.to_frame()).add_batch(["user 5 logged in from host2"])
+    assert again["group_id"][0] == first["group_id"][0]
+
+
+def grouping_accuracy(truth: pl.Series, pred: pl.Series) -> float:
+    """Share of messages whose predicted group equals their true group exactly."""
+    df = pl.DataFrame({"t": truth, "p": pred})
+    t_sizes = df.group_by("t").agg(pl.col("p").n_unique().alias("np"))
+    p_sizes = df.group_by("p").agg(pl.col("t").n_unique().alias("nt"))
+    ok = df.join(t_sizes, on="t").join(p_sizes, on="p")
+    return ok.filter((pl.col("np") == 1) & (pl.col("nt") == 1)).height / df.height
+
+
+def test_grouping_accuracy_metric() -> None:
+    truth = pl.Series(["a", "a", "b", "c"])
+    assert grouping_accuracy(truth, pl.Series([1, 1, 2, 3])) == 1.0
+    assert grouping_accuracy(truth, pl.Series([1, 1, 1, 3])) == 0.25
+
+
+@pytest.mark.skipif(not LOGHUB.is_dir(), reason="shared loghub-dev data set not present")
+def test_grouping_accuracy_on_loghub_dev() -> None:
+    scores = {}
+    for f in sorted(LOGHUB.glob("*_2k.log_structured_corrected.csv")):
+        df = pl.read_csv(f, infer_schema=False)
+        scores[f.name.split("_")[0]] = grouping_accuracy(
+            df["EventTemplate"], mine_templates(df["Content"])["group_id"]
+        )
+    mean = sum(scores.values()) / len(scores)
+    print("\n" + "  ".join(f"{k} {v:.3f}" for k, v in scores.items()) + f"  mean {mean:.3f}")
+    assert len(scores) == 8
+    assert mean >= 0.78
