@@ -170,6 +170,7 @@ class Headline:
 
     total: int
     ticketed: int
+    timed: int  # ticketed items whose hours_to_ticket is known: the median's population
     never_ticketed: int
     median_hours: float | None
     km_median_hours: float | None
@@ -212,11 +213,17 @@ def _as_of(df: pd.DataFrame, as_of: datetime | None) -> pd.Timestamp:
     return stamp
 
 
+def ticketed(df: pd.DataFrame) -> pd.Series:
+    """Has a ticket. Not `hours_to_ticket IS NOT NULL`: that is also NULL when the ticket exists
+    but the identification time is unknown, and such an item must not count as never ticketed."""
+    return df["ticket_key"].notna() | df["hours_to_ticket"].notna()
+
+
 def open_age_hours(df: pd.DataFrame, as_of: datetime | None = None) -> pd.Series:
     """Hours each never-ticketed item has been waiting at `as_of` (NaN if identified_at unknown)."""
     stamp = _as_of(df, as_of)
     age = (stamp - df["identified_at"]).dt.total_seconds() / 3600.0
-    return age.where(df["hours_to_ticket"].isna()).clip(lower=0.0)
+    return age.where(~ticketed(df)).clip(lower=0.0)
 
 
 def kaplan_meier_median(durations: np.ndarray, observed: np.ndarray) -> float | None:
@@ -250,20 +257,21 @@ def headline(df: pd.DataFrame, benchmark_days: float, as_of: datetime | None = N
     unticketed and older than the benchmark (or of unknown age: it cannot be shown to be recent).
     """
     hours = df["hours_to_ticket"]
-    ticketed_mask = hours.notna()
-    ticketed = int(ticketed_mask.sum())
-    bench_hours = benchmark_days * 24.0
+    ticketed_mask = ticketed(df)
+    n_ticketed = int(ticketed_mask.sum())
+    timed = int(hours.notna().sum())
     age = open_age_hours(df, as_of)
-    never = ~ticketed_mask
-    beyond = int((hours > bench_hours).sum()) + int((never & ~(age <= bench_hours)).sum())
+    beyond = int(beyond_benchmark_mask(df, benchmark_days, as_of).sum())
 
+    # Ticketed items of unknown duration get NaN and drop out of the Kaplan–Meier estimate.
     durations = np.where(ticketed_mask, hours, age).astype(float)
     km = kaplan_meier_median(durations, ticketed_mask.to_numpy())
     return Headline(
         total=len(df),
-        ticketed=ticketed,
-        never_ticketed=len(df) - ticketed,
-        median_hours=float(hours.median()) if ticketed else None,
+        ticketed=n_ticketed,
+        timed=timed,
+        never_ticketed=len(df) - n_ticketed,
+        median_hours=float(hours.median()) if timed else None,
         km_median_hours=km,
         within_24h=int((hours <= 24.0).sum()),
         beyond_benchmark=beyond,
@@ -274,7 +282,7 @@ def headline(df: pd.DataFrame, benchmark_days: float, as_of: datetime | None = N
 def _group_summary(df: pd.DataFrame, key: str, benchmark_days: float) -> pd.DataFrame:
     bench_hours = benchmark_days * 24.0
     g = df.assign(
-        _ticketed=df["hours_to_ticket"].notna(),
+        _ticketed=ticketed(df),
         _within=df["hours_to_ticket"] <= 24.0,
         _late=df["hours_to_ticket"] > bench_hours,
     ).groupby(key, dropna=False, sort=True)
@@ -393,7 +401,7 @@ def beyond_benchmark_mask(
     """Row-wise version of the headline's beyond-the-benchmark rule."""
     bench_hours = benchmark_days * 24.0
     age = open_age_hours(df, as_of)
-    never = df["hours_to_ticket"].isna()
+    never = ~ticketed(df)
     return (df["hours_to_ticket"] > bench_hours) | (never & ~(age <= bench_hours))
 
 
@@ -410,9 +418,9 @@ def filter_items(
     if flt.services:
         mask &= df["service"].fillna(NO_SERVICE).isin(flt.services)
     if flt.status == "ticketed":
-        mask &= df["hours_to_ticket"].notna()
+        mask &= ticketed(df)
     elif flt.status == "never ticketed":
-        mask &= df["hours_to_ticket"].isna()
+        mask &= ~ticketed(df)
     if flt.beyond_benchmark_only:
         mask &= beyond_benchmark_mask(df, benchmark_days, as_of)
     return df[mask]

@@ -28,11 +28,11 @@ shown = data.filter_items(items, flt, bench).sort_values(
     "identified_at", ascending=False, na_position="last"
 )
 
-never = int(shown["hours_to_ticket"].isna().sum())
+never = int((~data.ticketed(shown)).sum())
 st.markdown(
     f"**{len(shown):,}** of {len(items):,} action items shown · "
     f"**{never:,}** never ticketed · median time to ticket "
-    f"**{data.format_hours(shown['hours_to_ticket'].median() if len(shown) > never else None)}**"
+    f"**{data.format_hours(shown['hours_to_ticket'].median())}**"
 )
 
 age_days = data.open_age_hours(shown) / 24.0

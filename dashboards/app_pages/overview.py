@@ -37,7 +37,7 @@ c2.metric(
 c3.metric(
     "Median time to ticket",
     data.format_hours(head.median_hours),
-    delta=f"over {head.ticketed:,} ticketed items",
+    delta=f"over {head.timed:,} ticketed items",
     help="Median hours from identification to ticket creation, over ticketed items only. "
     "The note below gives the median with never-ticketed items counted.",
     **quiet,
@@ -75,7 +75,7 @@ km = (
 never_msg = (
     f"**Never ticketed: {head.never_ticketed:,} ({data.format_share(head.share_never_ticketed)})** "
     f"of {head.total:,} action items. The median of {data.format_hours(head.median_hours)} "
-    f"covers the {head.ticketed:,} ticketed items only. Counting never-ticketed items as still "
+    f"covers the {head.timed:,} ticketed items only. Counting never-ticketed items as still "
     f"open (Kaplan–Meier), the median time to ticket is {km}."
 )
 if head.never_ticketed:
