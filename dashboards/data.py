@@ -446,7 +446,8 @@ def format_hours(hours: float | None) -> str:
     """'37.5 h · 1.6 d' — both units, since leadership thinks in days and on-call in hours."""
     if hours is None or (isinstance(hours, float) and math.isnan(hours)):
         return "—"
-    return f"{hours:.1f} h · {hours / 24:.1f} d"
+    days = hours / 24
+    return f"{hours:.1f} h · {'<0.1' if 0 < days < 0.05 else f'{days:.1f}'} d"
 
 
 def format_share(share: float | None) -> str:

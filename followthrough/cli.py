@@ -10,6 +10,7 @@ from collections.abc import Sequence
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets `func`.
 COMMANDS: tuple[str, ...] = (
     "generate",
+    "lint",
     "excerpt",
     "fingerprint",
     "serve",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 from test_dashboard_warehouse import EXPECTED, build_warehouse
 
@@ -88,6 +89,19 @@ def test_open_age_only_for_unticketed_items(five) -> None:
     assert by_id["d"] == pytest.approx(36.0)
     assert by_id["e"] == pytest.approx(720.0)
     assert all(math.isnan(by_id[k]) for k in "abc")
+
+
+def test_ticketed_item_of_unknown_duration_is_not_never_ticketed(five) -> None:
+    # hours_to_ticket is also NULL when a ticket exists but identified_at is unknown.
+    df = five.copy()
+    row = df.index[df["action_item_id"] == "e"][0]
+    df.loc[row, ["ticket_key", "identified_at"]] = ["T-e", pd.NaT]
+    h = data.headline(df, 4.3, as_of=AS_OF)
+    assert (h.ticketed, h.timed, h.never_ticketed) == (4, 3, 1)
+    assert h.median_hours == 5.0
+    assert h.beyond_benchmark == 0  # "d" is open for 36 h only; "e" has its ticket
+    never = data.filter_items(df, data.ItemFilter(status="never ticketed"), 4.3, as_of=AS_OF)
+    assert list(never["action_item_id"]) == ["d"]
 
 
 def test_kaplan_meier_not_reached_when_most_items_stay_open() -> None:
@@ -180,5 +194,7 @@ def test_incidents_per_month_service(tmp_path: Path) -> None:
 def test_format_helpers() -> None:
     assert data.format_hours(36.0) == "36.0 h · 1.5 d"
     assert data.format_hours(float("nan")) == "—"
+    assert data.format_hours(0.1) == "0.1 h · <0.1 d"
+    assert data.format_hours(0.0) == "0.0 h · 0.0 d"
     assert data.format_share(0.3) == "30%"
     assert data.format_share(None) == "—"

@@ -12,6 +12,9 @@ st.title("Action items")
 items = ui.time_to_ticket()
 if items is None:
     st.stop()
+if items.empty:
+    st.info(f"`marts.time_to_ticket` is empty: no postmortem action items yet. {data.BUILD_HINT}")
+    st.stop()
 
 bench = ui.benchmark_days()
 teams = sorted(items["team"].fillna(data.NO_TEAM).unique())

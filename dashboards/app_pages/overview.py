@@ -70,14 +70,20 @@ c6.metric(
 km = (
     f"about **{data.format_hours(head.km_median_hours)}**"
     if head.km_median_hours is not None
-    else "**not reached** — fewer than half the items are ever ticketed"
+    else "**not reached** — half the items or more still have no ticket"
 )
+untimed = head.ticketed - head.timed
 never_msg = (
     f"**Never ticketed: {head.never_ticketed:,} ({data.format_share(head.share_never_ticketed)})** "
     f"of {head.total:,} action items. The median of {data.format_hours(head.median_hours)} "
     f"covers the {head.timed:,} ticketed items only. Counting never-ticketed items as still "
     f"open (Kaplan–Meier), the median time to ticket is {km}."
 )
+if untimed:
+    never_msg += (
+        f" {untimed:,} ticketed items have no identification date, so no time to ticket; "
+        "they count as ticketed but are in neither median."
+    )
 if head.never_ticketed:
     st.warning(never_msg, icon=":material/report:")
 else:

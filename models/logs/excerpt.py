@@ -223,7 +223,7 @@ class _Scanner:
             if score >= 3.0:
                 self.current = _Block(score, raw.n, raw.n, [(raw.n, text)], list(self.recent))
                 self.blank_run = 0
-            elif not raw.overwritten and not is_blank:
+            elif not raw.overwritten and not is_blank and not text.startswith(("##[", "::")):
                 self.recent.append((raw.n, text))
 
     def _close(self) -> None:

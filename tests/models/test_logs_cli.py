@@ -44,10 +44,11 @@ def test_excerpt_jsonl_one_object_per_log_and_bad_files(
     captured = capsys.readouterr()
     objs = [json.loads(line) for line in captured.out.splitlines()]
     assert [o["path"] for o in objs] == [str(good), str(binary), str(empty), str(missing)]
-    assert objs[0]["lines"] == [
+    assert objs[0]["lines"][-2:] == [
         {"n": 11, "text": "error: cannot link target app"},
         {"n": 12, "text": "BUILD FAILED"},
     ]
+    assert len(objs[0]["lines"]) <= 5
     assert len(objs[0]["fingerprint"]) == 32
     assert objs[1]["lines"] == [] and "binary" in objs[1]["notes"][0]
     assert objs[2]["lines"] == [] and objs[2]["notes"] == ["empty log"]

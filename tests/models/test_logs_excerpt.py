@@ -73,13 +73,17 @@ def test_github_actions_prefixes_annotations_and_ansi() -> None:
     texts = dict((line.n, line.text) for line in ex.lines)
     assert texts[3] == "tests/test_a.py::test_x FAILED"
     assert texts[5] == "##[error]Process completed with exit code 1."
-    assert 1 not in texts and 2 not in texts
+    assert 1 not in texts and 4 not in texts  # structural annotations are not content
 
 
 def test_carriage_return_progress_keeps_numbering_and_last_segment() -> None:
     log = "step\rprogress 10%\rprogress 100%\nerror: boom happened\n"
     ex = excerpt(log)
-    assert [(line.n, line.text) for line in ex.lines] == [(4, "error: boom happened")]
+    # Line 3 is the surviving progress segment, kept as context before the error.
+    assert [(line.n, line.text) for line in ex.lines] == [
+        (3, "progress 100%"),
+        (4, "error: boom happened"),
+    ]
 
 
 SHAPES = {
@@ -174,14 +178,17 @@ def test_error_shapes_of_common_tools(tool: str) -> None:
     texts = ex.texts
     for want in expected:
         assert want in texts, f"{tool}: {want!r} not in {texts}"
-    assert all(line.n > 200 for line in ex.lines)
+    # At most a few lines of context precede the failure; the rest is the failure itself.
+    assert sum(line.n <= 200 for line in ex.lines) <= 3
 
 
 def test_stack_trace_kept_whole() -> None:
     frames = "".join(f"\tat com.x.C{i}.m(C{i}.java:{i})\n" for i in range(12))
     log = "ok\n" * 50 + "java.lang.IllegalStateException: boom\n" + frames + "ok\n" * 50
     ex = excerpt(log)
-    assert [line.n for line in ex.lines] == list(range(51, 64))
+    got = [line.n for line in ex.lines]
+    assert set(range(51, 64)) <= set(got)
+    assert all(n >= 48 for n in got) and len(got) <= 16
 
 
 def test_passing_log_demotes_errors_that_also_happen_when_green() -> None:
@@ -233,8 +240,8 @@ def test_non_utf8_decoded_with_replacement(tmp_path: Path) -> None:
     p = tmp_path / "latin1.log"
     p.write_bytes("ok\nerror: fichier d\u00e9j\u00e0 ouvert\n".encode("latin-1"))
     ex = excerpt_file(p)
-    assert ex.lines[0].n == 2
-    assert ex.lines[0].text.startswith("error: fichier d\ufffdj\ufffd")
+    assert ex.lines[-1].n == 2
+    assert ex.lines[-1].text.startswith("error: fichier d\ufffdj\ufffd")
 
 
 def test_one_megabyte_single_line_is_truncated(tmp_path: Path) -> None:
@@ -246,6 +253,7 @@ def test_one_megabyte_single_line_is_truncated(tmp_path: Path) -> None:
     assert len(first.text) < MAX_LINE_CHARS + 40
     assert first.text.endswith(f"…[truncated {1_000_007 - MAX_LINE_CHARS} chars]")
     assert ex.lines[1] == type(first)(2, "FAILED")
+    assert len(ex.lines) == 2
 
 
 def test_streaming_small_chunks_matches_in_memory(tmp_path: Path) -> None:
