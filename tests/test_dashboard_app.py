@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_dashboard_warehouse import EXPECTED, build_warehouse
@@ -135,6 +136,18 @@ def test_missing_table_explains_how_to_build(
     at = _app(monkeypatch, build_warehouse(tmp_path / "w.duckdb", items=False))
     assert "marts.time_to_ticket" in at.warning[0].value
     assert "followthrough build" in at.warning[0].value
+
+
+def test_empty_mart_says_so(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
+    con = duckdb.connect(str(warehouse))
+    con.execute("DELETE FROM marts.time_to_ticket")
+    con.close()
+    at = _app(monkeypatch, warehouse)
+    assert not at.metric
+    assert "no postmortem action items yet" in at.info[0].value
+    at.switch_page("app_pages/action_items.py").run()
+    assert not at.exception and not at.dataframe
+    assert "no postmortem action items yet" in at.info[0].value
 
 
 def test_locked_warehouse_shows_retry_message(

@@ -128,12 +128,12 @@ st.dataframe(
         "items": st.column_config.NumberColumn("Items"),
         "never_ticketed": st.column_config.NumberColumn("Unticketed"),
         "share_never_ticketed": st.column_config.ProgressColumn(
-            "Never ticketed", format="%.0f%%", min_value=0.0, max_value=100.0
+            "Unticketed share", format="%.0f%%", min_value=0.0, max_value=100.0
         ),
         "median_days": st.column_config.NumberColumn(
             "Median days", format="%.1f", help="Over the team's ticketed items."
         ),
-        "within_24h": st.column_config.NumberColumn("≤ 24 h"),
+        "within_24h": st.column_config.NumberColumn("Ticketed ≤ 24 h"),
         "ticketed_late": st.column_config.NumberColumn(f"Ticketed > {bench:g} d"),
     },
 )

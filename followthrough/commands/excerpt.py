@@ -58,13 +58,18 @@ def _print(path: Path, ex: Excerpt | None, error: str | None, fmt: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.max_lines < 1:
-        print(f"followthrough excerpt: --max-lines must be at least 1, got {args.max_lines}",
-              file=sys.stderr)
+        print(
+            f"followthrough excerpt: --max-lines must be at least 1, got {args.max_lines}",
+            file=sys.stderr,
+        )
         return 2
     passing: Path | None = args.passing
     if passing is not None and not passing.is_file():
-        print(f"followthrough excerpt: passing log {passing}: not a readable file; "
-              "continuing without it", file=sys.stderr)
+        print(
+            f"followthrough excerpt: passing log {passing}: not a readable file; "
+            "continuing without it",
+            file=sys.stderr,
+        )
         passing = None
     failures = 0
     for path in args.logs:

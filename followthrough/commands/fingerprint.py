@@ -60,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for batch in _batches(stream, max(1, args.batch_lines)):
             mined = store.add_batch([redact(m) for m in batch])
-            out.write(
-                "".join(f"{gid}\t{tmpl}\n" for gid, tmpl in mined.iter_rows())
-            )
+            out.write("".join(f"{gid}\t{tmpl}\n" for gid, tmpl in mined.iter_rows()))
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

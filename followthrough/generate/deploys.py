@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from followthrough.generate.org import GITHUB_API, Person, Repo, node_id
+from followthrough.generate.org import Person, Repo, node_id
 from followthrough.generate.writer import iso_z
 
 

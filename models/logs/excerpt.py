@@ -73,7 +73,11 @@ _STRONG: tuple[tuple[float, str], ...] = (
     (5.0, r"^\s*●\s|^\s*✕|^\s*(?:×|✗|✘)\s|\bTests?:\s+\d+ failed"),
     (5.0, r"^\[ERROR\]|^ERROR:|^\[error\]|^\s*ERROR\b|\bFATAL\b|^fatal:"),
     (5.0, r"(?:^|\s)(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Error|Exception|Failure)\b"),
-    (4.0, r"\b[A-Z]\w*(?:Error|Exception)(?::|$)|\bAssertion(?:Error|Failed)\b|\bassert(?:ion)? failed"),
+    (
+        4.0,
+        r"\b[A-Z]\w*(?:Error|Exception)(?::|$)|\bAssertion(?:Error|Failed)\b"
+        r"|\bassert(?:ion)? failed",
+    ),
     (5.0, r"<(?:failure|error)\b[^>]*(?:message|type)=|<testcase\b[^>]*>\s*<(?:failure|error)\b"),
     (4.0, r"Tests run:.*(?:Failures: [1-9]|Errors: [1-9])|\bTests in error\b|\bFailed tests?:"),
     (4.0, r"(?i)\bBUILD FAIL(?:URE|ED)\b|\bFAILURE:|Failed to execute goal|COMPILATION ERROR"),
@@ -90,7 +94,6 @@ _STRONG: tuple[tuple[float, str], ...] = (
 _QUIET = (
     r"(?i)\b(?:0|no) (?:errors?|failures?|failed)\b|Failures: 0, Errors: 0|(?-i:\bPASS(?:ED)?\b)"
     r"|^\s*ok\b|\b(?:Download(?:ing|ed)|Progress)\b|\berror[_-]?prone\b|-Werror|errors?\.(?:go|py|ts|js)"
-
 )
 _INFO_PREFIX = r"^\s*\[?(?:INFO|DEBUG|TRACE)\]?\b"
 _LOUD = r"FAIL|ERROR"
@@ -279,7 +282,9 @@ def _run(lines: Iterable[RawLine], passing: Iterable[RawLine] | None, max_lines:
     return Excerpt(tuple(picked), scanner.total, notes)
 
 
-def excerpt(text: str, *, passing: str | None = None, max_lines: int = DEFAULT_MAX_LINES) -> Excerpt:
+def excerpt(
+    text: str, *, passing: str | None = None, max_lines: int = DEFAULT_MAX_LINES
+) -> Excerpt:
     """Excerpt an in-memory failing log, optionally against the last passing log of the job."""
     if max_lines < 1:
         raise ValueError(f"max_lines must be at least 1, got {max_lines}")
@@ -321,4 +326,3 @@ def excerpt_file(
             pass_lines = iter_file_lines(passing, chunk_bytes)
     result = _run(iter_file_lines(path, chunk_bytes), pass_lines, max_lines)
     return Excerpt(result.lines, result.total_lines, (*result.notes, *notes))
-

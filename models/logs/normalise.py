@@ -30,7 +30,10 @@ MASK_RULES: tuple[tuple[str, str], ...] = (
     ),
     ("url", r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>()\[\]{}]+"),
     ("email", r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"),
-    ("path", r"(?:[A-Za-z]:)?(?:[\\/][\w.@+\-$~]+){2,}[\\/]?"),
+    ("path", r"(?:[A-Za-z]:)?(?:[\\/][\w.@+\-$~]+){2,}[\\/]?(?:\?[^\s\"'<>]*)?"),
+    # An empty bracket pair standing alone is a parameter that happened to be empty.
+    ("empty_parens", r"(^|\s)\(\)(\s|$)"),
+    ("empty_brackets", r"(^|\s)\[\](\s|$)"),
     ("key_value", r"\b([A-Za-z_][\w.\-]*)=[^\s,;)\]}\"']+"),
     ("hex_word", r"\b[0-9a-fA-F]{12,}\b"),
     ("token_with_digit", _TOKEN_CHARS + r"*\d" + _TOKEN_CHARS + "*"),
@@ -46,8 +49,15 @@ def _as_series(messages: pl.Series | list[str] | tuple[str, ...]) -> pl.Series:
 def mask_expr(expr: pl.Expr) -> pl.Expr:
     """The masking rules as one polars expression, so callers can fuse it into a query."""
     for name, pattern in MASK_RULES:
-        replacement = {"token_with_digit": WILDCARD, "key_value": "${1}=0"}.get(name, "0")
+        replacement = {
+            "token_with_digit": WILDCARD,
+            "key_value": "${1}=0",
+            "empty_parens": "${1}(0)${2}",
+            "empty_brackets": "${1}[0]${2}",
+        }.get(name, "0")
         expr = expr.str.replace_all(pattern, replacement)
+    # A list of parameters is one parameter, however many items it has.
+    expr = expr.str.replace_all(r"<\*>(?:[,;|]\s?<\*>)+", WILDCARD)
     return expr.str.replace_all(r"\s+", " ").str.strip_chars()
 
 

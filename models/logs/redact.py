@@ -26,7 +26,11 @@ _RULES: tuple[tuple[str, re.Pattern[str], int | None], ...] = (
         ),
         None,
     ),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"), None),
+    (
+        "github_token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        None,
+    ),
     ("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}\b"), None),
     ("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9\-]{10,}\b"), None),
     ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]+"), None),
@@ -42,10 +46,16 @@ _RULES: tuple[tuple[str, re.Pattern[str], int | None], ...] = (
     ("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), None),
     ("pypi_token", re.compile(r"\bpypi-[A-Za-z0-9_\-]{50,}\b"), None),
     ("stripe_key", re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{20,}\b"), None),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), None),
+    (
+        "jwt",
+        re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+        None,
+    ),
     (
         "authorization_header",
-        re.compile(r"(?i)(\bauthorization\s*[:=]\s*(?:bearer|basic|token|digest)?\s*)([^\s\"']{8,})"),
+        re.compile(
+            r"(?i)(\bauthorization\s*[:=]\s*(?:bearer|basic|token|digest)?\s*)([^\s\"']{8,})"
+        ),
         2,
     ),
     ("bearer_token", re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=\-]{12,})"), 2),

@@ -50,9 +50,7 @@ def _distinct_masked(s: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
         masked=mask_expr(pl.lit(s.gather(shapes["rep"]))),
     )
     masked_ids = (
-        shapes.group_by("masked", maintain_order=True)
-        .agg(pl.col("w").sum())
-        .with_row_index("mid")
+        shapes.group_by("masked", maintain_order=True).agg(pl.col("w").sum()).with_row_index("mid")
     )
     shapes = shapes.join(masked_ids, on="masked", how="left")
     row_mid = rows.join(shapes.select("folded", "mid"), on="folded", how="left").sort("row")["mid"]
@@ -133,8 +131,10 @@ def mine_templates(
         return pl.DataFrame(schema={"group_id": pl.String, "template": pl.String})
     row_mid, masked_ids = _distinct_masked(s)
     mid_tmpl = _skeleton_groups(masked_ids, split_max, split_ratio)
-    ids = mid_tmpl.select("template").unique().with_columns(
-        group_id=pl.col("template").map_elements(template_id, return_dtype=pl.String)
+    ids = (
+        mid_tmpl.select("template")
+        .unique()
+        .with_columns(group_id=pl.col("template").map_elements(template_id, return_dtype=pl.String))
     )
     mid_tmpl = mid_tmpl.join(ids, on="template")
     out = pl.DataFrame({"mid": row_mid}).join(mid_tmpl, on="mid", how="left", maintain_order="left")
@@ -170,7 +170,9 @@ class TemplateStore:
 
     def to_frame(self) -> pl.DataFrame:
         rows = [(gid, " ".join(toks)) for v in self._by_len.values() for gid, toks in v]
-        return pl.DataFrame(rows, schema={"group_id": pl.String, "template": pl.String}, orient="row")
+        return pl.DataFrame(
+            rows, schema={"group_id": pl.String, "template": pl.String}, orient="row"
+        )
 
     @classmethod
     def from_frame(cls, frame: pl.DataFrame) -> TemplateStore:

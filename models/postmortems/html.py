@@ -320,6 +320,8 @@ class _Converter(HTMLParser):
             self.pre = max(0, self.pre - 1)
             return
         if tag in _BLOCK:
+            if self.prefix and not self.buf and self._cell() is None:
+                return  # e.g. Notion's <div class="checkbox"></div> before the item text
             self.flush()
 
     def handle_data(self, data: str) -> None:

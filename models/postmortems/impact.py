@@ -44,7 +44,7 @@ _USERS_RE = re.compile(
     r"(?P<n>\d[\d,.]*)\s*(?P<k>k|m|thousand|million|bn|billion)?\+?\s+"
     r"(?:(?:unique|active|paying|enterprise|free|end|individual|distinct)\s+)?"
     r"(?P<what>users|customers|accounts|merchants|people|developers|tenants|organi[sz]ations|orgs|"
-    r"subscribers|members|shoppers|sellers|clients|projects|repositories|sites|stores)\b",
+    r"subscribers|members|shoppers|sellers|clients)\b",
     re.I,
 )
 _USERS_ROW_RE = re.compile(
@@ -166,8 +166,12 @@ def timeline_duration(entries: tuple[TimelineEntry, ...]) -> tuple[float | None,
     timed = [e for e in entries if e.at is not None or e.clock is not None]
     begin = next((e for e in timed if _BEGIN_RE.search(e.text)), None)
     if begin is not None:
-        end = next((e for e in reversed(timed) if _END_RE.search(e.text) and e.line >= begin.line),
-                   None)
+        # Pair "OUTAGE BEGINS" with "OUTAGE ENDS" rather than a later "INCIDENT ENDS".
+        bm = _BEGIN_RE.search(begin.text)
+        noun = bm.group(0).split()[0].lower() if bm else ""
+        ends = [e for e in timed if _END_RE.search(e.text) and e.line >= begin.line]
+        same = [e for e in ends if noun and noun in _END_RE.search(e.text).group(0).lower()]
+        end = (same or ends or [None])[-1] if not same else same[0]
         if end is not None and end is not begin:
             d = _delta(begin, end)
             if d is not None:
@@ -228,7 +232,8 @@ def build_impact(
     severity_text: str,
     start_end: tuple[dt.datetime | None, dt.datetime | None],
 ) -> Impact:
-    text = impact_text.strip()
+    text = "\n".join(clean_inline(t) for t in impact_text.strip().split("\n"))
+    summary_text = clean_inline(summary_text)
     duration: float | None = None
     source: str | None = None
     if meta.get("duration"):
@@ -241,11 +246,11 @@ def build_impact(
         minutes = (start_end[1] - start_end[0]).total_seconds() / 60
         if minutes >= 0:
             duration, source = round(minutes, 2), "metadata"
-    if duration is None:
-        duration, source = timeline_duration(timeline)
     if duration is None and summary_text:
         duration = stated_duration(summary_text)
         source = "stated" if duration is not None else None
+    if duration is None:
+        duration, source = timeline_duration(timeline)
     users = _users(meta.get("users", "")) if meta.get("users") else None
     if users is None and text:
         users = _users(text)

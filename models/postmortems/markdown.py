@@ -195,7 +195,9 @@ def _label_of(text: str, kind: str = "text") -> tuple[str, str] | None:
         return None
     if ":" in text[:64]:
         m = PLAIN_LABEL_RE.match(text)
-        if m and is_known_label(m.group("label")):
+        if m and m.group("label").count(" ") <= 5 and "http" not in m.group("label") and (
+            is_known_label(m.group("label"))
+        ):
             return m.group("label").strip(), m.group("rest").strip()
     elif kind == "text" and len(text) <= 40 and len(text.split()) <= 4 and classify(text):
         # A canonical part name alone on a line ("Timeline", "Action Items") in a plain export.

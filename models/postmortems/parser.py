@@ -80,7 +80,7 @@ def _meta_pairs(doc: Document, canonical_lines: set[int]) -> list[tuple[str, str
     """(meta key, value, line) from label lines and key/value table rows outside the five parts."""
     out: list[tuple[str, str, int]] = []
     for ln in doc.lines:
-        if ln.no in canonical_lines or ln.kind not in ("text", "list", "table"):
+        if id(ln) in canonical_lines or ln.kind not in ("text", "list", "table"):
             continue
         content = ln.content
         if ln.kind == "table":
@@ -309,11 +309,10 @@ def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_coun
            truncated: bool) -> Postmortem:
     spans = doc.spans
     fm = doc.front_matter
-    canonical_lines: set[int] = set()
+    canonical_lines: set[int] = set()  # ids of Line objects inside the five parts
     for s in spans:
         if s.part is not None:
-            canonical_lines.add(s.line)
-            canonical_lines.update(ln.no for ln in s.lines)
+            canonical_lines.update(id(ln) for ln in s.lines)
     meta: dict[str, str] = {}
     meta_line: dict[str, int] = {}
     for key, value, no in _meta_pairs(doc, canonical_lines):
@@ -346,7 +345,13 @@ def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_coun
         title = html_title
     if title is None:
         first = next((ln for ln in doc.lines if ln.kind == "text"), None)
-        if first is not None and len(first.content) <= 120 and not first.content.endswith("."):
+        if (
+            first is not None
+            and len(first.content) <= 120
+            and not first.content.endswith(".")
+            and not (":" in first.content and _meta_key(first.content.split(":")[0].strip("*_ ")))
+            and not _is_section_heading(first.content.split(":")[0])
+        ):
             title = clean_inline(first.content) or None
 
     # Date and review meeting

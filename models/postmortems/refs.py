@@ -46,7 +46,7 @@ _SHA_CONTEXT_RE = re.compile(
 PD_ID_RE = re.compile(r"\b(P[A-Z0-9]{6}|Q[A-Z0-9]{13})\b")
 INCIDENT_CTX_RE = re.compile(
     r"\b(?:incident|outage|pagerduty|sev(?:erity)?[\s-]?\d|pd)\b[^.\n]{0,20}?"
-    r"(?:(?P<hash>#\d{1,7})\b|\b(?P<pd>P[A-Z0-9]{6}|Q[A-Z0-9]{13})\b)",
+    r"(?:(?P<hash>#\d{1,7})\b|\b(?P<pd>(?-i:P[A-Z0-9]{6}|Q[A-Z0-9]{13}))\b)",
     re.IGNORECASE,
 )
 INC_KEY_RE = re.compile(r"\b(INC|INCIDENT|IR|SEC)-(\d{1,7})\b")

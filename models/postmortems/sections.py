@@ -82,8 +82,11 @@ def classify(text: str) -> tuple[str, int] | None:
     label = normalize_label(text)
     if not label or len(label) > 80:
         return None
+    words = label.count(" ") + 1
     for part, tier, pat in _COMPILED:
         if pat.search(label):
+            if tier > 0 and words > 5:
+                continue  # "Improve X by doing Y and Z" is a sentence, not a section name
             return part, tier
     return None
 

@@ -1,4 +1,4 @@
-"""`followthrough excerpt` and `followthrough fingerprint` end to end (real files, subprocess-free)."""
+"""`followthrough excerpt` and `followthrough fingerprint` end to end on real files."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def test_excerpt_jsonl_one_object_per_log_and_bad_files(
     assert str(missing) in captured.err
 
 
-def test_excerpt_text_format_with_passing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_excerpt_text_format_with_passing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     passing = tmp_path / "pass.log"
     passing.write_text("WARNING: cache miss 12\nall good\n")
     failing = tmp_path / "fail.log"

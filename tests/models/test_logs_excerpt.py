@@ -36,8 +36,12 @@ def _recall_table(with_passing: bool) -> list[tuple[str, float, float, float]]:
         tail = set(range(max(1, total - 39), total + 1))
         cap = min(len(marked), 40)
         rows.append(
-            (case.name, len(got & marked) / len(marked), len(got & marked) / cap,
-             len(tail & marked) / cap)
+            (
+                case.name,
+                len(got & marked) / len(marked),
+                len(got & marked) / cap,
+                len(tail & marked) / cap,
+            )
         )
     return rows
 
@@ -130,16 +134,21 @@ SHAPES = {
         "\tat org.junit.Assert.fail(Assert.java:89)\n"
         "\tat com.example.CalcTest.testAdd(CalcTest.java:12)\n"
         "[INFO] BUILD FAILURE\n",
-        ["java.lang.AssertionError: expected:<4> but was:<3>",
-         "\tat com.example.CalcTest.testAdd(CalcTest.java:12)"],
+        [
+            "java.lang.AssertionError: expected:<4> but was:<3>",
+            "\tat com.example.CalcTest.testAdd(CalcTest.java:12)",
+        ],
     ),
     "cargo": (
         "   Compiling calc v0.1.0\n"
         "error[E0308]: mismatched types\n --> src/main.rs:4:18\n  |\n"
-        "4 |     let x: i32 = \"a\";\n  |            ---   ^^^ expected `i32`, found `&str`\n\n"
+        '4 |     let x: i32 = "a";\n  |            ---   ^^^ expected `i32`, found `&str`\n\n'
         "error: could not compile `calc` due to previous error\n",
-        ["error[E0308]: mismatched types", " --> src/main.rs:4:18",
-         "error: could not compile `calc` due to previous error"],
+        [
+            "error[E0308]: mismatched types",
+            " --> src/main.rs:4:18",
+            "error: could not compile `calc` due to previous error",
+        ],
     ),
     "npm": (
         "> app@1.0.0 build\n> tsc\n\nnpm ERR! code ELIFECYCLE\nnpm ERR! errno 2\n"
@@ -155,8 +164,10 @@ SHAPES = {
     "shell": (
         "+ ./deploy.sh\nuploading...\ncurl: (22) The requested URL returned error: 403\n"
         "Error: Process completed with exit code 22.\n",
-        ["curl: (22) The requested URL returned error: 403",
-         "Error: Process completed with exit code 22."],
+        [
+            "curl: (22) The requested URL returned error: 403",
+            "Error: Process completed with exit code 22.",
+        ],
     ),
     "junit-xml": (
         '<testsuite name="CalcTest" tests="2" failures="1">\n'
@@ -164,8 +175,10 @@ SHAPES = {
         '  <testcase name="testAdd" classname="CalcTest">\n'
         '    <failure message="expected:&lt;4&gt; but was:&lt;3&gt;" type="AssertionError">'
         "</failure>\n  </testcase>\n</testsuite>\n",
-        ['    <failure message="expected:&lt;4&gt; but was:&lt;3&gt;" type="AssertionError">'
-         "</failure>"],
+        [
+            '    <failure message="expected:&lt;4&gt; but was:&lt;3&gt;" type="AssertionError">'
+            "</failure>"
+        ],
     ),
 }
 

@@ -35,10 +35,14 @@ def test_volatile_values_do_not_change_fingerprint() -> None:
         "ERROR build 50001 failed after 3m in /builds/workspace/acme/build",
     ]
     assert fingerprint(other_run) == fingerprint(LINES)
-    uuids = ["request 123e4567-e89b-12d3-a456-426614174000 failed from 10.0.0.7:8080 at sha "
-             "3f786850e387550fdab836ed7e6dc881de23001b"]
-    uuids2 = ["request 00000000-1111-2222-3333-444444444444 failed from 192.168.1.20:443 at sha "
-              "89e6c98d92887913cadf06b2adb97f26cde4849b"]
+    uuids = [
+        "request 123e4567-e89b-12d3-a456-426614174000 failed from 10.0.0.7:8080 at sha "
+        "3f786850e387550fdab836ed7e6dc881de23001b"
+    ]
+    uuids2 = [
+        "request 00000000-1111-2222-3333-444444444444 failed from 192.168.1.20:443 at sha "
+        "89e6c98d92887913cadf06b2adb97f26cde4849b"
+    ]
     assert fingerprint(uuids) == fingerprint(uuids2)
 
 
