@@ -166,7 +166,7 @@ def plan_patterns(org: Org, seed: int, scale: float) -> list[PatternPlan]:
             n_pre = total if fix_kind == "fixed" else max(3, int(total * 0.7))
             pre = sorted(_shift_weekday(rng, first + int(rng.random() * span1))
                          for _ in range(n_pre))
-            pre[0] = first
+            pre[0], pre[-1] = first, _shift_weekday(rng, first + span1)
             occ_days += pre
             fix_day = max(pre) + rng.randint(5, 18)
             if fix_kind == "fixed_recurred":
@@ -178,7 +178,7 @@ def plan_patterns(org: Org, seed: int, scale: float) -> list[PatternPlan]:
             span = min(N_DAYS - 1 - first, span1 + rng.randint(60, 320))
             occ_days += sorted(_shift_weekday(rng, first + int(rng.random() * span))
                                for _ in range(total))
-            occ_days[0] = first
+            occ_days[0], occ_days[-1] = first, first + span
         occ_days = [d for d in occ_days if d < N_DAYS]
         if fix_day is not None and fix_day >= N_DAYS - 2:
             fix_day = None
@@ -246,10 +246,8 @@ def _commit_message(rng: random.Random) -> str:
 
 def _work_second(rng: random.Random, tz: str) -> float:
     """Second of the UTC day a developer in `tz` pushes; mostly local office hours."""
-    if rng.random() < 0.08:
-        local = rng.uniform(0, 24)
-    else:
-        local = min(23.9, max(0.0, rng.gauss(13.5, 2.6)))
+    wander = rng.random() < 0.08
+    local = rng.uniform(0, 24) if wander else min(23.9, max(0.0, rng.gauss(13.5, 2.6)))
     return ((local + TZ_OFFSET_H[tz]) % 24) * 3600 + rng.uniform(0, 59)
 
 

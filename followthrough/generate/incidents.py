@@ -66,8 +66,9 @@ def plan_incidents(org: Org, seed: int, scale: float,
     services = org.services
     weights = [4.0 if s.tier == 1 else 2.0 if s.tier == 2 else 0.7 for s in services]
     n_deploy = max(1, round(n * 0.09))
+    service_repos = {s.repo for s in services}
     linked = [p for p in patterns if p.fix_kind in ("fixed", "fixed_recurred", "open")
-              and len(p.occurrences) >= 3]
+              and len(p.occurrences) >= 3 and service_repos.intersection(p.repos)]
     rng.shuffle(linked)
     linked = sorted(linked[: min(len(linked), max(2, min(8, n // 4)))],
                     key=lambda p: p.pdef.pattern_id)
@@ -84,7 +85,8 @@ def plan_incidents(org: Org, seed: int, scale: float,
         if resolved is not None and resolved > NOW_TS - 3600:
             resolved = None
         title = rng.choice(_SYMPTOMS).format(s=svc.name)
-        return IncidentPlan(0, pd_id(rng), 0, created, created + rng.uniform(60, 900), resolved,
+        ack = created + min(rng.uniform(60, 900), dur * 0.3)
+        return IncidentPlan(0, pd_id(rng), 0, created, ack, resolved,
                             svc, pr, "high" if pr in ("P1", "P2", "P3") else "low", title,
                             cause, rng.choice(members[svc.team_key]), pattern)
 

@@ -222,23 +222,27 @@ def _pass_output(rng: random.Random, toolchain: str, kind: str, repo: str) -> li
                    f"{rng.uniform(20, 300):.2f}s ====={RESET}")
         return out
     if toolchain == "unittest":
-        out = [f"test_{_pkg(rng, 'cc')}_{i} (tests.test_{_pkg(rng, 'cc')}.Tests.test_{_pkg(rng, 'cc')}_{i}) ... ok" for i in range(n)]
+        out = []
+        for i in range(n):
+            mod, fn = _pkg(rng, "cc"), f"test_{_pkg(rng, 'cc')}_{i}"
+            out.append(f"{fn} (tests.test_{mod}.Tests.{fn}) ... ok")
         return [*out, "-" * 70, f"Ran {n} tests in {rng.uniform(1, 30):.3f}s", "", "OK"]
     if toolchain == "jest":
         out = [f"{ESC}[42m{ESC}[1m PASS {RESET} src/{_pkg(rng, 'cc')}/{_pkg(rng, 'cc')}.test.tsx "
                f"({rng.uniform(0.5, 12):.1f} s)" for _ in range(n)]
         return [*out, f"Tests:       {rng.randint(100, 900)} passed, {rng.randint(100, 900)} total"]
     if toolchain == "go":
-        return [f"ok  \tgithub.com/acme/{repo}/internal/{_pkg(rng, 'cc')}\t{rng.uniform(0.01, 9):.3f}s"
-                for _ in range(n)]
+        return [f"ok  \tgithub.com/acme/{repo}/internal/{_pkg(rng, 'cc')}\t"
+                f"{rng.uniform(0.01, 9):.3f}s" for _ in range(n)]
     if toolchain in ("maven", "gradle"):
         out = [f"[INFO] Tests run: {rng.randint(1, 40)}, Failures: 0, Errors: 0, Skipped: 0, Time "
-               f"elapsed: {rng.uniform(0.1, 9):.3f} s -- in com.acme.{_pkg(rng, 'cc')}.{_pkg(rng, 'cc').title()}"
-               "Test" for _ in range(n)]
+               f"elapsed: {rng.uniform(0.1, 9):.3f} s -- in com.acme.{_pkg(rng, 'cc')}."
+               f"{_pkg(rng, 'cc').title()}Test" for _ in range(n)]
         return [*out, "[INFO] BUILD SUCCESS", f"[INFO] Total time:  {rng.randint(1, 9)}:"
                 f"{rng.randint(10, 59)} min"]
     if toolchain == "cargo":
-        out = [f"test {_pkg(rng, 'cc')}::tests::{_pkg(rng, 'rust')}_{_pkg(rng, 'cc')} ... ok" for _ in range(n)]
+        out = [f"test {_pkg(rng, 'cc')}::tests::{_pkg(rng, 'rust')}_{_pkg(rng, 'cc')} ... ok"
+               for _ in range(n)]
         return [*out, f"test result: ok. {n} passed; 0 failed; 0 ignored; 0 measured"]
     if toolchain == "cmake":
         return [f"{i + 1}/{n} Test #{i + 1}: {_pkg(rng, 'cc')}_test ....   Passed    "

@@ -215,8 +215,21 @@ _REPOS = (
     ("push-gateway", "mobile", "go", 0.8, "push-gateway", 2, "Push notification gateway"),
 )
 
-_FIRST = ["Dana", "Alex", "Priya", "Marco", "Sofia", "Liam", "Hana", "Omar", "Julia", "Mateo", "Chen", "Aisha", "Noah", "Elena", "Tariq", "Maya", "Lukas", "Ines", "Ravi", "Zoe", "Diego", "Fatima", "Jonas", "Keiko", "Samuel", "Leila", "Victor", "Nora", "Kwame", "Ana", "Felix", "Mei", "Yusuf", "Clara", "Bruno", "Amara", "Erik", "Lucia", "Hiro", "Rosa", "Tomas", "Zara", "Ivan", "Lena", "Arjun", "Chloe", "Mikael", "Nadia", "Pablo", "Greta", "Kofi", "Irene", "Sven", "Maria", "Dev", "Olga", "Luis", "Anouk", "Ben", "Yara"]
-_LAST = ["Kim", "Novak", "Patel", "Rossi", "Garcia", "Murphy", "Tanaka", "Haddad", "Schmidt", "Silva", "Wang", "Okafor", "Berg", "Petrov", "Khan", "Cohen", "Weber", "Costa", "Iyer", "Dubois", "Morales", "Rahman", "Larsen", "Sato", "Mensah", "Nasser", "Fischer", "Lopez", "Lindqvist", "Moreau", "Park", "Ahmed", "Jensen", "Romano", "Nakamura", "Oliveira", "Fernandes", "Brennan", "Kowalski", "Meyer"]
+_FIRST = (
+    "Dana", "Alex", "Priya", "Marco", "Sofia", "Liam", "Hana", "Omar", "Julia", "Mateo",
+    "Chen", "Aisha", "Noah", "Elena", "Tariq", "Maya", "Lukas", "Ines", "Ravi", "Zoe", "Diego",
+    "Fatima", "Jonas", "Keiko", "Samuel", "Leila", "Victor", "Nora", "Kwame", "Ana", "Felix",
+    "Mei", "Yusuf", "Clara", "Bruno", "Amara", "Erik", "Lucia", "Hiro", "Rosa", "Tomas",
+    "Zara", "Ivan", "Lena", "Arjun", "Chloe", "Mikael", "Nadia", "Pablo", "Greta", "Kofi",
+    "Irene", "Sven", "Maria", "Dev", "Olga", "Luis", "Anouk", "Ben", "Yara",
+)
+_LAST = (
+    "Kim", "Novak", "Patel", "Rossi", "Garcia", "Murphy", "Tanaka", "Haddad", "Schmidt",
+    "Silva", "Wang", "Okafor", "Berg", "Petrov", "Khan", "Cohen", "Weber", "Costa", "Iyer",
+    "Dubois", "Morales", "Rahman", "Larsen", "Sato", "Mensah", "Nasser", "Fischer", "Lopez",
+    "Lindqvist", "Moreau", "Park", "Ahmed", "Jensen", "Romano", "Nakamura", "Oliveira",
+    "Fernandes", "Brennan", "Kowalski", "Meyer",
+)
 
 
 def build_org(seed: int) -> Org:

@@ -86,7 +86,8 @@ def _p_webhook_retry(rng: random.Random, repo: str) -> Failure:
              "    def test_retry_backoff(attempt, fake_clock, receiver):",
              f"        deliver(event_id=\"evt_{_hex(rng, 24)}\", attempt=attempt)",
              f"        fake_clock.advance(seconds={rng.randint(30, 900)})",
-             ">       assert receiver.attempts == 3, f\"expected 3 delivery attempts, got {receiver.attempts}\"",
+             ">       assert receiver.attempts == 3, "
+             "f\"expected 3 delivery attempts, got {receiver.attempts}\"",
              f"E       {msg}",
              f"E       assert {got} == 3",
              "",
@@ -113,7 +114,8 @@ def _p_pg_refused(rng: random.Random, repo: str) -> Failure:
     lines += [f"E   {msg}", "E   \tIs the server running on that host and accepting TCP/IP "
               "connections?"]
     lines += _pytest_summary(rng, [f"tests/{mod}.py::test_x - {msg}"], rng.uniform(5, 30))
-    lines[-2] = lines[-2].replace("test_x", f"test_{rng.choice(['a', 'b', 'c'])}{rng.randint(1, 40)}")
+    name = f"test_{rng.choice(['a', 'b', 'c'])}{rng.randint(1, 40)}"
+    lines[-2] = lines[-2].replace("test_x", name)
     return Failure(lines, [], f"ERROR tests/conftest.py - {msg}")
 
 
@@ -127,7 +129,8 @@ def _p_ledger_timeout(rng: random.Random, repo: str) -> Failure:
              "    waiter.acquire()",
              f"{'+' * 30} Timeout {'+' * 30}",
              f"E       Failed: Timeout >{secs}.0s"]
-    lines += _pytest_summary(rng, [f"{test} - Failed: Timeout >{secs}.0s"], secs + rng.uniform(5, 90))
+    lines += _pytest_summary(rng, [f"{test} - Failed: Timeout >{secs}.0s"],
+                             secs + rng.uniform(5, 90))
     return Failure(lines, [], f"FAILED {test} - Failed: Timeout >{secs}.0s")
 
 
@@ -208,7 +211,8 @@ def _p_npm_eresolve(rng: random.Random, repo: str) -> Failure:
              "npm ERR! this command with --force or --legacy-peer-deps", "npm ERR! ",
              f"npm ERR! A complete log of this run can be found in: /home/runner/.npm/_logs/"
              f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}_"
-             f"{rng.randint(0, 59):02d}_{rng.randint(0, 59):02d}_{rng.randint(100, 999)}Z-debug-0.log"]
+             f"{rng.randint(0, 59):02d}_{rng.randint(0, 59):02d}_{rng.randint(100, 999)}Z-"
+             "debug-0.log"]
     return Failure(lines, [], "npm ERR! ERESOLVE unable to resolve dependency tree: peer "
                    "react@\"^19.0.0\" from @acme/design-system@4.0.0")
 
@@ -382,7 +386,8 @@ def _p_gcc_span(rng: random.Random, repo: str) -> Failure:
              f"gmake[2]: *** [src/codec/CMakeFiles/codec.dir/build.make:{rng.randint(70, 200)}: "
              "src/codec/CMakeFiles/codec.dir/frame_parser.cc.o] Error 1",
              f"gmake[1]: *** [CMakeFiles/Makefile2:{rng.randint(100, 400)}: "
-             "src/codec/CMakeFiles/codec.dir/all] Error 2", "gmake: *** [Makefile:146: all] Error 2"]
+             "src/codec/CMakeFiles/codec.dir/all] Error 2",
+             "gmake: *** [Makefile:146: all] Error 2"]
     return Failure(lines, [], "frame_parser.cc: error: 'span' in namespace 'std' does not name "
                    "a template type")
 
@@ -487,7 +492,8 @@ def _p_mypy(rng: random.Random, repo: str) -> Failure:
     n = rng.randint(1, 4)
     lines = []
     for _ in range(n):
-        lines.append(f"src/{repo.replace('-', '_')}/handlers/{rng.choice(['events', 'alerts', 'hooks'])}"
+        mod = rng.choice(["events", "alerts", "hooks"])
+        lines.append(f"src/{repo.replace('-', '_')}/handlers/{mod}"
                      f".py:{rng.randint(10, 300)}: error: Argument 1 to \"dispatch\" has "
                      "incompatible type \"dict[str, Any]\"; expected \"Event\"  [arg-type]")
     lines.append(f"Found {n} error{'s' if n > 1 else ''} in {n} file"
@@ -662,13 +668,15 @@ def render_one_off(rng: random.Random, toolchain: str, kind: str, repo: str) -> 
                  f"---- {test} stdout ----",
                  f"thread '{test}' panicked at src/{n}.rs:{rng.randint(10, 500)}:"
                  f"{rng.randint(5, 30)}:",
-                 f"called `Result::unwrap()` on an `Err` value: {_camel(n)}Error {{ {field}: {x} }}",
+                 f"called `Result::unwrap()` on an `Err` value: {_camel(n)}Error "
+                 f"{{ {field}: {x} }}",
                  "", f"test result: FAILED. {rng.randint(20, 300)} passed; 1 failed; 0 ignored"]
         return Failure(lines, [], f"thread '{test}' panicked")
     if toolchain == "cmake":
         line = (f"{_work(repo)}/src/{n}/{v}.cc:{rng.randint(5, 600)}:{rng.randint(3, 40)}: "
                 f"error: no member named '{v}_{field}' in '{n}::{_camel(n)}'")
-        lines = [f"[ {rng.randint(10, 90)}%] Building CXX object src/{n}/CMakeFiles/{n}.dir/{v}.cc.o",
+        lines = [f"[ {rng.randint(10, 90)}%] Building CXX object src/{n}/CMakeFiles/{n}.dir/"
+                 f"{v}.cc.o",
                  line, f"    {n}.{v}_{field}();", "    ~~~~^", "1 error generated.",
                  "gmake: *** [Makefile:146: all] Error 2"]
         return Failure(lines, [], line.split(": ", 1)[1])
@@ -702,8 +710,9 @@ def render_network_flake(rng: random.Random, toolchain: str) -> Failure:
                 "headers)")
         return Failure([f"go: downloading golang.org/x/net v0.{rng.randint(20, 30)}.0", line],
                        [], line)
-    line = (f"Could not transfer artifact org.apache.commons:commons-lang3:pom:3.{rng.randint(10, 17)}"
-            f".0 from/to central (https://repo.maven.apache.org/maven2): Connect to "
+    line = (f"Could not transfer artifact org.apache.commons:commons-lang3:pom:3."
+            f"{rng.randint(10, 17)}.0 from/to central (https://repo.maven.apache.org/maven2): "
+            "Connect to "
             f"repo.maven.apache.org:443 [{ip}] failed: Connect timed out")
     return Failure([f"[ERROR] {line}"], [], line)
 

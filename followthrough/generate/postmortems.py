@@ -193,13 +193,14 @@ def plan_postmortems(org: Org, incidents: list[IncidentPlan], seed: int,
             meeting_ts = m_day + rng.choice([14, 15, 15.5, 16, 17]) * 3600
         if date_ts > NOW_TS - 86400 or (meeting_ts is not None and meeting_ts > NOW_TS):
             continue
-        pm_id = f"{day_str(date_ts)}-{_slug(inc.service.name + ' ' + inc.title.replace(inc.service.name, ''))}"
+        words = inc.service.name + " " + inc.title.replace(inc.service.name, "")
+        pm_id = f"{day_str(date_ts)}-{_slug(words)}"
         while pm_id in used_ids:
             pm_id += "-2"
         used_ids.add(pm_id)
-        svc, sname = inc.service, inc.service.name
+        sname = inc.service.name
         n_authors = rng.choice([1, 1, 2, 2, 3])
-        authors = [inc.responder] + rng.sample(team.members, n_authors)
+        authors = [inc.responder, *rng.sample(team.members, n_authors)]
         authors = list(dict.fromkeys(authors))[:n_authors]
         detect = rng.uniform(2, 20) * 60
         impact_start = inc.created - detect
@@ -217,13 +218,14 @@ def plan_postmortems(org: Org, incidents: list[IncidentPlan], seed: int,
         tl.append((inc.created, f"PagerDuty alert fires: \"{inc.title}\" (#{inc.number})."))
         tl.append((inc.acknowledged, f"{inc.responder.name} acknowledges the page."))
         span = max(inc.resolved - inc.acknowledged, 120.0)
-        steps = rng.sample([
+        step_pool = [
             "Incident channel opened; {ic} takes IC.", "Status page updated: investigating.",
-            "Identified elevated connection errors in {svc} logs.",
+            "Identified elevated connection errors in {svc} logs.", "Customer support notified.",
             "Rolled back to previous release.", "Scaled {svc} from 6 to 12 replicas.",
             "Failed over database reads to the replica.", "Disabled the offending feature flag.",
-            "Confirmed recovery on dashboards.", "Customer support notified.",
-            "Restarted the stuck consumers."], rng.randint(2, 7))
+            "Restarted the stuck consumers.", "Confirmed recovery on dashboards."]
+        picked = sorted(rng.sample(range(len(step_pool)), rng.randint(2, 7)))
+        steps = [step_pool[i] for i in picked]
         for i, s in enumerate(steps):
             tl.append((inc.acknowledged + span * (i + 1) / (len(steps) + 1),
                        s.format(ic=rng.choice(team.members).name, svc=sname)))
@@ -290,7 +292,8 @@ def _plan_items(pm: PostmortemPlan, org: Org, rng: random.Random, repo: str,
                 pat: PatternPlan | None, occ: Occurrence | None, tickets: list[Ticket]) -> None:
     team = pm.team
     svc = pm.incident.service.name
-    n = rng.choices([1, 2, 3, 4, 5, 6, 7, 8, 9, 12], weights=[3, 6, 10, 14, 16, 16, 13, 10, 8, 4])[0]
+    n = rng.choices([1, 2, 3, 4, 5, 6, 7, 8, 9, 12],
+                    weights=[3, 6, 10, 14, 16, 16, 13, 10, 8, 4])[0]
     pool = rng.sample(_ACTIONS, min(n, len(_ACTIONS)))
     texts = [a.format(svc=svc, repo=repo) for a, _ in pool]
     pattern_ord = None

@@ -75,7 +75,8 @@ _VERIFY_RE = re.compile(
 _PAREN_RE = re.compile(r"\s*[(\[]([^()\[\]]{2,300})[)\]]\s*")
 _TRAIL_FIELDS_RE = re.compile(
     r"\s*(?:[—–|;]|\s-\s|,)\s*(?:owner|assignee|dri|ticket|priority|due|sprint|status|target|"
-    r"verification|verify|success criteria)\b.*$",
+    r"verification|verify|success criteria)\b.*$"
+    r"|\s+(?:owner|assignee|dri|ticket|priority|due|sprint|status|verification|verify)\s*:.*$",
     re.I,
 )
 _NAME_RE = re.compile(r"^@?[A-Za-z][\w.'-]*(?:\s+[A-Za-z][\w.'-]*){0,2}$")
@@ -85,6 +86,14 @@ _FIELD_LINE_RE = re.compile(
     r"^(?:\*\*)?(owner|assignee|dri|ticket|issue|jira|priority|due|due date|sprint|target|status|"
     r"verification|success criteria|how we'?ll know|link)(?:\*\*)?\s*:",
     re.I,
+)
+# An action item is a sentence or two; longer text is cut before field extraction.
+MAX_ITEM_CHARS = 2000
+_COMMA_RE = re.compile(r"[,;]")
+_LEADING_KEY_RE = re.compile(r"^(?:\[?[A-Z][A-Z0-9]{1,9}-\d+\]?\s*[:—–-]?\s*)")
+_OWNER_LABEL_RE = re.compile(r"\b(?:owner|assignee|dri)\s*:", re.I)
+_OWNER_END_RE = re.compile(
+    r"\s*(?:,|;|\(|\)|\bdue\b|\bby\b|\bsprint\b|\bticket\b|\bP[0-4]\b| - |—|–)\s*"
 )
 _NOT_OWNER = frozenset({"tbd", "n/a", "na", "none", "unassigned", "-", "?", "todo", "nobody", ""})
 
@@ -128,7 +137,7 @@ def normalize_priority(value: str | None) -> str | None:
 
 def _owner_clean(value: str) -> str | None:
     v = clean_inline(value).strip().strip(",;.").strip()
-    v = re.split(r"\s*(?:,|;|\(|\)|\bdue\b|\bby\b|\bsprint\b|\bticket\b|\bP[0-4]\b| - |—|–)\s*", v)[0]
+    v = _OWNER_END_RE.split(v, maxsplit=1)[0]
     v = v.strip().lstrip("@").strip()
     if v.lower() in _NOT_OWNER or len(v) > 60:
         return None
@@ -211,7 +220,7 @@ def _apply_fields(d: _Draft, key: str, value: str) -> None:
 def _from_text(text: str, line: int, check: str | None = None) -> _Draft:
     """Fields out of one list item or paragraph; the remaining words are the item's text."""
     d = _Draft(text="", line=line)
-    raw = text
+    raw = text[:MAX_ITEM_CHARS]
     if check is not None:
         d.status = {"x": "done", "X": "done", "✓": "done", "✔": "done", " ": "todo"}.get(
             check, "in progress"
@@ -232,7 +241,7 @@ def _from_text(text: str, line: int, check: str | None = None) -> _Draft:
     body = raw
     for pm in list(_PAREN_RE.finditer(raw)):
         group = pm.group(1)
-        parts = [p.strip() for p in re.split(r"[,;]", group) if p.strip()]
+        parts = [p.strip() for p in _COMMA_RE.split(group) if p.strip()]
         meta = 0
         for part in parts:
             fm = _FIELD_RE.match(" " + part)
@@ -290,7 +299,7 @@ def _from_text(text: str, line: int, check: str | None = None) -> _Draft:
     if d.due is None and d.sprint is None:
         d.due, d.sprint = _due_of(raw)
     text_clean = clean_inline(body).strip(" -—–:;,.")
-    text_clean = re.sub(r"^(?:\[?[A-Z][A-Z0-9]{1,9}-\d+\]?\s*[:—–-]?\s*)", "", text_clean) or text_clean
+    text_clean = _LEADING_KEY_RE.sub("", text_clean) or text_clean
     d.text = text_clean or clean_inline(raw)
     return d
 
@@ -386,7 +395,7 @@ def _looks_like_item(text: str) -> bool:
         _STATUS_MARK_RE.match(text)
         or ticket_refs(text)
         or _OWNER_RE.search(text)
-        or re.search(r"\b(?:owner|assignee|dri)\s*:", text, re.I)
+        or _OWNER_LABEL_RE.search(text)
     )
 
 
@@ -437,7 +446,8 @@ def _from_lines(lines: list[Line]) -> list[_Draft]:
                 and category_indent != last_item_indent
                 and not _STATUS_MARK_RE.match(text)
             ):
-                drafts[-1].detail.append(text)
+                if len(drafts[-1].detail) < 20:
+                    drafts[-1].detail.append(text)
                 continue
             d = _from_text(text, ln.no, ln.check)
             if d.text and not PLACEHOLDER_RE.match(d.text):

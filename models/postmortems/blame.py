@@ -53,20 +53,30 @@ _NOT_NAMES = frozenset({"the", "a", "an", "this", "that", "it", "which", "who", 
                         "but", "so", "also", "alert", "deploy", "job", "build", "test", "tests",
                         "system", "service", "script", "process", "check", "monitor", "monitoring"})
 
-_SUBJ = r"(?P<subj>@[\w.-]+|(?:[\w’'.@-]+\s+){0,2}[\w’'.@-]+)"
-_ADV = r"(?:\s+(?:simply|just|also|then|again|clearly|obviously|completely|repeatedly|really|apparently))?"
+# Subject written after an anchor word ("if only <subj> had", "because <subj>'s mistake").
+_SUBJ_AFTER = r"(?P<subj>@?[\w’'.-]+(?:\s+[\w’'.-]+){0,2}?)"
+_ADV = r"(?:\b(?:simply|just|also|then|again|clearly|obviously|completely|repeatedly|really|apparently)\s+)?"
 _NEG_RE = re.compile(r"(?:\bnot?\b|n't\b|\bnever\b|\brather than\b|\binstead of\b|\bavoid\w*\b|"
                      r"\bwithout\b|\bbeyond\b|\bnor\b|\bno one\b|\bnobody\b|\bnot anyone\b|"
                      r"\bisn't\b|\bwasn't\b|\bdon't\b|\bdoesn't\b|\bstop\b|\bban\b|\bretire\b)"
                      r"[^.;]{0,30}$", re.I)
 
-_TRIGGER_RE = re.compile(
-    r"error|careless|negligen|incompeten|sloppy|reckless|lazy|laziness|stupid|idiot|dumb|"
-    r"should(?:'ve|’ve| have)|fault|failed to|neglected|forgot|broke|if only|blame|caused|"
-    r"triggered by|responsible for|mistake|blunder|screw|messed up|didn'?t bother|did not bother|"
-    r"didn'?t follow|did not follow|ignored|because|due to|root cause",
-    re.I,
+# Cheap substring screen (lower-cased) before any regex runs on a line.
+_TRIGGERS: tuple[str, ...] = (
+    "error", "careless", "negligen", "incompeten", "sloppy", "reckless", "lazy", "laziness",
+    "stupid", "idiot", "dumb", "boneheaded", "inexcusable", "should", "ought to", "fault",
+    "failed to", "neglected", "forgot", "broke", "took down", "brought down", "blew up",
+    "if only", "blame", "caused", "triggered by", "introduced by", "started by", "responsible for",
+    "mistake", "blunder", "screw", "messed up", "bother", "follow", "ignored", "because", "due to",
+    "thanks to", "root cause", "oversight",
 )
+
+
+_TRIGGER_RE = re.compile("|".join(re.escape(t) for t in _TRIGGERS))
+
+
+def _triggered(text: str) -> bool:
+    return _TRIGGER_RE.search(text.lower()) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +97,7 @@ _HUMAN_ERROR_RE = _p(r"\b(?:human|operator|pilot|engineer(?:ing)?|personnel)[- ]
 _JUDGEMENT_RE = _p(r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|incompeten(?:t|ce|tly)|sloppy|"
                    r"sloppiness|reckless(?:ly|ness)?|lazy|laziness|stupid(?:ity)?|idiot(?:ic|s)?|"
                    r"dumb|boneheaded|inexcusable)\b")
-_HINDSIGHT_RE = _p(_SUBJ + _ADV + r"\s+(?:should(?:'ve|’ve| have)|ought to have)\s+(?:(?:been able to|"
+_HINDSIGHT_RE = _p(_ADV + r"\s*\b(?:should(?:'ve|’ve| have)|ought to have)\s+(?:(?:been able to|"
                    r"easily|clearly|obviously)\s+)?(?P<verb>known|caught|noticed|checked|realized|"
                    r"realised|tested|verified|reviewed|double-checked|asked|waited|followed|seen|"
                    r"read|been more careful|been careful|paid attention|thought)\b(?P<rest>[^.;!?]*)")
@@ -95,24 +105,24 @@ _BARE_HINDSIGHT_RE = _p(r"\bshould(?:'ve|’ve| have) known\b")
 _FAULT_RE = _p(r"\b(?:(?P<pron>his|her|their|your|my)|(?P<poss>[\w.@-]+)['’]s)\s+fault\b|"
                r"\b(?P<at>(?:was|were|is|are|be)\s+at fault)\b|\bfault (?:lies|lay|was|is|rests) with\b|"
                r"\bthe fault of\s+(?P<of>[\w.@-]+)")
-_FAILED_RE = _p(_SUBJ + _ADV + r"\s+(?P<verb>failed to|neglected to|forgot to|didn'?t bother to|"
+_FAILED_RE = _p(_ADV + r"\s*\b(?P<verb>failed to|neglected to|forgot to|didn'?t bother to|"
                 r"did not bother to|didn'?t follow|did not follow|ignored)\s+(?P<rest>[^.;!?]*)")
-_BROKE_RE = _p(_SUBJ + r"(?:\s+(?:accidentally|inadvertently|just|then))?\s+(?:broke|took down|"
+_BROKE_RE = _p(r"(?:\b(?:accidentally|inadvertently|just|then)\s+)?\b(?:broke|took down|"
                r"brought down|blew up)\s+(?P<what>prod(?:uction)?|the build|the site|master|main|"
                r"everything|staging|ci|the (?:database|db|cluster|api|app|service))\b")
-_IF_ONLY_RE = _p(r"\bif only\s+" + _SUBJ + r"\s+(?:had|would have|would've|did|were|was|'d|’d)\b"
+_IF_ONLY_RE = _p(r"\bif only\s+" + _SUBJ_AFTER + r"\s+(?:had|would have|would've|did|were|was|'d|’d)\b"
                  r"(?P<rest>[^.;!?]*)")
 _CAUSED_BY_RE = _p(r"\b(?:caused|triggered|introduced|started) by\s+(?P<subj>@?[\w.-]+(?:\s+[A-Z][\w-]+)?)"
                    r"(?P<poss>['’]s)?")
-_SUBJ_CAUSED_RE = _p(_SUBJ + r"\s+(?:(?:directly|single-handedly)\s+)?(?:caused|was responsible for|"
+_SUBJ_CAUSED_RE = _p(r"(?:\b(?:directly|single-handedly)\s+)?\b(?:caused|was responsible for|"
                      r"is responsible for|(?:is|was) to blame for|(?:is|was) the (?:root )?cause of)\s+"
                      r"(?:the\s+|this\s+|our\s+)?(?:outage|incident|problem|issue|failure|downtime|"
                      r"breakage|data loss|it|everything|the whole thing)\b")
-_BECAUSE_RE = _p(r"\b(?:because(?: of)?|due to|thanks to|root cause (?:was|is|:))\s+" + _SUBJ +
+_BECAUSE_RE = _p(r"\b(?:because(?: of)?|due to|thanks to|root cause (?:was|is|:))\s+" + _SUBJ_AFTER +
                  r"(?P<tail>['’]s\s+(?:mistake|error|carelessness|oversight|negligence|fault|blunder|"
                  r"laziness|typo|screw-?up|bad (?:change|deploy|commit))|\s+(?:forgot|didn'?t|did not|"
                  r"failed|neglected|ignored|made an? (?:mistake|error)|messed up|screwed up))")
-_MISTAKE_RE = _p(_SUBJ + r"(?:['’]s\s+(?:mistake|error|blunder|oversight|screw-?up|carelessness|"
+_MISTAKE_RE = _p(r"(?:(?<=\w)['’]s\s+(?:mistake|error|blunder|oversight|screw-?up|carelessness|"
                  r"negligence)|\s+(?:made\s+(?:a|an|the|another)\s+(?:mistake|error|blunder|"
                  r"bad call)|(?:messed|screwed)\s+up))\b")
 _BLAME_WORD_RE = _p(r"\b(?:(?:is|are|was|were) to blame|blame (?:lies|falls|rests|lay|fell) "
@@ -150,7 +160,9 @@ class PersonCheck:
             return True
         if _ROLE_RE.match(low) and (len(words) == 1 or words[-2].lower() not in ("no", "every")):
             return True
-        for w in reversed(words[-2:]):
+        # "Bob Smith" (check the given name too), but not "Alice's deploy".
+        candidates = words[-2:] if len(words) >= 2 and words[-1][:1].isupper() else words[-1:]
+        for w in reversed(candidates):
             wl = re.sub(r"['’]s$", "", w).lower()
             if wl in self.known:
                 return True
@@ -215,11 +227,11 @@ def find_blame(prose: Iterable[tuple[int, str]], names: Iterable[str]) -> list[B
     hits: list[BlameHit] = []
     seen: set[tuple[int, str]] = set()
     for line, raw in prose:
-        if not raw or not _TRIGGER_RE.search(raw):
+        if not raw or not _triggered(raw):
             continue
         text = clean_inline(raw)
         for sentence in _SENT_RE.split(text):
-            if not _TRIGGER_RE.search(sentence):
+            if not _triggered(sentence):
                 continue
             for kind, m in _matches(sentence, is_person):
                 key = (line, sentence)
@@ -257,12 +269,17 @@ def _matches(sentence: str, is_person: PersonCheck) -> Iterable[tuple[str, re.Ma
     for m in _BLAME_WORD_RE.finditer(sentence):
         if not _negated(sentence, m.start()):
             yield "blame", m
+    # Verb first, then the (up to three) words before it are the subject.
     for rx, kind in ((_HINDSIGHT_RE, "hindsight"), (_FAILED_RE, "failed-to"), (_BROKE_RE, "broke"),
-                     (_IF_ONLY_RE, "if-only"), (_SUBJ_CAUSED_RE, "person-cause"),
-                     (_BECAUSE_RE, "person-cause"), (_MISTAKE_RE, "mistake")):
+                     (_SUBJ_CAUSED_RE, "person-cause"), (_MISTAKE_RE, "mistake")):
         for m in rx.finditer(sentence):
-            subj = m.group("subj")
-            if is_person(subj) and not _negated(sentence, m.start("subj")):
+            before = sentence[: m.start()]
+            words = before.split()[-3:]
+            if words and is_person(" ".join(words)) and not _negated(sentence, len(before.rstrip())):
+                yield kind, m
+    for rx, kind in ((_IF_ONLY_RE, "if-only"), (_BECAUSE_RE, "person-cause")):
+        for m in rx.finditer(sentence):
+            if is_person(m.group("subj")) and not _negated(sentence, m.start("subj")):
                 yield kind, m
     for m in _CAUSED_BY_RE.finditer(sentence):
         if is_person(m.group("subj")) and not _negated(sentence, m.start()):

@@ -219,6 +219,10 @@ class _Converter(HTMLParser):
             self.block_start()
             self.pre += 1
             return
+        if tag == "p" and "title" in cls.split() and self._cell() is None:
+            self.block_start()
+            self.prefix = "# "  # Google Docs renders the document title as <p class="title">
+            return
         if tag in _BLOCK:
             if tag == "div" and self._cell() is None and self.prefix and not self.buf:
                 return  # <li><div>text</div></li>: keep the item marker with its text
@@ -240,7 +244,7 @@ class _Converter(HTMLParser):
         if tag == "title":
             self.in_title = False
             return
-        if tag in _HEADINGS or tag == "li" or tag == "ac:task":
+        if tag in _HEADINGS or tag == "li" or tag == "ac:task" or (tag == "p" and self.prefix == "# "):
             self.flush()
             return
         if tag in ("ul", "ol"):

@@ -132,7 +132,8 @@ def stated_duration(text: str, strict: bool = True) -> float | None:
         before = text[max(0, m.start() - 60) : m.start()]
         if "within" in before[-12:].lower() or "every" in before[-10:].lower():
             continue
-        if not strict or _DUR_CONTEXT_RE.search(before):
+        line_start = not before.strip() or before.rstrip(" *_").endswith("\n")
+        if not strict or line_start or _DUR_CONTEXT_RE.search(before):
             return round(value, 2)
     rm = _RANGE_RE.search(text)
     if rm:
@@ -171,7 +172,9 @@ def timeline_duration(entries: tuple[TimelineEntry, ...]) -> tuple[float | None,
         noun = bm.group(0).split()[0].lower() if bm else ""
         ends = [e for e in timed if _END_RE.search(e.text) and e.line >= begin.line]
         same = [e for e in ends if noun and noun in _END_RE.search(e.text).group(0).lower()]
-        end = (same or ends or [None])[-1] if not same else same[0]
+        strong = [e for e in (same or ends)
+                  if re.search(r"\b(?:ends?|ended|over|resolved)\b", e.text, re.I)]
+        end = (strong or same or ends or [None])[0]
         if end is not None and end is not begin:
             d = _delta(begin, end)
             if d is not None:
@@ -246,11 +249,14 @@ def build_impact(
         minutes = (start_end[1] - start_end[0]).total_seconds() / 60
         if minutes >= 0:
             duration, source = round(minutes, 2), "metadata"
+    derived, derived_source = timeline_duration(timeline)
+    if duration is None and derived_source == "timeline-markers":
+        duration, source = derived, derived_source
     if duration is None and summary_text:
         duration = stated_duration(summary_text)
         source = "stated" if duration is not None else None
-    if duration is None:
-        duration, source = timeline_duration(timeline)
+    if duration is None and derived is not None:
+        duration, source = derived, derived_source
     users = _users(meta.get("users", "")) if meta.get("users") else None
     if users is None and text:
         users = _users(text)

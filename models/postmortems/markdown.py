@@ -45,9 +45,12 @@ class Line:
     level: int = 0  # heading level
     content: str = ""  # heading text, list item text, table row, stripped text
     check: str | None = None  # checkbox mark of a list item
+    _cells: list[str] | None = None
 
     def cells(self) -> list[str]:
-        return split_row(self.content)
+        if self._cells is None:
+            self._cells = split_row(self.content)
+        return self._cells
 
 
 @dataclass(slots=True)
@@ -274,7 +277,7 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
             continue
         if kind in ("text", "list") and ln.indent < 4:
             lab = _label_of(ln.content, kind)
-            if lab is not None and is_known_label(lab[0]):
+            if lab is not None and is_known_label(lab[0]) and not (kind == "list" and ln.indent > 1):
                 label, rest = lab
                 got = classify(label)
                 if kind == "list":
@@ -299,11 +302,9 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
                 got = classify(label) if len(label) <= 60 else None
                 if got is not None and any(c.strip() for c in cells[1:]):
                     value = " | ".join(c for c in cells[1:] if c.strip())
-                    sub = [
-                        Line(ln.no, part, "text", content=part.strip())
-                        for part in BR_SPLIT_RE.split(value)
-                        if part.strip()
-                    ]
+                    sub = classify_lines(
+                        [(ln.no, part.strip()) for part in BR_SPLIT_RE.split(value) if part.strip()]
+                    )
                     spans.append(Span(got[0], got[1], label, ln.no, "table", lines=sub))
                     continue
         if stack:

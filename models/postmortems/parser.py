@@ -157,6 +157,9 @@ def _conditions(spans: list[Span]) -> tuple[str, ...]:
             out.extend(clean_inline(_value_text(v)) for v in vals if str(v).strip())
             continue
         lines = [ln for ln in span.lines if ln.kind not in ("rule", "sep", "code")]
+        if span.kind == "table":
+            out.extend(clean_inline(ln.content) for ln in lines if ln.kind in ("text", "list"))
+            continue
         items = [ln for ln in lines if ln.kind == "list"]
         if items:
             top = min(ln.indent for ln in items)
@@ -470,7 +473,7 @@ def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_coun
         for tok in (fin if isinstance(fin, list) else [fin]):
             if str(tok) not in incidents:
                 incidents.append(str(tok))
-    tickets = ticket_refs(blob)
+    tickets = list(ticket_refs(blob))
     tickets = [t for t in tickets if t not in incidents]
 
     names: list[str] = list(authors)

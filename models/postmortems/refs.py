@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Upper-case prefixes that look like issue keys but are standards, severities or versions.
 _NOT_KEYS = frozenset(
@@ -19,6 +20,7 @@ BUG_RE = re.compile(
     r"\b(?:bug|issue|ticket)\s*(?:#|no\.?\s*|number\s*)?(?P<num>\d{3,9})\b|\bb/(?P<b>\d{3,12})\b",
     re.IGNORECASE,
 )
+_WORD_SCREEN_RE = re.compile(r"[Bb][Uu][Gg]|[Ii][Ss][Ss][Uu][Ee]|[Tt][Ii][Cc][Kk][Ee][Tt]")
 URL_RE = re.compile(r"https?://[^\s<>\"'()\[\]`|]+")
 _TICKET_URL_RE = re.compile(
     r"/(?:issues?|pull|pulls|merge_requests|browse|tickets?|bugs?|show_bug\.cgi)(?:/|\?id=)|"
@@ -37,7 +39,9 @@ _INCIDENT_URL_RE = re.compile(
     r"status\.[\w.-]+/incidents/",
     re.IGNORECASE,
 )
-SHA_RE = re.compile(r"(?<![\w/#-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)([0-9a-f]{7,40})(?![\w-])")
+SHA_RE = re.compile(r"(?<![\w/#-])([0-9a-f]{7,40})(?![\w-])")
+_HAS_DIGIT_RE = re.compile(r"\d")
+_HAS_HEXLETTER_RE = re.compile(r"[a-f]")
 _SHA_CONTEXT_RE = re.compile(
     r"\b(?:commit|sha|revert(?:ed|s)?|cherry-?pick(?:ed)?|hash|rev(?:ision)?|merged?|deploy(?:ed)?|"
     r"build|release|change|patch|diff)\b",
@@ -49,7 +53,7 @@ INCIDENT_CTX_RE = re.compile(
     r"(?:(?P<hash>#\d{1,7})\b|\b(?P<pd>(?-i:P[A-Z0-9]{6}|Q[A-Z0-9]{13}))\b)",
     re.IGNORECASE,
 )
-INC_KEY_RE = re.compile(r"\b(INC|INCIDENT|IR|SEC)-(\d{1,7})\b")
+INC_KEY_RE = re.compile(r"\b(INC|INCIDENT)-(\d{1,7})\b")
 
 
 def issue_keys(text: str) -> list[str]:
@@ -78,8 +82,21 @@ def _url_refs(text: str) -> tuple[list[str], list[str], list[str]]:
     return tickets, ci, incidents
 
 
-def ticket_refs(text: str) -> list[str]:
+def ticket_refs(text: str) -> tuple[str, ...]:
     """Every ticket reference in order: keys, GitHub numbers, "Bug 1234", issue/PR URLs."""
+    if len(text) > 512:
+        return _ticket_refs(text)
+    return _ticket_refs_cached(text)
+
+
+@lru_cache(maxsize=8192)
+def _ticket_refs_cached(text: str) -> tuple[str, ...]:
+    return _ticket_refs(text)
+
+
+def _ticket_refs(text: str) -> tuple[str, ...]:
+    if "-" not in text and "#" not in text and "/" not in text and not _WORD_SCREEN_RE.search(text):
+        return ()
     found: list[tuple[int, str]] = []
     url_spans: list[tuple[int, int]] = []
     for m in URL_RE.finditer(text):
@@ -116,13 +133,7 @@ def ticket_refs(text: str) -> list[str]:
             label = f"#{num}" if word.startswith("issue") else num
         found.append((m.start(), label))
     found.sort()
-    seen: set[str] = set()
-    out: list[str] = []
-    for _, ref in found:
-        if ref not in seen:
-            seen.add(ref)
-            out.append(ref)
-    return out
+    return tuple(dict.fromkeys(ref for _, ref in found))
 
 
 def incident_refs(text: str) -> list[str]:
@@ -139,6 +150,9 @@ def ci_refs(text: str) -> list[str]:
     """CI run/job URLs, and commit SHAs written near words such as "commit" or "revert"."""
     out = list(_url_refs(text)[1])
     for m in SHA_RE.finditer(text):
+        sha = m.group(1)
+        if not (_HAS_DIGIT_RE.search(sha) and _HAS_HEXLETTER_RE.search(sha)):
+            continue
         ctx = text[max(0, m.start() - 40) : m.start()]
         if _SHA_CONTEXT_RE.search(ctx) or len(m.group(1)) == 40:
             out.append(m.group(1))

@@ -55,11 +55,14 @@ TZ_DECL_RE = re.compile(
     re.IGNORECASE,
 )
 
-_LINK_RE = re.compile(r"!?\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
+_LINK_RE = re.compile(r"!?\[([^\]\[\n]{0,400})\]\(([^)\s]{0,2000})(?:\s+\"[^\"\n]{0,200}\")?\)")
 _AUTOLINK_RE = re.compile(r"<(https?://[^>\s]+)>")
-_EMPH_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EM_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)([^_]+?)(?<=\S)_(?![\w_])")
-_STRIKE_RE = re.compile(r"~~(.+?)~~")
+_EMPH_RE = re.compile(r"(\*\*|__)(?=\S)([^\n]{1,400}?)(?<=\S)\1")
+_EM_RE = re.compile(
+    r"(?<![\w*])\*(?=\S)([^*\n]{1,400}?)(?<=\S)\*(?![\w*])"
+    r"|(?<![\w_])_(?=\S)([^_\n]{1,400}?)(?<=\S)_(?![\w_])"
+)
+_STRIKE_RE = re.compile(r"~~([^\n]{1,400}?)~~")
 _CODE_RE = re.compile(r"`+([^`]*)`+")
 _TAG_RE = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _WS_RE = re.compile(r"\s+")
@@ -189,6 +192,8 @@ def find_datetime(text: str, default_offset: int = 0) -> dt.datetime | None:
 
 def tz_declaration(text: str) -> int | None:
     """UTC offset (minutes) declared by lines such as "2015-10-21 (all times UTC)"."""
+    if "time" not in text and "(" not in text and "TIME" not in text and "Time" not in text:
+        return None
     m = TZ_DECL_RE.search(text)
     if not m:
         return None

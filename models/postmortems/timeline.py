@@ -14,8 +14,10 @@ from .textutil import (
     clean_inline,
     find_date,
     find_iso_datetime,
+    TIME_RE,
     find_time,
     match_date,
+    match_time,
     tz_declaration,
 )
 
@@ -27,6 +29,9 @@ _SEP_RE = re.compile(r"^[\s\])*`]*(?:[-—–:|>]+|\bto\b[^\s]*)?[\s*`]*")
 _TIME_COL_RE = re.compile(r"time|when|date|timestamp|hh:mm|utc|clock", re.IGNORECASE)
 _DATE_COL_RE = re.compile(r"^\s*(?:date|day)\s*$", re.IGNORECASE)
 _ROLLOVER = dt.timedelta(hours=6)
+_RANGE_END_RE = re.compile(r"^\s*[-–—]\s*\d{1,2}:\d{2}(?:\s*(?:UTC|Z))?")  # "14:02–14:10"
+_ZONE_PREFIX_RE = re.compile(r"^\s*(?:Z|UTC|GMT)\b")
+_DATE_TIME_GLUE_RE = re.compile(r"[\s,]*(?:at\s+|@\s*|T)?")
 
 
 class _State:
@@ -65,12 +70,20 @@ class _State:
 def _leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, str, bool] | None:
     """A timestamp at the start of a line: (date, time, offset, rest of line, date written)."""
     s = content.strip()
+    if s[:1].isdigit():
+        fast = TIME_RE.match(s)
+        if fast is not None and not s[fast.end() : fast.end() + 1].isdigit():
+            got = match_time(fast)
+            if got is not None:
+                rest = s[fast.end() :]
+                rest = _RANGE_END_RE.sub("", rest)
+                return None, got[0], got[1], _SEP_RE.sub("", rest, 1), False
     head = _LEAD_RE.sub("", s[:80], count=1)
     cut = len(s[:80]) - len(head)
     iso = find_iso_datetime(head[:40])
     if iso is not None and iso[1] <= 2:
         rest = s[cut + iso[2] :]
-        rest = re.sub(r"^\s*(?:Z|UTC|GMT)\b", "", rest)
+        rest = _ZONE_PREFIX_RE.sub("", rest)
         return iso[0].date(), iso[0].time().replace(tzinfo=None), 0, _SEP_RE.sub("", rest, 1), True
     date: dt.date | None = None
     pos = 0
@@ -78,8 +91,8 @@ def _leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, s
     if m is not None:
         date = match_date(m)
         pos = m.end()
-        nxt = re.match(r"[\s,]*(?:at\s+|@\s*|T)?", head[pos:])
-        pos += nxt.end() if nxt else 0
+        nxt = _DATE_TIME_GLUE_RE.match(head, pos)
+        pos = nxt.end() if nxt else pos
     t = find_time(head[pos : pos + 30])
     if t is None or t[2] > 2:
         # prose: "On January 31st at 17:20 UTC, ..." — a time within the first few words
@@ -92,7 +105,7 @@ def _leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, s
         rest = head[t2[3] :]
         return date, t2[0], t2[1], _SEP_RE.sub("", rest, 1), date is not None
     rest = head[pos + t[3] :]
-    rest = re.sub(r"^\s*[-–—]\s*\d{1,2}:\d{2}(?:\s*(?:UTC|Z))?", "", rest)  # "14:02–14:10"
+    rest = _RANGE_END_RE.sub("", rest)  # "14:02–14:10"
     return date, t[0], t[1], _SEP_RE.sub("", rest, 1), date is not None
 
 

@@ -163,7 +163,9 @@ def parse_criterion(text: str, line: int | None = None, source: str = "section")
     if comparator is None:
         zm = _ZERO_RE.search(rest)
         if zm:
-            after = _METRIC_RE.match(rest, zm.end())
+            after = _METRIC_RE.search(rest, zm.end(), zm.end() + 40)
+            if after is not None and len(rest[zm.end() : after.start()].split()) > 3:
+                after = None
             if after is not None or (metric_span and abs(metric_span[0] - zm.end()) <= 2):
                 comparator, threshold, unit = "=", 0.0, "count"
                 comp_at = zm.start()

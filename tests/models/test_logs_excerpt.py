@@ -286,17 +286,18 @@ def test_streaming_small_chunks_matches_in_memory(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_500_mb_log_streams_with_bounded_memory(tmp_path: Path) -> None:
+def test_big_log_streams_with_bounded_memory(tmp_path: Path) -> None:
+    """100 MB here (about 40 s); benchmarks/bench_excerpts.py runs the 500 MB case."""
     import resource
 
     p = tmp_path / "huge.log"
     block = "".join(f"2025-06-03T14:02:11.1234567Z compiling module {i} ok\n" for i in range(10000))
     with p.open("w") as fh:
-        while fh.tell() < 500 * 1024 * 1024:
+        while fh.tell() < 100 * 1024 * 1024:
             fh.write(block)
         fh.write("error: the one real failure\n")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ex = excerpt_file(p)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert ex.texts[-1] == "error: the one real failure"
-    assert grown_mb < 400
+    assert grown_mb < 300

@@ -1,0 +1,306 @@
+"""Follow-through analytics: settings, fuzzy ticket links, per-item status and the marts.
+
+SQL assets are the files `warehouse/sql/{models,marts}/NN_<table>.sql` listed in INPUTS;
+the fuzzy candidates and the Kaplan–Meier distributions are polars assets. `rebuild_follow_through`
+runs the same steps in dependency order without Dagster (tests and the benchmark use it).
+"""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import duckdb
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from models.analytics.distribution import CURVE_SCHEMA, DISTRIBUTION_SCHEMA, curves, distribution, prepare
+from models.analytics.follow_through import AS_OF_SQL, FollowThroughSettings
+from models.analytics.ticket_matching import CANDIDATE_SCHEMA, fuzzy_candidates
+from pipelines.resources import warehouse
+from warehouse.transform import Step, rebuild, step
+
+SETTINGS_KEY = ["models", "follow_through_settings"]
+
+# table -> the assets it reads; the SQL lives in warehouse/sql/<schema>/NN_<table>.sql
+INPUTS: dict[str, list[list[str]]] = {
+    "models.action_item_status": [
+        ["core", "action_items"], ["core", "tickets"], ["core", "ticket_events"],
+        ["models", "action_item_tickets"], SETTINGS_KEY,
+    ],
+    "marts.verification_checks": [
+        ["raw", "postmortems"], ["core", "postmortems"], ["core", "ci_jobs"],
+        ["core", "incidents"], ["models", "action_item_status"], SETTINGS_KEY,
+    ],
+    "marts.follow_through": [["models", "action_item_status"], SETTINGS_KEY],
+    "marts.stale_action_items": [
+        ["models", "action_item_status"], ["core", "tickets"], ["marts", "verification_checks"],
+        SETTINGS_KEY,
+    ],
+    "marts.checklist_compliance": [
+        ["core", "postmortems"], ["raw", "postmortems"], ["core", "incidents"],
+        ["core", "tickets"], ["core", "ci_failures"], ["models", "action_item_status"],
+        ["marts", "verification_checks"], SETTINGS_KEY,
+    ],
+    "marts.checklist_compliance_team": [["marts", "checklist_compliance"]],
+    "marts.repeat_incidents": [
+        ["core", "incidents"], ["core", "postmortems"], ["models", "action_item_status"],
+    ],
+}
+
+SETTINGS_COLUMNS = (
+    "as_of", "as_of_source", "benchmark_days", "benchmark_source", "slo_priority_weeks",
+    "slo_other_weeks", "slo_source", "done_within_days", "p1_within_days", "ticket_grace_hours",
+    "inactivity_days", "verification_days", "verification_window_days", "min_ci_runs",
+    "justification_hours", "fuzzy_window_days", "fuzzy_threshold",
+)
+
+
+def write_settings(conn: duckdb.DuckDBPyConnection, settings: FollowThroughSettings) -> dict:
+    """Store the settings row; `as_of` is the setting, else the latest event in the data."""
+    if settings.as_of is not None:
+        as_of, source = settings.as_of, "setting FOLLOWTHROUGH_AS_OF"
+    else:
+        found = conn.execute(AS_OF_SQL).fetchone()
+        as_of = found[0] if found and found[0] is not None else None
+        source = "latest event in the data"
+        if as_of is None:
+            as_of = conn.execute("SELECT now()").fetchone()[0]
+            source = "clock (the warehouse holds no events)"
+    row = settings.row(as_of, source)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute("DELETE FROM models.follow_through_settings")
+        conn.execute(
+            f"INSERT INTO models.follow_through_settings ({', '.join(SETTINGS_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in SETTINGS_COLUMNS)})",
+            [row[c] for c in SETTINGS_COLUMNS],
+        )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return row
+
+
+def candidate_frame(conn: duckdb.DuckDBPyConnection, settings: FollowThroughSettings) -> pl.DataFrame:
+    items = conn.execute(
+        "SELECT action_item_id, team, text, owner, ticket_ref, identified_at "
+        "FROM core.action_items ORDER BY action_item_id"
+    ).pl()
+    tickets = conn.execute(
+        "SELECT ticket_key, project, title, assignee, created_at, labels FROM core.tickets"
+    ).pl()
+    return fuzzy_candidates(items, tickets, window_days=settings.fuzzy_window_days,
+                            threshold=settings.fuzzy_threshold).select(list(CANDIDATE_SCHEMA))
+
+
+def distribution_frames(conn: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(marts.time_to_ticket_distribution, marts.time_to_ticket_curves) as frames."""
+    s = conn.execute(
+        "SELECT as_of, benchmark_days FROM models.follow_through_settings LIMIT 1"
+    ).fetchone()
+    if s is None:
+        return pl.DataFrame(schema=DISTRIBUTION_SCHEMA), pl.DataFrame(schema=CURVE_SCHEMA)
+    items = conn.execute(
+        "SELECT action_item_id, team, service, identified_at, ticket_created_at, "
+        "hours_to_ticket, done, canceled, closed_at, slo_weeks FROM models.action_item_status"
+    ).pl()
+    prepared = prepare(items, s[0])
+    return (distribution(prepared, float(s[1])).select(list(DISTRIBUTION_SCHEMA)),
+            curves(prepared).select(list(CURVE_SCHEMA)))
+
+
+def _replace(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(f"DELETE FROM {table}")
+        if not frame.is_empty():
+            conn.register("_frame", frame.to_arrow())
+            conn.execute(f"INSERT INTO {table} SELECT * FROM _frame")
+            conn.unregister("_frame")
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return frame.height
+
+
+def rebuild_follow_through(conn: duckdb.DuckDBPyConnection,
+                           settings: FollowThroughSettings | None = None,
+                           ) -> dict[str, tuple[int, float]]:
+    """Every follow-through table in dependency order (after core): name -> (rows, seconds)."""
+    settings = settings or FollowThroughSettings.from_env()
+    out: dict[str, tuple[int, float]] = {}
+
+    def timed(name: str, fn) -> None:
+        t0 = time.perf_counter()
+        out[name] = (fn(), time.perf_counter() - t0)
+
+    timed(".".join(SETTINGS_KEY), lambda: (write_settings(conn, settings), 1)[1])
+    timed("models.action_item_ticket_candidates", lambda: _replace(
+        conn, "models.action_item_ticket_candidates", candidate_frame(conn, settings)))
+    timed("models.action_item_tickets", lambda: rebuild(conn, step("models.action_item_tickets")))
+    timed("marts.time_to_ticket", lambda: rebuild(conn, step("marts.time_to_ticket")))
+    for name in INPUTS:
+        if name.startswith("models."):
+            timed(name, lambda n=name: rebuild(conn, step(n)))
+    for name in INPUTS:
+        if name.startswith("marts."):
+            timed(name, lambda n=name: rebuild(conn, step(n)))
+    frames: dict[str, pl.DataFrame] = {}
+
+    def dist() -> int:
+        frames["d"], frames["c"] = distribution_frames(conn)
+        return _replace(conn, "marts.time_to_ticket_distribution", frames["d"])
+
+    timed("marts.time_to_ticket_distribution", dist)
+    timed("marts.time_to_ticket_curves",
+          lambda: _replace(conn, "marts.time_to_ticket_curves", frames["c"]))
+    return out
+
+
+# ---------------------------------------------------------------- Dagster assets
+
+
+@dg.asset(
+    key=SETTINGS_KEY,
+    deps=[dg.AssetKey(k) for k in (["core", "ci_jobs"], ["core", "tickets"],
+                                   ["core", "ticket_events"], ["core", "incidents"],
+                                   ["core", "postmortems"])],
+    kinds={"duckdb"},
+    group_name="models",
+    automation_condition=dg.AutomationCondition.eager(),
+    description="The thresholds and as-of time every follow-through mart was computed with "
+    "(FOLLOWTHROUGH_* environment variables).",
+)
+def follow_through_settings(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    settings = FollowThroughSettings.from_env()
+    with warehouse(duckdb) as conn:
+        row = write_settings(conn, settings)
+    return dg.MaterializeResult(metadata={
+        "as_of": str(row["as_of"]), "as_of_source": row["as_of_source"],
+        "benchmark_days": row["benchmark_days"], "done_within_days": row["done_within_days"],
+    })
+
+
+@dg.asset(
+    key=["models", "action_item_ticket_candidates"],
+    deps=[dg.AssetKey(["core", "action_items"]), dg.AssetKey(["core", "tickets"])],
+    io_manager_key="polars_io",
+    kinds={"polars", "duckdb"},
+    group_name="models",
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Fuzzy ticket candidates per action item (rapidfuzz title score, assignee, "
+    "time proximity) at or above FOLLOWTHROUGH_FUZZY_THRESHOLD.",
+)
+def action_item_ticket_candidates(duckdb: DuckDBResource) -> pl.DataFrame:
+    settings = FollowThroughSettings.from_env()
+    with warehouse(duckdb) as conn:
+        return candidate_frame(conn, settings)
+
+
+def _sql_asset(s: Step) -> dg.AssetsDefinition:
+    first_line = s.sql.strip().splitlines()[0].lstrip("- ").strip()
+
+    @dg.asset(
+        key=[s.schema, s.table],
+        deps=[dg.AssetKey(k) for k in INPUTS[s.qualified]],
+        kinds={"duckdb", "sql"},
+        group_name=s.schema,
+        description=first_line,
+        automation_condition=dg.AutomationCondition.eager(),
+    )
+    def _asset(duckdb: DuckDBResource) -> dg.MaterializeResult:
+        with warehouse(duckdb) as conn:
+            rows = rebuild(conn, s)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+    return _asset
+
+
+follow_through_sql_assets = [_sql_asset(step(name)) for name in INPUTS]
+
+
+@dg.multi_asset(
+    outs={
+        "time_to_ticket_distribution": dg.AssetOut(
+            key=["marts", "time_to_ticket_distribution"], io_manager_key="polars_io",
+            kinds={"polars", "duckdb"}, group_name="marts",
+            automation_condition=dg.AutomationCondition.eager(),
+            description="Kaplan–Meier time to ticket (median, p75, p90, shares within 24 h and "
+            "beyond the benchmark) and time to done per org, team, service and month."),
+        "time_to_ticket_curves": dg.AssetOut(
+            key=["marts", "time_to_ticket_curves"], io_manager_key="polars_io",
+            kinds={"polars", "duckdb"}, group_name="marts",
+            automation_condition=dg.AutomationCondition.eager(),
+            description="Kaplan–Meier survival curves of time to ticket per org, team, "
+            "service and month."),
+    },
+    deps=[dg.AssetKey(["models", "action_item_status"]), dg.AssetKey(SETTINGS_KEY)],
+)
+def time_to_ticket_distribution(duckdb: DuckDBResource) -> tuple[pl.DataFrame, pl.DataFrame]:
+    with warehouse(duckdb) as conn:
+        return distribution_frames(conn)
+
+
+# ---------------------------------------------------------------- checks
+
+STALE_REASONS = ("no_ticket_24h", "no_owner", "no_target_sprint", "open_past_sprint",
+                 "no_activity", "p1_unjustified", "verification_missing",
+                 "verification_unchecked")
+
+
+@dg.asset_check(asset=dg.AssetKey(["models", "action_item_status"]),
+                description="One row per action item, and ticketed exactly when a link exists.")
+def action_item_status_covers_every_item(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with warehouse(duckdb) as conn:
+        items, rows, links, ticketed = conn.execute(
+            "SELECT (SELECT count(*) FROM core.action_items), "
+            "(SELECT count(*) FROM models.action_item_status), "
+            "(SELECT count(*) FROM models.action_item_tickets), "
+            "(SELECT count(ticket_key) FROM models.action_item_status)"
+        ).fetchone()
+    return dg.AssetCheckResult(
+        passed=items == rows and links == ticketed,
+        metadata={"action_items": items, "rows": rows, "links": links, "ticketed": ticketed},
+    )
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "stale_action_items"]),
+                description="Every stale row has a known reason, a detail and an open item.")
+def stale_rows_are_explained(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    allowed = ", ".join(f"'{r}'" for r in STALE_REASONS)
+    with warehouse(duckdb) as conn:
+        bad = conn.execute(
+            f"SELECT count(*) FROM marts.stale_action_items WHERE reason NOT IN ({allowed}) "
+            "OR detail IS NULL OR detail = ''"
+        ).fetchone()[0]
+    return dg.AssetCheckResult(passed=bad == 0, metadata={"unexplained_rows": bad})
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "checklist_compliance"]),
+                description="What the data cannot show is never reported as passed.")
+def checklist_never_passes_the_unknowable(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with warehouse(duckdb) as conn:
+        bad = conn.execute(
+            "SELECT count(*) FROM marts.checklist_compliance "
+            "WHERE (check_id IN ('em_notified', 'timeline_populating', 'impact_drafted') "
+            "AND result = 'passed') "
+            "OR result NOT IN ('passed', 'failed', 'unknown', 'pending', 'not_applicable')"
+        ).fetchone()[0]
+    return dg.AssetCheckResult(passed=bad == 0, metadata={"bad_rows": bad})
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "follow_through"]),
+                description="Counts add up: done within the window never exceeds matured items.")
+def follow_through_counts_add_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with warehouse(duckdb) as conn:
+        bad, items, status = conn.execute(
+            "SELECT count(*) FILTER (WHERE done_within > matured OR matured > items "
+            "OR p1_resolved_within + p1_rescheduled_justified > p1_matured OR slo_met > slo_matured), "
+            "coalesce(sum(items), 0), (SELECT count(*) FROM models.action_item_status "
+            "WHERE identified_at IS NOT NULL) FROM marts.follow_through"
+        ).fetchone()
+    return dg.AssetCheckResult(passed=bad == 0 and items == status,
+                               metadata={"bad_rows": bad, "items": items, "status_rows": status})
