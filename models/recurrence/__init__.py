@@ -1,0 +1,1 @@
+"""From failed CI jobs to recurring failure clusters (excerpt, fingerprint, cluster)."""
