@@ -51,33 +51,57 @@ def _generated(i: int, rng: random.Random) -> tuple[str, str]:
     cond_h = rng.choice(["Root causes", "Contributing factors", "What went wrong", "Trigger"])
     ai_h = rng.choice(["Action items", "Follow-ups", "Remediation", "Corrective actions"])
     ver_h = rng.choice(["Verification", "Success criteria", "How we'll know"])
-    lines = [f"# Incident {i}: service {rng.choice(['api', 'db', 'queue', 'ci'])} degraded — {day}",
-             "", f"**Date:** {day}", f"**Review meeting:** {day} 16:00 UTC", "",
-             h.format(impact_h), "",
-             f"Requests failed for {rng.randint(5, 300)} minutes; about {rng.randint(10, 90000)} "
-             "users were affected.", "", h.format("Timeline"), "", f"{day} (all times UTC)", ""]
+    lines = [
+        f"# Incident {i}: service {rng.choice(['api', 'db', 'queue', 'ci'])} degraded — {day}",
+        "",
+        f"**Date:** {day}",
+        f"**Review meeting:** {day} 16:00 UTC",
+        "",
+        h.format(impact_h),
+        "",
+        f"Requests failed for {rng.randint(5, 300)} minutes; about {rng.randint(10, 90000)} "
+        "users were affected.",
+        "",
+        h.format("Timeline"),
+        "",
+        f"{day} (all times UTC)",
+        "",
+    ]
     if rng.random() < 0.5:
         lines += ["| Time (UTC) | Event |", "|---|---|"]
-        lines += [f"| {8 + k // 60:02d}:{k % 60:02d} | event number {k} happened |"
-                  for k in range(n_events)]
+        lines += [
+            f"| {8 + k // 60:02d}:{k % 60:02d} | event number {k} happened |"
+            for k in range(n_events)
+        ]
     else:
-        lines += [f"- {8 + k // 60:02d}:{k % 60:02d} — event number {k} happened"
-                  for k in range(n_events)]
+        lines += [
+            f"- {8 + k // 60:02d}:{k % 60:02d} — event number {k} happened" for k in range(n_events)
+        ]
     lines += ["", h.format(cond_h), ""]
     lines += [f"- condition {k}: the retry path had no budget" for k in range(n_cond)]
     lines += ["", h.format(ai_h), ""]
     if rng.random() < 0.5:
         lines += ["| Action | Owner | Ticket | Due | Status |", "|---|---|---|---|---|"]
-        lines += [f"| Fix thing {k} | {rng.choice(NAMES)} | OPS-{i * 20 + k} | {day} | "
-                  f"{rng.choice(['Done', 'To do', 'In progress'])} |" for k in range(n_items)]
+        lines += [
+            f"| Fix thing {k} | {rng.choice(NAMES)} | OPS-{i * 20 + k} | {day} | "
+            f"{rng.choice(['Done', 'To do', 'In progress'])} |"
+            for k in range(n_items)
+        ]
     else:
-        lines += [f"- [{rng.choice(' x')}] Fix thing {k} (owner: @{rng.choice(NAMES)}, "
-                  f"OPS-{i * 20 + k}, sprint 2025-S{rng.randint(1, 26):02d})"
-                  for k in range(n_items)]
+        lines += [
+            f"- [{rng.choice(' x')}] Fix thing {k} (owner: @{rng.choice(NAMES)}, "
+            f"OPS-{i * 20 + k}, sprint 2025-S{rng.randint(1, 26):02d})"
+            for k in range(n_items)
+        ]
     if rng.random() < 0.8:
-        lines += ["", h.format(ver_h), "",
-                  f"- CI pass rate on the {rng.choice(['api', 'web'])} suite > 9{rng.randint(0, 9)}% "
-                  f"for {rng.choice([14, 30, 60])} days", "- better tests"]
+        lines += [
+            "",
+            h.format(ver_h),
+            "",
+            f"- CI pass rate on the {rng.choice(['api', 'web'])} suite > 9{rng.randint(0, 9)}% "
+            f"for {rng.choice([14, 30, 60])} days",
+            "- better tests",
+        ]
     if rng.random() < 0.1:
         lines += ["", "The outage was caused by human error."]
     return "\n".join(lines) + "\n", ".md"
@@ -118,15 +142,21 @@ def main() -> int:
             parse_file(p)
         parse_rate = 2000 / (time.perf_counter() - parse_only)
     per_doc.sort()
-    print(f"documents:            {args.docs} ({total_bytes / 1e6:.1f} MB, "
-          f"{len(bases)} fixture styles + generated)")
+    print(
+        f"documents:            {args.docs} ({total_bytes / 1e6:.1f} MB, "
+        f"{len(bases)} fixture styles + generated)"
+    )
     print(f"parse + lint:         {elapsed:.2f} s  ->  {args.docs / elapsed:,.0f} docs/s")
     print(f"parse only (2,000):   {parse_rate:,.0f} docs/s")
-    print(f"per document:         median {statistics.median(per_doc) * 1e3:.2f} ms, "
-          f"p99 {per_doc[int(len(per_doc) * 0.99)] * 1e3:.2f} ms, max {per_doc[-1] * 1e3:.2f} ms")
+    print(
+        f"per document:         median {statistics.median(per_doc) * 1e3:.2f} ms, "
+        f"p99 {per_doc[int(len(per_doc) * 0.99)] * 1e3:.2f} ms, max {per_doc[-1] * 1e3:.2f} ms"
+    )
     print(f"action items:         {items}, findings: {findings}")
-    print(f"target: 10,000 documents <= 30 s -> "
-          f"{'met' if elapsed * 10_000 / args.docs <= 30 else 'NOT met'}")
+    print(
+        f"target: 10,000 documents <= 30 s -> "
+        f"{'met' if elapsed * 10_000 / args.docs <= 30 else 'NOT met'}"
+    )
     return 0
 
 

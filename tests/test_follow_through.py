@@ -81,8 +81,8 @@ def seed_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
         ],
     )
     conn.executemany(
-        "INSERT INTO raw.postmortem_documents (postmortem_id, path, ci_refs, verification_criteria, "
-        "source_path) VALUES (?, ?, ?, ?, 'fixture')",
+        "INSERT INTO raw.postmortem_documents (postmortem_id, path, ci_refs, "
+        "verification_criteria, source_path) VALUES (?, ?, ?, ?, 'fixture')",
         [("pm-a", "/x/pm-a.md",
           ["https://github.com/acme/payments-api/actions/runs/9001/job/501"],
           json.dumps(CRITERIA_A)),
@@ -201,7 +201,8 @@ def test_links_explicit_first_then_fuzzy_with_confidence(built: duckdb.DuckDBPyC
     assert conf == pytest.approx(0.70 * title + 0.15 * 1 + 0.15 * (1 - 3 / 60), abs=1e-4)
     # never-ticketed item keeps no link; the unrelated PAY-9 is not forced onto it
     assert "pm-a#3" not in links
-    assert rows(built, "SELECT count(*) FROM marts.time_to_ticket WHERE ticket_key IS NULL") == [(1,)]
+    never = "SELECT count(*) FROM marts.time_to_ticket WHERE ticket_key IS NULL"
+    assert rows(built, never) == [(1,)]
 
 
 def test_fuzzy_needs_the_title_not_just_person_and_time() -> None:
@@ -403,7 +404,8 @@ def test_distribution_censors_never_ticketed(built: duckdb.DuckDBPyConnection) -
                         "km_p90_hours, share_within_24h, share_beyond_benchmark "
                         "FROM marts.time_to_ticket_distribution WHERE grouping_set = 'org'")
     # ticketed after 2 h, 5 h, 24 h, 30 h and 72 h; pm-a#3 censored at as_of
-    hours = dict(rows(built, "SELECT action_item_id, hours_to_ticket FROM models.action_item_status"))
+    hours = dict(rows(built, "SELECT action_item_id, hours_to_ticket "
+                             "FROM models.action_item_status"))
     observed = [hours[k] is not None for k in sorted(hours)]
     waited = (AS_OF - T0).total_seconds() / 3600
     dur = [max(hours[k], 0.0) if hours[k] is not None else waited for k in sorted(hours)]

@@ -76,8 +76,10 @@ def test_blame_recall_and_precision() -> None:
     missed = [s for s in BLAMEFUL if not _flagged(s)]
     recall = tp / len(BLAMEFUL)
     precision = tp / (tp + len(fp_sentences)) if tp else 0.0
-    print(f"blame rule: recall {recall:.2f} precision {precision:.2f} "
-          f"({len(BLAMEFUL)} blameful, {len(BLAMELESS)} blameless)")
+    print(
+        f"blame rule: recall {recall:.2f} precision {precision:.2f} "
+        f"({len(BLAMEFUL)} blameful, {len(BLAMELESS)} blameless)"
+    )
     assert recall >= 0.9, missed
     assert precision >= 0.95, fp_sentences
     assert not fp_sentences, fp_sentences

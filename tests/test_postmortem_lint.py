@@ -35,7 +35,8 @@ Webhooks were delayed for 47 minutes.
 - The diff did not show the effective value.
 
 ## Action items
-- [ ] Add retry budget (owner: @dana, PAY-412, sprint 2025-S07) — verify: webhook timeout rate < 0.5% for 30 days
+- [ ] Add retry budget (owner: @dana, PAY-412, sprint 2025-S07) — verify: webhook timeout \
+rate < 0.5% for 30 days
 
 ## Verification
 - CI pass rate on payment webhook handler tests > 95% for 30 days
@@ -50,7 +51,9 @@ def test_complete_document_passes() -> None:
     pm = parse_postmortem(GOOD)
     findings = lint(pm)
     assert [f for f in findings if f.severity == "error"] == []
-    assert pm.identified_at is not None and pm.identified_at.isoformat() == "2025-03-05T15:00:00+00:00"
+    assert (
+        pm.identified_at is not None and pm.identified_at.isoformat() == "2025-03-05T15:00:00+00:00"
+    )
 
 
 def test_missing_parts_are_errors() -> None:
@@ -62,15 +65,22 @@ def test_missing_parts_are_errors() -> None:
 
 
 def test_condition_count_and_action_item_fields() -> None:
-    one = GOOD.replace("- Retries had no budget.\n- The diff did not show the effective value.\n", "")
+    one = GOOD.replace(
+        "- Retries had no budget.\n- The diff did not show the effective value.\n", ""
+    )
     assert "conditions-count" in rules(one)
     bare = GOOD.replace(
-        "- [ ] Add retry budget (owner: @dana, PAY-412, sprint 2025-S07) — verify: webhook timeout rate < 0.5% for 30 days",
+        "- [ ] Add retry budget (owner: @dana, PAY-412, sprint 2025-S07) — verify: webho"
+        "ok timeout rate < 0.5% for 30 days",
         "- [ ] Better tests",
     )
     findings = [f for f in lint(parse_postmortem(bare)) if f.rule.startswith("action-item")]
-    assert {f.rule for f in findings} == {"action-item-no-owner", "action-item-no-ticket",
-                                          "action-item-no-due", "action-item-no-verification"}
+    assert {f.rule for f in findings} == {
+        "action-item-no-owner",
+        "action-item-no-ticket",
+        "action-item-no-due",
+        "action-item-no-verification",
+    }
     assert {f.line for f in findings} == {19}
 
 
@@ -80,16 +90,31 @@ def test_every_rule_is_documented() -> None:
         assert f"`{rule}`" in doc, rule
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("CI pass rate on payment webhook handler tests > 95% for 30 days",
-     ("ci_pass_rate", "payment webhook handler tests", ">", 0.95, 30.0)),
-    ("flaky rate of the e2e job <= 2% over 2 weeks", ("flaky_rate", "e2e job", "<=", 0.02, 14.0)),
-    ("error rate for checkout-api stays below 0.5% for a month",
-     ("error_rate", "checkout-api", "<=", 0.005, 30.0)),
-    ("p99 latency of `payments-api` < 300ms for 14 days",
-     ("latency_p99", "payments-api", "<", 300.0, 14.0)),
-    ("No repeat incidents on webhooks for 90 days", ("incident_count", "webhooks", "=", 0.0, 90.0)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "CI pass rate on payment webhook handler tests > 95% for 30 days",
+            ("ci_pass_rate", "payment webhook handler tests", ">", 0.95, 30.0),
+        ),
+        (
+            "flaky rate of the e2e job <= 2% over 2 weeks",
+            ("flaky_rate", "e2e job", "<=", 0.02, 14.0),
+        ),
+        (
+            "error rate for checkout-api stays below 0.5% for a month",
+            ("error_rate", "checkout-api", "<=", 0.005, 30.0),
+        ),
+        (
+            "p99 latency of `payments-api` < 300ms for 14 days",
+            ("latency_p99", "payments-api", "<", 300.0, 14.0),
+        ),
+        (
+            "No repeat incidents on webhooks for 90 days",
+            ("incident_count", "webhooks", "=", 0.0, 90.0),
+        ),
+    ],
+)
 def test_checkable_criteria(text: str, expected: tuple[object, ...]) -> None:
     c = parse_criterion(text)
     assert c.checkable
@@ -112,15 +137,23 @@ def test_cli_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert obj["sections"]["impact"]["duration_minutes"] == 47
     assert obj["sections"]["contributing_conditions"]["count"] == 3
     assert obj["sections"]["verification"] == {"present": True, "heading": "Verification"}
-    assert obj["action_items"] == [{
-        "text": "Add retry budget", "owner": "dana", "ticket": "PAY-412", "status": "todo",
-        "due": "2025-S07", "verification": "webhook timeout rate < 0.5% for 30 days"}]
+    assert obj["action_items"] == [
+        {
+            "text": "Add retry budget",
+            "owner": "dana",
+            "ticket": "PAY-412",
+            "status": "todo",
+            "due": "2025-S07",
+            "verification": "webhook timeout rate < 0.5% for 30 days",
+        }
+    ]
     for f in obj["findings"]:
         assert list(f) == ["rule", "severity", "line", "message", "suggestion"]
 
 
-def test_cli_directory_exit_codes_and_text_format(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_directory_exit_codes_and_text_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "good.markdown").write_text(GOOD, encoding="utf-8")
     assert main(["lint", str(tmp_path)]) == 0
@@ -129,7 +162,9 @@ def test_cli_directory_exit_codes_and_text_format(tmp_path: Path,
     (tmp_path / "ignored.txt").write_text("not a postmortem", encoding="utf-8")
     assert main(["lint", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert f"{tmp_path / 'bad.md'}: error: missing section: Verification [missing-verification]" in out
+    assert (
+        f"{tmp_path / 'bad.md'}: error: missing section: Verification [missing-verification]" in out
+    )
     assert "    suggestion: " in out
     assert out.strip().splitlines()[-1].startswith("2 documents checked: 1 passed, 1 failed")
     assert "ignored.txt" not in out
@@ -145,8 +180,10 @@ def test_cli_on_fixture_folder(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["lint", "--format", "json", str(FIXTURES)])
     objs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert code == 1 and len(objs) == len(list(FIXTURES.iterdir()))
-    blame = {o["path"].rsplit("/", 1)[-1]: [f for f in o["findings"] if f["rule"] == "blame-language"]
-             for o in objs}
+    blame = {
+        o["path"].rsplit("/", 1)[-1]: [f for f in o["findings"] if f["rule"] == "blame-language"]
+        for o in objs
+    }
     assert len(blame.pop("blameful-deploy.md")) == 5
     assert all(not v for v in blame.values()), blame
 
@@ -158,8 +195,11 @@ def test_bad_inputs(tmp_path: Path) -> None:
     nested = "\n".join(("  " * i) + "- " + "[" * 50 + "**x" for i in range(2000))
     pm = parse_postmortem("## Action items\n" + nested + "\n> > > ```\n|a|b\n")
     assert lint(pm)
-    html = ("<html><body><script>throw new Error('x')</script>" + "<div><ul><li>" * 3000 +
-            "<h2>Impact</h2><p>down 5 minutes</p><style>p{}</style><img src=x onerror=alert(1)>")
+    html = (
+        "<html><body><script>throw new Error('x')</script>"
+        + "<div><ul><li>" * 3000
+        + "<h2>Impact</h2><p>down 5 minutes</p><style>p{}</style><img src=x onerror=alert(1)>"
+    )
     pm = parse_postmortem(html, path="x.html")
     assert pm.sections["impact"].present
     assert "alert" not in " ".join(t for _, t in pm.prose)
@@ -183,7 +223,11 @@ def test_huge_document_is_capped(tmp_path: Path) -> None:
 def test_cli_entry_point_runs_as_module(tmp_path: Path) -> None:
     doc = tmp_path / "good.md"
     doc.write_text(GOOD, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "followthrough.cli", "lint", str(doc)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "followthrough.cli", "lint", str(doc)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 document checked: 1 passed, 0 failed" in proc.stdout

@@ -43,8 +43,14 @@ def test_sre_book_style_labels_table_and_markers() -> None:
     assert pm.impact.duration_minutes == 66
     items = pm.action_items
     assert len(items) == 9
-    assert items[1] == ActionItem(2, "Use flux capacitor to balance load between clusters",
-                                  owner="martym", ticket="Bug 5554823", status="todo", line=26)
+    assert items[1] == ActionItem(
+        2,
+        "Use flux capacitor to balance load between clusters",
+        owner="martym",
+        ticket="Bug 5554823",
+        status="todo",
+        line=26,
+    )
     assert items[0].status == "done" and items[0].ticket is None
     assert items[8].due == dt.date(2015, 11, 20)
     assert pm.identified_at == dt.datetime(2015, 10, 21, tzinfo=UTC)
@@ -96,7 +102,11 @@ def test_pagerduty_template_filled() -> None:
     assert "https://github.com/acme/payments/pull/4512" in pm.ticket_refs
     a = pm.action_items[1]
     assert (a.text, a.owner, a.ticket, a.status, a.sprint, a.due) == (
-        "Add retry budget to webhook client", "dana", "PAY-412", "todo", "2025-S07",
+        "Add retry budget to webhook client",
+        "dana",
+        "PAY-412",
+        "todo",
+        "2025-S07",
         dt.date(2025, 4, 1),
     )
     assert a.verification == "webhook timeout rate < 0.5% for 30 days"
@@ -130,7 +140,9 @@ def test_confluence_export_tables_macros_and_scripts() -> None:
     assert present(pm) == set(PARTS)
     items = pm.action_items
     assert [(a.owner, a.ticket, a.status) for a in items] == [
-        ("marta", "CHK-310", "done"), ("Tomasz", "CHK-311", "in progress"), (None, "CHK-312", "todo")
+        ("marta", "CHK-310", "done"),
+        ("Tomasz", "CHK-311", "in progress"),
+        (None, "CHK-312", "todo"),
     ]
     assert items[0].due == dt.date(2025, 2, 28)
     assert items[1].sprint == "Sprint 2025-S05"
@@ -151,7 +163,11 @@ def test_notion_export_properties_and_todo_checkboxes() -> None:
     assert pm.action_items[2].sprint == "2025-S08"
     (crit,) = [c for c in pm.verification_criteria if c.source == "section"]
     assert (crit.metric, crit.comparator, crit.threshold, crit.window_days) == (
-        "latency_p95", "<", 60000.0, 28.0)
+        "latency_p95",
+        "<",
+        60000.0,
+        28.0,
+    )
 
 
 def test_google_docs_export_numbered_headings_and_bold_spans() -> None:
@@ -160,8 +176,9 @@ def test_google_docs_export_numbered_headings_and_bold_spans() -> None:
     assert pm.sections["timeline"].heading == "4. Timeline"
     assert present(pm) == set(PARTS)
     assert "PT4KHLK" in pm.incident_refs
-    assert len(pm.timeline) == 4 and pm.timeline[-1].at == dt.datetime(2024, 11, 7, 13, 40,
-                                                                         tzinfo=UTC)
+    assert len(pm.timeline) == 4 and pm.timeline[-1].at == dt.datetime(
+        2024, 11, 7, 13, 40, tzinfo=UTC
+    )
     assert [(a.owner, a.ticket, a.priority, a.due) for a in pm.action_items] == [
         ("rosa", "NET-77", "P1", dt.date(2024, 11, 22)),
         ("chen", "NET-78", "P2", dt.date(2024, 12, 6)),
@@ -193,8 +210,12 @@ def test_bullet_labels_and_inline_fields() -> None:
     assert len(pm.contributing_conditions) == 3
     a, b = pm.action_items
     assert (a.text, a.owner, a.ticket, a.status, a.due) == (
-        "Add metadata refresh to the rotation runbook", "Hana", "SEC-441", "todo",
-        dt.date(2024, 10, 1))
+        "Add metadata refresh to the rotation runbook",
+        "Hana",
+        "SEC-441",
+        "todo",
+        dt.date(2024, 10, 1),
+    )
     assert (b.status, b.sprint) == ("done", "2024-S19")
 
 
@@ -213,14 +234,23 @@ def test_plain_text_labels() -> None:
     assert present(pm) == set(PARTS)
     assert pm.impact.duration_minutes == 40
     assert [(a.text, a.owner) for a in pm.action_items] == [
-        ("Add jitter to cache TTLs", "nina"), ("Enable request coalescing at the origin", "paolo")]
+        ("Add jitter to cache TTLs", "nina"),
+        ("Enable request coalescing at the origin", "paolo"),
+    ]
     assert pm.timeline[0].at == dt.datetime(2024, 12, 3, 15, 10, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("heading", [
-    "## Root Causes", "### 2. Contributing Factors", "## 🔥 Contributing conditions:",
-    "# Trigger", "**What went wrong**", "- **Root causes:**",
-])
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "## Root Causes",
+        "### 2. Contributing Factors",
+        "## 🔥 Contributing conditions:",
+        "# Trigger",
+        "**What went wrong**",
+        "- **Root causes:**",
+    ],
+)
 def test_condition_heading_wordings(heading: str) -> None:
     indent = "  " if heading.startswith("- ") else ""
     doc = f"# T\n\n{heading}\n{indent}- cond one\n{indent}- cond two\n{indent}- cond three\n"
@@ -229,11 +259,19 @@ def test_condition_heading_wordings(heading: str) -> None:
     assert pm.contributing_conditions == ("cond one", "cond two", "cond three")
 
 
-@pytest.mark.parametrize(("heading", "part"), [
-    ("Customer impact", "impact"), ("Follow-ups", "action_items"), ("Remediation", "action_items"),
-    ("Corrective actions", "action_items"), ("Success criteria", "verification"),
-    ("How we'll know", "verification"), ("4) Timeline", "timeline"), ("Impact:", "impact"),
-])
+@pytest.mark.parametrize(
+    ("heading", "part"),
+    [
+        ("Customer impact", "impact"),
+        ("Follow-ups", "action_items"),
+        ("Remediation", "action_items"),
+        ("Corrective actions", "action_items"),
+        ("Success criteria", "verification"),
+        ("How we'll know", "verification"),
+        ("4) Timeline", "timeline"),
+        ("Impact:", "impact"),
+    ],
+)
 def test_heading_mapping(heading: str, part: str) -> None:
     pm = parse_postmortem(f"## {heading}\n\nsomething: PAY-1 (owner: @x)\n")
     assert pm.sections[part].present
@@ -248,7 +286,13 @@ def test_time_formats_in_timeline() -> None:
     )
     pm = parse_postmortem(doc)
     assert [e.at.strftime("%d %H:%M") for e in pm.timeline if e.at] == [
-        "04 14:02", "04 14:10", "04 14:20", "04 15:00", "04 23:55", "05 00:05"]
+        "04 14:02",
+        "04 14:10",
+        "04 14:20",
+        "04 15:00",
+        "04 23:55",
+        "05 00:05",
+    ]
 
 
 def test_read_errors(tmp_path: Path) -> None:

@@ -36,10 +36,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "recursively for " + ", ".join(f"*{s}" for s in SUFFIXES) + ".",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text (compiler style, default) or json (one object per document per line)")
-    p.add_argument("--fail-on", choices=("error", "warning"), default="error",
-                   help="lowest severity that fails a document (default: error)")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (compiler style, default) or json (one object per document per line)",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=("error", "warning"),
+        default="error",
+        help="lowest severity that fails a document (default: error)",
+    )
     p.add_argument("--quiet", action="store_true", help="text format: print only errors")
     p.set_defaults(func=run)
 
@@ -65,8 +73,9 @@ def _passed(findings: list[Finding], fail_on: str) -> bool:
     return not any(_SEVERITY_RANK.get(f.severity, 0) >= limit for f in findings)
 
 
-def document_json(path: str, pm: Postmortem | None, findings: list[Finding],
-                  passed: bool) -> dict[str, Any]:
+def document_json(
+    path: str, pm: Postmortem | None, findings: list[Finding], passed: bool
+) -> dict[str, Any]:
     """The per-document JSON object (the shape is part of the CLI's contract)."""
     sections: dict[str, dict[str, Any]] = {}
     for part in PARTS:
@@ -100,8 +109,13 @@ def document_json(path: str, pm: Postmortem | None, findings: list[Finding],
             for a in (pm.action_items if pm else ())
         ],
         "findings": [
-            {"rule": f.rule, "severity": f.severity, "line": f.line, "message": f.message,
-             "suggestion": f.suggestion}
+            {
+                "rule": f.rule,
+                "severity": f.severity,
+                "line": f.line,
+                "message": f.message,
+                "suggestion": f.suggestion,
+            }
             for f in findings
         ],
         "passed": passed,
@@ -146,9 +160,7 @@ def run(args: argparse.Namespace) -> int:
         out.write(
             f"{total} document{'s' if total != 1 else ''} checked: {total - failed} passed, "
             f"{failed} failed ({counts['error']} errors, {counts['warning']} warnings, "
-            f"{counts['info']} notes)"
-            + (f"; {unreadable} unreadable" if unreadable else "")
-            + "\n"
+            f"{counts['info']} notes)" + (f"; {unreadable} unreadable" if unreadable else "") + "\n"
         )
     out.flush()
     if unreadable:

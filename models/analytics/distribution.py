@@ -53,7 +53,10 @@ CURVE_SCHEMA = {
 }
 
 
-def km_table(durations: np.ndarray, observed: np.ndarray) -> list[tuple[float, int, int, int, float]]:
+KmRow = tuple[float, int, int, int, float]
+
+
+def km_table(durations: np.ndarray, observed: np.ndarray) -> list[KmRow]:
     """(time, at_risk, events, censored, survival after time) at every distinct time."""
     d = np.asarray(durations, dtype=float)
     e = np.asarray(observed, dtype=bool)

@@ -13,28 +13,73 @@ from .refs import ISSUE_KEY_RE, ticket_refs
 from .textutil import DATE_RE, clean_inline, find_date, match_date
 
 _COLUMNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("verification", re.compile(r"verif|success|how (?:we'?ll|will we|we) know|acceptance|"
-                                r"definition of done|measure|criteri|validat", re.I)),
+    (
+        "verification",
+        re.compile(
+            r"verif|success|how (?:we'?ll|will we|we) know|acceptance|"
+            r"definition of done|measure|criteri|validat",
+            re.I,
+        ),
+    ),
     ("owner", re.compile(r"owner|assignee|assigned|\bdri\b|responsib|\bwho\b|\blead\b|team", re.I)),
-    ("ticket", re.compile(r"ticket|issue|jira|\blink|\bbug|tracking|\bref|linear|github|\bkey\b|"
-                          r"^id$|^#$|\bpr\b|epic", re.I)),
+    (
+        "ticket",
+        re.compile(
+            r"ticket|issue|jira|\blink|\bbug|tracking|\bref|linear|github|\bkey\b|"
+            r"^id$|^#$|\bpr\b|epic",
+            re.I,
+        ),
+    ),
     ("priority", re.compile(r"priority|\bprio\b|^pri$|^p$|urgency|importance", re.I)),
-    ("due", re.compile(r"due|sprint|target|deadline|\beta\b|by when|^when$|milestone|"
-                       r"\bdate\b|timeline|cycle|quarter|release", re.I)),
+    (
+        "due",
+        re.compile(
+            r"due|sprint|target|deadline|\beta\b|by when|^when$|milestone|"
+            r"\bdate\b|timeline|cycle|quarter|release",
+            re.I,
+        ),
+    ),
     ("status", re.compile(r"status|state|done\??$|progress|complete", re.I)),
     ("type", re.compile(r"^type$|category|kind|class", re.I)),
-    ("text", re.compile(r"action|item|task|description|what|remediation|follow|title|summary|"
-                        r"fix|work|change|step|name|improvement|mitigation", re.I)),
+    (
+        "text",
+        re.compile(
+            r"action|item|task|description|what|remediation|follow|title|summary|"
+            r"fix|work|change|step|name|improvement|mitigation",
+            re.I,
+        ),
+    ),
 )
 
 _STATUS_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("in progress", re.compile(r"^(?:in[ _-]?progress|wip|doing|started|ongoing|in review|"
-                               r"in development|active|underway|partially done|partial)$", re.I)),
-    ("done", re.compile(r"^(?:done|closed|complete|completed|fixed|resolved|merged|shipped|"
-                        r"finished|deployed|released|yes|y|✅|✔|✔️|☑|☑️|\[x\])$", re.I)),
-    ("todo", re.compile(r"^(?:todo|to do|open|not started|new|backlog|planned|pending|blocked|"
-                        r"no|n|tbd|ready|triage|accepted|❌|⬜|\[ \])$", re.I)),
-    ("cancelled", re.compile(r"^(?:won'?t ?(?:do|fix)|cancell?ed|dropped|obsolete|wontfix)$", re.I)),
+    (
+        "in progress",
+        re.compile(
+            r"^(?:in[ _-]?progress|wip|doing|started|ongoing|in review|"
+            r"in development|active|underway|partially done|partial)$",
+            re.I,
+        ),
+    ),
+    (
+        "done",
+        re.compile(
+            r"^(?:done|closed|complete|completed|fixed|resolved|merged|shipped|"
+            r"finished|deployed|released|yes|y|✅|✔|✔️|☑|☑️|\[x\])$",
+            re.I,
+        ),
+    ),
+    (
+        "todo",
+        re.compile(
+            r"^(?:todo|to do|open|not started|new|backlog|planned|pending|blocked|"
+            r"no|n|tbd|ready|triage|accepted|❌|⬜|\[ \])$",
+            re.I,
+        ),
+    ),
+    (
+        "cancelled",
+        re.compile(r"^(?:won'?t ?(?:do|fix)|cancell?ed|dropped|obsolete|wontfix)$", re.I),
+    ),
 )
 _STATUS_MARK_RE = re.compile(
     r"^\s*(?:\[|\()?(TODO|DONE|WIP|IN[ _-]PROGRESS|DOING|OPEN|CLOSED|BLOCKED|FIXED|COMPLETED?|"
@@ -61,13 +106,18 @@ _PRIORITY_WORD_RE = re.compile(
 )
 _SPRINT_RE = re.compile(
     r"\b(?:sprint|iteration|cycle)\s*[:#]?\s*(?P<s>\d{4}-?S\d{1,3}|[A-Za-z]*\d[\w.-]*|next|current|"
-    r"this|following)\b|(?P<s2>\b\d{4}-S\d{1,3}\b)|(?P<q>\bQ[1-4][ -]?(?:FY)?\d{2,4}\b|\b\d{4}[ -]?Q[1-4]\b)",
+    r"this|following)\b|(?P<s2>\b\d{4}-S\d{1,3}\b)|(?P<q>\bQ[1-4][ -]?(?:FY)?\d{2,4}\b|"
+    r"\b\d{4}[ -]?Q[1-4]\b)",
     re.I,
 )
-_DUE_KEY_RE = re.compile(r"\b(?:due|deadline|target(?: date)?|eta|by|before|until|no later than)"
-                         r"\s*(?:date|on|by)?\s*[:=]?\s*", re.I)
+_DUE_KEY_RE = re.compile(
+    r"\b(?:due|deadline|target(?: date)?|eta|by|before|until|no later than)"
+    r"\s*(?:date|on|by)?\s*[:=]?\s*",
+    re.I,
+)
 _VERIFY_RE = re.compile(
-    r"(?:^|[\s(\[;,—–-])(?:verification|verify|verified (?:by|when)|success criteria|success criterion|"
+    r"(?:^|[\s(\[;,—–-])(?:verification|verify|verified (?:by|when)|success criteria|suc"
+    r"cess criterion|"
     r"success|how we'?ll know|done when|acceptance criteria|measured by|check)\s*(?::|=|—|\s-\s)\s*"
     r"(?P<v>[^;)\]|]+)",
     re.I,
@@ -195,7 +245,7 @@ class _Draft:
 def _apply_fields(d: _Draft, key: str, value: str) -> None:
     key = key.lower()
     value = value.strip()
-    if not value or PLACEHOLDER_RE.match(value) and key != "status":
+    if not value or (PLACEHOLDER_RE.match(value) and key != "status"):
         return
     if key in ("owner", "assignee", "assigned to", "dri", "responsible", "who"):
         d.owner = d.owner or _owner_clean(value)
@@ -228,8 +278,13 @@ def _from_text(text: str, line: int, check: str | None = None) -> _Draft:
     em = _EMOJI_STATUS_RE.search(raw)
     if em:
         mark = em.group(1) or em.group(2)
-        d.status = d.status or ("done" if mark in ("✅", "✔", "✔️", "☑", "☑️") else
-                                "in progress" if mark in ("🚧", "⏳") else "todo")
+        d.status = d.status or (
+            "done"
+            if mark in ("✅", "✔", "✔️", "☑", "☑️")
+            else "in progress"
+            if mark in ("🚧", "⏳")
+            else "todo"
+        )
         raw = raw[: em.start()] + " " + raw[em.end() :]
     sm = _STATUS_MARK_RE.search(raw)
     if sm:
@@ -274,10 +329,21 @@ def _from_text(text: str, line: int, check: str | None = None) -> _Draft:
         rest = body[fm.end() :]
         nxt = _FIELD_RE.search(rest)
         value = rest[: nxt.start()] if nxt else rest
-        if key.lower() in ("verification", "verify", "success criteria", "success criterion",
-                           "success", "how we'll know", "how well know", "done when",
-                           "acceptance criteria", "measured by", "check", "verified by",
-                           "verified when"):
+        if key.lower() in (
+            "verification",
+            "verify",
+            "success criteria",
+            "success criterion",
+            "success",
+            "how we'll know",
+            "how well know",
+            "done when",
+            "acceptance criteria",
+            "measured by",
+            "check",
+            "verified by",
+            "verified when",
+        ):
             value = rest if not nxt or nxt.group("key").lower() in ("by", "check") else value
             vm = _VERIFY_RE.search(body[fm.start() :])
             if vm:
@@ -369,9 +435,16 @@ def _from_table(rows: list[Line]) -> list[_Draft]:
                 if sm:
                     d.status = d.status or normalize_status(sm.group(1) or sm.group(2))
                     plain = (plain[: sm.start()] + " " + plain[sm.end() :]).strip()
-                d.ticket = _ticket_of(cell) or d.ticket or (
-                    plain if plain and not PLACEHOLDER_RE.match(plain)
-                    and plain.lower() not in _NOT_OWNER else None
+                d.ticket = (
+                    _ticket_of(cell)
+                    or d.ticket
+                    or (
+                        plain
+                        if plain
+                        and not PLACEHOLDER_RE.match(plain)
+                        and plain.lower() not in _NOT_OWNER
+                        else None
+                    )
                 )
             elif role == "owner":
                 d.owner = _owner_clean(cell) or d.owner
@@ -431,10 +504,17 @@ def _from_lines(lines: list[Line]) -> list[_Draft]:
             if top is None or ln.indent < top:
                 top = ln.indent
             field_line = _FIELD_LINE_RE.match(clean_inline(text) if "**" in text else text)
-            if drafts and ln.indent > last_item_indent and field_line and category_indent != last_item_indent:
+            if (
+                drafts
+                and ln.indent > last_item_indent
+                and field_line
+                and category_indent != last_item_indent
+            ):
                 fm = _FIELD_RE.match(" " + clean_inline(text))
                 if fm:
-                    _apply_fields(drafts[-1], fm.group("key"), (" " + clean_inline(text))[fm.end() :])
+                    _apply_fields(
+                        drafts[-1], fm.group("key"), (" " + clean_inline(text))[fm.end() :]
+                    )
                 continue
             if ln.check is None and _CATEGORY_RE.match(text.strip()) and not _looks_like_item(text):
                 category_indent = ln.indent
@@ -497,12 +577,25 @@ def _from_front_matter(value: Any, line: int) -> list[_Draft]:
     for item in items:
         if isinstance(item, dict):
             low = {str(k).lower().replace("_", " "): v for k, v in item.items()}
-            text = next((str(low[k]) for k in ("action", "text", "title", "item", "task",
-                                               "description", "summary") if low.get(k)), "")
+            text = next(
+                (
+                    str(low[k])
+                    for k in ("action", "text", "title", "item", "task", "description", "summary")
+                    if low.get(k)
+                ),
+                "",
+            )
             d = _from_text(text, line)
             for key, val in low.items():
-                if val is None or key in ("action", "text", "title", "item", "task",
-                                          "description", "summary"):
+                if val is None or key in (
+                    "action",
+                    "text",
+                    "title",
+                    "item",
+                    "task",
+                    "description",
+                    "summary",
+                ):
                     continue
                 sval = val.isoformat() if isinstance(val, dt.date) else str(val)
                 k = "verification" if key.startswith(("verif", "success")) else key

@@ -15,29 +15,30 @@ from dataclasses import dataclass
 from .textutil import clean_inline
 
 # Common given names (ambiguous English words such as Will, Mark, Bill, Page, Grant left out).
-FIRST_NAMES = frozenset(
-    """
-    aaron adam adrian ahmed aisha alan albert alex alexander alexandra alice alicia alison amanda
-    amelia amir amy ana andre andrea andrew andy angela anna anne anthony antonio arjun arthur ashley
-    barbara ben benjamin beth bob bobby brandon brenda brian bruce bryan carl carla carlos carol
-    caroline catherine charles charlie charlotte chen chris christian christina christine christopher
-    claire colin craig cynthia dan dana daniel danielle dave david deborah denise dennis derek diana
-    diego dmitri donald donna doug douglas dylan ed eddie edward elena eli elizabeth ellen emily emma
-    eric erik erin ethan eva evan fatima felix fernando frank fred gabriel gary george gina greg
-    gregory hana hannah harry heather helen henry hiroshi hugo ian igor isaac isabel ivan jack jacob
-    jake james jamie jane janet jason javier jay jeff jeffrey jennifer jenny jeremy jerry jessica
-    jim jimmy joan joe joel john johnny jon jonathan jordan jorge jose joseph josh joshua juan julia
-    julie justin karen karl kate katherine kathy katie kay keith kelly ken kenji kevin kim kyle
-    larry laura lauren lee leo liam linda lisa liz logan lucas lucy luis luke maria marie marina
-    mario marta martin mary matt matthew max megan melissa mia michael michelle miguel mike mohammed
-    nancy natalie nathan neil nicholas nick nicole nina noah olga oliver olivia omar oscar pablo
-    pamela patricia patrick paul paula pedro peter phil philip priya rachel rahul raj ravi rebecca
-    richard rick rob robert robin ron ronald rosa ruth ryan sam samantha samuel sandra sara sarah
-    scott sean sergei sharon simon sofia sophia sophie stephanie stephen steve steven susan tanya
-    taylor ted teresa thomas tim timothy tina todd tom tommy tony tyler valerie vanessa victor
-    victoria vikram vincent walter wei wendy william xavier yuki yusuf zach zoe
-    """.split()
-)
+_GIVEN_NAMES = """
+    aaron adam adrian ahmed aisha alan albert alex alexander alexandra alice alicia alison
+    amanda amelia amir amy ana andre andrea andrew andy angela anna anne anthony antonio
+    arjun arthur ashley barbara ben benjamin beth bob bobby brandon brenda brian bruce bryan
+    carl carla carlos carol caroline catherine charles charlie charlotte chen chris
+    christian christina christine christopher claire colin craig cynthia dan dana daniel
+    danielle dave david deborah denise dennis derek diana diego dmitri donald donna doug
+    douglas dylan ed eddie edward elena eli elizabeth ellen emily emma eric erik erin ethan
+    eva evan fatima felix fernando frank fred gabriel gary george gina greg gregory hana
+    hannah harry heather helen henry hiroshi hugo ian igor isaac isabel ivan jack jacob jake
+    james jamie jane janet jason javier jay jeff jeffrey jennifer jenny jeremy jerry jessica
+    jim jimmy joan joe joel john johnny jon jonathan jordan jorge jose joseph josh joshua
+    juan julia julie justin karen karl kate katherine kathy katie kay keith kelly ken kenji
+    kevin kim kyle larry laura lauren lee leo liam linda lisa liz logan lucas lucy luis luke
+    maria marie marina mario marta martin mary matt matthew max megan melissa mia michael
+    michelle miguel mike mohammed nancy natalie nathan neil nicholas nick nicole nina noah
+    olga oliver olivia omar oscar pablo pamela patricia patrick paul paula pedro peter phil
+    philip priya rachel rahul raj ravi rebecca richard rick rob robert robin ron ronald rosa
+    ruth ryan sam samantha samuel sandra sara sarah scott sean sergei sharon simon sofia
+    sophia sophie stephanie stephen steve steven susan tanya taylor ted teresa thomas tim
+    timothy tina todd tom tommy tony tyler valerie vanessa victor victoria vikram vincent
+    walter wei wendy william xavier yuki yusuf zach zoe
+"""
+FIRST_NAMES = frozenset(_GIVEN_NAMES.split())
 _ROLES = (
     r"engineers?|developers?|devs?|operators?|sres?|admins?|administrators?|dbas?|interns?|"
     r"contractors?|on-?call(?:er)?s?|reviewers?|authors?|persons?|employees?|team members?|"
@@ -45,30 +46,101 @@ _ROLES = (
     r"guys?|folks|junior|senior|colleagues?|analysts?|technicians?|responders?|deployers?"
 )
 _ROLE_RE = re.compile(r"^(?:" + _ROLES + r")$", re.I)
-_PRONOUNS = frozenset({"he", "she", "someone", "somebody", "him", "her", "they", "whoever",
-                       "you", "i"})
-_COLLECTIVE = frozenset({"we", "us", "our", "nobody", "noone", "no one", "anyone", "everyone",
-                         "everybody"})
-_NOT_NAMES = frozenset({"the", "a", "an", "this", "that", "it", "which", "who", "then", "and",
-                        "but", "so", "also", "alert", "deploy", "job", "build", "test", "tests",
-                        "system", "service", "script", "process", "check", "monitor", "monitoring"})
+_PRONOUNS = frozenset(
+    {"he", "she", "someone", "somebody", "him", "her", "they", "whoever", "you", "i"}
+)
+_COLLECTIVE = frozenset(
+    {"we", "us", "our", "nobody", "noone", "no one", "anyone", "everyone", "everybody"}
+)
+_NOT_NAMES = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "it",
+        "which",
+        "who",
+        "then",
+        "and",
+        "but",
+        "so",
+        "also",
+        "alert",
+        "deploy",
+        "job",
+        "build",
+        "test",
+        "tests",
+        "system",
+        "service",
+        "script",
+        "process",
+        "check",
+        "monitor",
+        "monitoring",
+    }
+)
 
 # Subject written after an anchor word ("if only <subj> had", "because <subj>'s mistake").
 _SUBJ_AFTER = r"(?P<subj>@?[\w’'.-]+(?:\s+[\w’'.-]+){0,2}?)"
-_ADV = r"(?:\b(?:simply|just|also|then|again|clearly|obviously|completely|repeatedly|really|apparently)\s+)?"
-_NEG_RE = re.compile(r"(?:\bnot?\b|n't\b|\bnever\b|\brather than\b|\binstead of\b|\bavoid\w*\b|"
-                     r"\bwithout\b|\bbeyond\b|\bnor\b|\bno one\b|\bnobody\b|\bnot anyone\b|"
-                     r"\bisn't\b|\bwasn't\b|\bdon't\b|\bdoesn't\b|\bstop\b|\bban\b|\bretire\b)"
-                     r"[^.;]{0,30}$", re.I)
+_ADV = (
+    r"(?:\b(?:simply|just|also|then|again|clearly|obviously|completely|repeatedly|"
+    r"really|apparently)\s+)?"
+)
+_NEG_RE = re.compile(
+    r"(?:\bnot?\b|n't\b|\bnever\b|\brather than\b|\binstead of\b|\bavoid\w*\b|"
+    r"\bwithout\b|\bbeyond\b|\bnor\b|\bno one\b|\bnobody\b|\bnot anyone\b|"
+    r"\bisn't\b|\bwasn't\b|\bdon't\b|\bdoesn't\b|\bstop\b|\bban\b|\bretire\b)"
+    r"[^.;]{0,30}$",
+    re.I,
+)
 
 # Cheap substring screen (lower-cased) before any regex runs on a line.
 _TRIGGERS: tuple[str, ...] = (
-    "error", "careless", "negligen", "incompeten", "sloppy", "reckless", "lazy", "laziness",
-    "stupid", "idiot", "dumb", "boneheaded", "inexcusable", "should", "ought to", "fault",
-    "failed to", "neglected", "forgot", "broke", "took down", "brought down", "blew up",
-    "if only", "blame", "caused", "triggered by", "introduced by", "started by", "responsible for",
-    "mistake", "blunder", "screw", "messed up", "bother", "follow", "ignored", "because", "due to",
-    "thanks to", "root cause", "oversight",
+    "error",
+    "careless",
+    "negligen",
+    "incompeten",
+    "sloppy",
+    "reckless",
+    "lazy",
+    "laziness",
+    "stupid",
+    "idiot",
+    "dumb",
+    "boneheaded",
+    "inexcusable",
+    "should",
+    "ought to",
+    "fault",
+    "failed to",
+    "neglected",
+    "forgot",
+    "broke",
+    "took down",
+    "brought down",
+    "blew up",
+    "if only",
+    "blame",
+    "caused",
+    "triggered by",
+    "introduced by",
+    "started by",
+    "responsible for",
+    "mistake",
+    "blunder",
+    "screw",
+    "messed up",
+    "bother",
+    "follow",
+    "ignored",
+    "because",
+    "due to",
+    "thanks to",
+    "root cause",
+    "oversight",
 )
 
 
@@ -92,41 +164,66 @@ def _p(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.I)
 
 
-_HUMAN_ERROR_RE = _p(r"\b(?:human|operator|pilot|engineer(?:ing)?|personnel)[- ]errors?\b|"
-                     r"\buser error\b(?!\s*(?:message|rate|page|log|count|code|response|handling|s\b))")
-_JUDGEMENT_RE = _p(r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|incompeten(?:t|ce|tly)|sloppy|"
-                   r"sloppiness|reckless(?:ly|ness)?|lazy|laziness|stupid(?:ity)?|idiot(?:ic|s)?|"
-                   r"dumb|boneheaded|inexcusable)\b")
-_HINDSIGHT_RE = _p(_ADV + r"\s*\b(?:should(?:'ve|’ve| have)|ought to have)\s+(?:(?:been able to|"
-                   r"easily|clearly|obviously)\s+)?(?P<verb>known|caught|noticed|checked|realized|"
-                   r"realised|tested|verified|reviewed|double-checked|asked|waited|followed|seen|"
-                   r"read|been more careful|been careful|paid attention|thought)\b(?P<rest>[^.;!?]*)")
+_HUMAN_ERROR_RE = _p(
+    r"\b(?:human|operator|pilot|engineer(?:ing)?|personnel)[- ]errors?\b|"
+    r"\buser error\b(?!\s*(?:message|rate|page|log|count|code|response|handling|s\b))"
+)
+_JUDGEMENT_RE = _p(
+    r"\b(?:careless(?:ly|ness)?|negligen(?:t|ce|tly)|incompeten(?:t|ce|tly)|sloppy|"
+    r"sloppiness|reckless(?:ly|ness)?|lazy|laziness|stupid(?:ity)?|idiot(?:ic|s)?|"
+    r"dumb|boneheaded|inexcusable)\b"
+)
+_HINDSIGHT_RE = _p(
+    _ADV + r"\s*\b(?:should(?:'ve|’ve| have)|ought to have)\s+(?:(?:been able to|"
+    r"easily|clearly|obviously)\s+)?(?P<verb>known|caught|noticed|checked|realized|"
+    r"realised|tested|verified|reviewed|double-checked|asked|waited|followed|seen|"
+    r"read|been more careful|been careful|paid attention|thought)\b(?P<rest>[^.;!?]*)"
+)
 _BARE_HINDSIGHT_RE = _p(r"\bshould(?:'ve|’ve| have) known\b")
-_FAULT_RE = _p(r"\b(?:(?P<pron>his|her|their|your|my)|(?P<poss>[\w.@-]+)['’]s)\s+fault\b|"
-               r"\b(?P<at>(?:was|were|is|are|be)\s+at fault)\b|\bfault (?:lies|lay|was|is|rests) with\b|"
-               r"\bthe fault of\s+(?P<of>[\w.@-]+)")
-_FAILED_RE = _p(_ADV + r"\s*\b(?P<verb>failed to|neglected to|forgot to|didn'?t bother to|"
-                r"did not bother to|didn'?t follow|did not follow|ignored)\s+(?P<rest>[^.;!?]*)")
-_BROKE_RE = _p(r"(?:\b(?:accidentally|inadvertently|just|then)\s+)?\b(?:broke|took down|"
-               r"brought down|blew up)\s+(?P<what>prod(?:uction)?|the build|the site|master|main|"
-               r"everything|staging|ci|the (?:database|db|cluster|api|app|service))\b")
-_IF_ONLY_RE = _p(r"\bif only\s+" + _SUBJ_AFTER + r"\s+(?:had|would have|would've|did|were|was|'d|’d)\b"
-                 r"(?P<rest>[^.;!?]*)")
-_CAUSED_BY_RE = _p(r"\b(?:caused|triggered|introduced|started) by\s+(?P<subj>@?[\w.-]+(?:\s+[A-Z][\w-]+)?)"
-                   r"(?P<poss>['’]s)?")
-_SUBJ_CAUSED_RE = _p(r"(?:\b(?:directly|single-handedly)\s+)?\b(?:caused|was responsible for|"
-                     r"is responsible for|(?:is|was) to blame for|(?:is|was) the (?:root )?cause of)\s+"
-                     r"(?:the\s+|this\s+|our\s+)?(?:outage|incident|problem|issue|failure|downtime|"
-                     r"breakage|data loss|it|everything|the whole thing)\b")
-_BECAUSE_RE = _p(r"\b(?:because(?: of)?|due to|thanks to|root cause (?:was|is|:))\s+" + _SUBJ_AFTER +
-                 r"(?P<tail>['’]s\s+(?:mistake|error|carelessness|oversight|negligence|fault|blunder|"
-                 r"laziness|typo|screw-?up|bad (?:change|deploy|commit))|\s+(?:forgot|didn'?t|did not|"
-                 r"failed|neglected|ignored|made an? (?:mistake|error)|messed up|screwed up))")
-_MISTAKE_RE = _p(r"(?:(?<=\w)['’]s\s+(?:mistake|error|blunder|oversight|screw-?up|carelessness|"
-                 r"negligence)|\s+(?:made\s+(?:a|an|the|another)\s+(?:mistake|error|blunder|"
-                 r"bad call)|(?:messed|screwed)\s+up))\b")
-_BLAME_WORD_RE = _p(r"\b(?:(?:is|are|was|were) to blame|blame (?:lies|falls|rests|lay|fell) "
-                    r"(?:with|on)|(?:we|i) blame|blamed)\b")
+_FAULT_RE = _p(
+    r"\b(?:(?P<pron>his|her|their|your|my)|(?P<poss>[\w.@-]+)['’]s)\s+fault\b|"
+    r"\b(?P<at>(?:was|were|is|are|be)\s+at fault)\b|\bfault (?:lies|lay|was|is|rests) with\b|"
+    r"\bthe fault of\s+(?P<of>[\w.@-]+)"
+)
+_FAILED_RE = _p(
+    _ADV + r"\s*\b(?P<verb>failed to|neglected to|forgot to|didn'?t bother to|"
+    r"did not bother to|didn'?t follow|did not follow|ignored)\s+(?P<rest>[^.;!?]*)"
+)
+_BROKE_RE = _p(
+    r"(?:\b(?:accidentally|inadvertently|just|then)\s+)?\b(?:broke|took down|"
+    r"brought down|blew up)\s+(?P<what>prod(?:uction)?|the build|the site|master|main|"
+    r"everything|staging|ci|the (?:database|db|cluster|api|app|service))\b"
+)
+_IF_ONLY_RE = _p(
+    r"\bif only\s+" + _SUBJ_AFTER + r"\s+(?:had|would have|would've|did|were|was|'d|’d)\b"
+    r"(?P<rest>[^.;!?]*)"
+)
+_CAUSED_BY_RE = _p(
+    r"\b(?:caused|triggered|introduced|started) by\s+(?P<subj>@?[\w.-]+(?:\s+[A-Z][\w-]+)?)"
+    r"(?P<poss>['’]s)?"
+)
+_SUBJ_CAUSED_RE = _p(
+    r"(?:\b(?:directly|single-handedly)\s+)?\b(?:caused|was responsible for|"
+    r"is responsible for|(?:is|was) to blame for|(?:is|was) the (?:root )?cause of)\s+"
+    r"(?:the\s+|this\s+|our\s+)?(?:outage|incident|problem|issue|failure|downtime|"
+    r"breakage|data loss|it|everything|the whole thing)\b"
+)
+_BECAUSE_RE = _p(
+    r"\b(?:because(?: of)?|due to|thanks to|root cause (?:was|is|:))\s+"
+    + _SUBJ_AFTER
+    + r"(?P<tail>['’]s\s+(?:mistake|error|carelessness|oversight|negligence|fault|blunder|"
+    r"laziness|typo|screw-?up|bad (?:change|deploy|commit))|\s+(?:forgot|didn'?t|did not|"
+    r"failed|neglected|ignored|made an? (?:mistake|error)|messed up|screwed up))"
+)
+_MISTAKE_RE = _p(
+    r"(?:(?<=\w)['’]s\s+(?:mistake|error|blunder|oversight|screw-?up|carelessness|"
+    r"negligence)|\s+(?:made\s+(?:a|an|the|another)\s+(?:mistake|error|blunder|"
+    r"bad call)|(?:messed|screwed)\s+up))\b"
+)
+_BLAME_WORD_RE = _p(
+    r"\b(?:(?:is|are|was|were) to blame|blame (?:lies|falls|rests|lay|fell) "
+    r"(?:with|on)|(?:we|i) blame|blamed)\b"
+)
 
 _SENT_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@])")
 
@@ -187,38 +284,56 @@ def _suggest(kind: str, m: re.Match[str], sentence: str) -> str:
         rest = ""
     if kind == "human-error":
         rewritten = _HUMAN_ERROR_RE.sub("a manual step without a safeguard", sentence)
-        return ("Name the condition that made the mistake possible (missing guard rail, unclear "
-                f'runbook, confusing tool) instead of "human error", e.g. "{rewritten}"')
+        return (
+            "Name the condition that made the mistake possible (missing guard rail, unclear "
+            f'runbook, confusing tool) instead of "human error", e.g. "{rewritten}"'
+        )
     if kind == "judgement":
-        return (f'Drop the judgement ("{m.group(0)}") and describe what made the action easy to get '
-                "wrong: a missing check, an unclear interface, time pressure, absent review.")
+        return (
+            f'Drop the judgement ("{m.group(0)}") and describe what made the action easy to get '
+            "wrong: a missing check, an unclear interface, time pressure, absent review."
+        )
     if kind == "hindsight":
         if rest:
             target = re.sub(r"^(?:that|about|the fact that)\s+", "", rest)
-            return (f'Describe why it was hard to know at the time, e.g. "Nothing in the tooling or '
-                    f'runbook made it visible that {target}."')
-        return ("Replace hindsight (\"should have known\") with what the person could see at the "
-                "time and what would have made the risk visible.")
+            return (
+                f'Describe why it was hard to know at the time, e.g. "Nothing in the tooling or '
+                f'runbook made it visible that {target}."'
+            )
+        return (
+            'Replace hindsight ("should have known") with what the person could see at the '
+            "time and what would have made the risk visible."
+        )
     if kind == "failed-to":
         if rest and m.group("verb").lower().endswith("to"):
-            return (f'Describe the gap in the process, e.g. "The process did not require or prompt '
-                    f'anyone to {rest}."')
+            return (
+                f'Describe the gap in the process, e.g. "The process did not require or prompt '
+                f'anyone to {rest}."'
+            )
         if rest:
-            return (f'Describe why the signal was easy to miss, e.g. "{rest[:1].upper() + rest[1:]} '
-                    f'did not stand out among other signals and nothing required acting on it."')
+            return (
+                f'Describe why the signal was easy to miss, e.g. "{rest[:1].upper() + rest[1:]} '
+                f'did not stand out among other signals and nothing required acting on it."'
+            )
         return "Describe the missing safeguard rather than the person's omission."
     if kind == "broke":
-        return (f'Describe the change and the missing safeguard, e.g. "A change reached '
-                f'{m.group("what")} without a check that would have caught it."')
+        return (
+            f'Describe the change and the missing safeguard, e.g. "A change reached '
+            f'{m.group("what")} without a check that would have caught it."'
+        )
     if kind == "if-only":
         if rest:
-            return (f'State the condition instead, e.g. "Nothing in the process prompted anyone '
-                    f'to{" " if not rest.startswith(" ") else ""}{rest.strip()}."')
+            return (
+                f'State the condition instead, e.g. "Nothing in the process prompted anyone '
+                f'to{" " if not rest.startswith(" ") else ""}{rest.strip()}."'
+            )
         return "State the missing condition instead of a counterfactual about a person."
     if kind in ("person-cause", "mistake", "fault", "blame"):
-        return ("Describe the change and the conditions that let it cause harm, not who made it, "
-                'e.g. "A configuration change reached production without validation or staged '
-                'rollout."')
+        return (
+            "Describe the change and the conditions that let it cause harm, not who made it, "
+            'e.g. "A configuration change reached production without validation or staged '
+            'rollout."'
+        )
     return "Rewrite around the contributing condition rather than the person."
 
 
@@ -238,8 +353,15 @@ def find_blame(prose: Iterable[tuple[int, str]], names: Iterable[str]) -> list[B
                 if key in seen:
                     break
                 seen.add(key)
-                hits.append(BlameHit(line, sentence.strip()[:400], m.group(0).strip(), kind,
-                                     _suggest(kind, m, sentence.strip())))
+                hits.append(
+                    BlameHit(
+                        line,
+                        sentence.strip()[:400],
+                        m.group(0).strip(),
+                        kind,
+                        _suggest(kind, m, sentence.strip()),
+                    )
+                )
                 break
     return hits
 
@@ -270,12 +392,21 @@ def _matches(sentence: str, is_person: PersonCheck) -> Iterable[tuple[str, re.Ma
         if not _negated(sentence, m.start()):
             yield "blame", m
     # Verb first, then the (up to three) words before it are the subject.
-    for rx, kind in ((_HINDSIGHT_RE, "hindsight"), (_FAILED_RE, "failed-to"), (_BROKE_RE, "broke"),
-                     (_SUBJ_CAUSED_RE, "person-cause"), (_MISTAKE_RE, "mistake")):
+    for rx, kind in (
+        (_HINDSIGHT_RE, "hindsight"),
+        (_FAILED_RE, "failed-to"),
+        (_BROKE_RE, "broke"),
+        (_SUBJ_CAUSED_RE, "person-cause"),
+        (_MISTAKE_RE, "mistake"),
+    ):
         for m in rx.finditer(sentence):
             before = sentence[: m.start()]
             words = before.split()[-3:]
-            if words and is_person(" ".join(words)) and not _negated(sentence, len(before.rstrip())):
+            if (
+                words
+                and is_person(" ".join(words))
+                and not _negated(sentence, len(before.rstrip()))
+            ):
                 yield kind, m
     for rx, kind in ((_IF_ONLY_RE, "if-only"), (_BECAUSE_RE, "person-cause")):
         for m in rx.finditer(sentence):

@@ -10,14 +10,56 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-_SKIP = frozenset({"script", "style", "template", "noscript", "svg", "iframe", "object",
-                   "math", "canvas", "select", "button", "ac:task-id"})
-_BLOCK = frozenset({
-    "p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "blockquote",
-    "pre", "dl", "dt", "dd", "figure", "figcaption", "details", "summary", "address", "form",
-    "fieldset", "center", "body", "html", "ac:rich-text-body", "ac:task-list", "ac:layout",
-    "ac:layout-section", "ac:layout-cell", "ac:structured-macro",
-})
+_SKIP = frozenset(
+    {
+        "script",
+        "style",
+        "template",
+        "noscript",
+        "svg",
+        "iframe",
+        "object",
+        "math",
+        "canvas",
+        "select",
+        "button",
+        "ac:task-id",
+    }
+)
+_BLOCK = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "main",
+        "aside",
+        "nav",
+        "blockquote",
+        "pre",
+        "dl",
+        "dt",
+        "dd",
+        "figure",
+        "figcaption",
+        "details",
+        "summary",
+        "address",
+        "form",
+        "fieldset",
+        "center",
+        "body",
+        "html",
+        "ac:rich-text-body",
+        "ac:task-list",
+        "ac:layout",
+        "ac:layout-section",
+        "ac:layout-cell",
+        "ac:structured-macro",
+    }
+)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _WS_RE = re.compile(r"\s+")
 _BOLD_STYLE_RE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.IGNORECASE)
@@ -78,7 +120,7 @@ class _Converter(HTMLParser):
         else:
             text = _WS_RE.sub(" ", text).strip()
             text = text.replace("** **", " ").replace("****", "")
-            if text or self.prefix.strip().startswith(("-", "1.")) and text:
+            if text or (self.prefix.strip().startswith(("-", "1.")) and text):
                 self.lines.append((self.buf_line, self.prefix + text))
         self.buf = []
         self.prefix = ""
@@ -149,8 +191,9 @@ class _Converter(HTMLParser):
         if tag == "table":
             self.block_start()
             if len(self.tables) < _MAX_DEPTH:
-                self.tables.append({"rows": [], "row": None, "cell": None, "line": self.getpos()[0],
-                                    "header": []})
+                self.tables.append(
+                    {"rows": [], "row": None, "cell": None, "line": self.getpos()[0], "header": []}
+                )
             return
         if tag == "tr" and self.tables:
             t = self.tables[-1]
@@ -244,7 +287,12 @@ class _Converter(HTMLParser):
         if tag == "title":
             self.in_title = False
             return
-        if tag in _HEADINGS or tag == "li" or tag == "ac:task" or (tag == "p" and self.prefix == "# "):
+        if (
+            tag in _HEADINGS
+            or tag == "li"
+            or tag == "ac:task"
+            or (tag == "p" and self.prefix == "# ")
+        ):
             self.flush()
             return
         if tag in ("ul", "ol"):
@@ -279,8 +327,12 @@ class _Converter(HTMLParser):
                     line = "| " + " | ".join(row) + " |"
                     self.lines.append((int(t.get("row_line", 1)), line))  # type: ignore[arg-type]
                     if not t["rows"]:
-                        self.lines.append((int(t.get("row_line", 1)),  # type: ignore[arg-type]
-                                           "|" + "---|" * len(row)))
+                        self.lines.append(
+                            (
+                                int(t.get("row_line", 1)),  # type: ignore[arg-type]
+                                "|" + "---|" * len(row),
+                            )
+                        )
                     t["rows"].append(row)  # type: ignore[union-attr]
             t["row"] = None
             return
@@ -338,9 +390,9 @@ class _Converter(HTMLParser):
             self.task_status += data
             return
         if self.macro and self.param is not None:
-            if self.param in ("key", "title") or self.macro[-1] not in ("jira", "status"):
-                if self.macro[-1] in ("jira", "status"):
-                    self.emit(" " + data.strip() + " ")
+            # Only a Jira macro's key and a status macro's title are content.
+            if self.param in ("key", "title") and self.macro[-1] in ("jira", "status"):
+                self.emit(" " + data.strip() + " ")
             return
         if self.macro and self.macro[-1] in ("jira", "status"):
             return
@@ -373,5 +425,20 @@ def html_to_lines(text: str) -> tuple[list[tuple[int, str]], str | None]:
 
 def looks_like_html(text: str) -> bool:
     head = text[:2048].lstrip().lower()
-    return head.startswith(("<!doctype html", "<html", "<?xml", "<body", "<div", "<h1", "<p>",
-                            "<meta", "<head", "<ac:", "<table", "<section", "<article"))
+    return head.startswith(
+        (
+            "<!doctype html",
+            "<html",
+            "<?xml",
+            "<body",
+            "<div",
+            "<h1",
+            "<p>",
+            "<meta",
+            "<head",
+            "<ac:",
+            "<table",
+            "<section",
+            "<article",
+        )
+    )

@@ -1,4 +1,5 @@
-"""Impact: duration (stated, from metadata start/end, or from timeline markers), users, severity, cost."""
+"""Impact: duration (stated, from metadata start/end, or from timeline markers), users, "
+"severity, cost."""
 
 from __future__ import annotations
 
@@ -8,16 +9,40 @@ import re
 from .model import Impact, TimelineEntry
 from .textutil import clean_inline, find_time
 
-_NUM = (r"(?<![\w.])(?:\d+(?:\.\d+)?|(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|"
-        r"twelve|fifteen|twenty|thirty|forty|forty-five|ninety|half an?)\b)")
+_NUM = (
+    r"(?<![\w.])(?:\d+(?:\.\d+)?|(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"twelve|fifteen|twenty|thirty|forty|forty-five|ninety|half an?)\b)"
+)
 _WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
-    "forty": 40, "forty-five": 45, "ninety": 90, "half an": 0.5, "half a": 0.5,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "forty-five": 45,
+    "ninety": 90,
+    "half an": 0.5,
+    "half a": 0.5,
 }
 DURATION_RE = re.compile(
-    r"(?P<h>" + _NUM + r")\s*(?:h|hrs?|hours?)\b(?:,?\s*(?:and\s+)?(?P<hm>\d+)\s*(?:m|mins?|minutes?)\b)?"
-    r"|(?P<m>" + _NUM + r")[\s-]*(?:m|mins?|minutes?)\b(?:\s*(?:and\s+)?(?P<ms>\d+)\s*(?:s|secs?|seconds?)\b)?"
+    r"(?P<h>"
+    + _NUM
+    + r")\s*(?:h|hrs?|hours?)\b(?:,?\s*(?:and\s+)?(?P<hm>\d+)\s*(?:m|mins?|minutes?)\b)?"
+    r"|(?P<m>"
+    + _NUM
+    + r")[\s-]*(?:m|mins?|minutes?)\b(?:\s*(?:and\s+)?(?P<ms>\d+)\s*(?:s|secs?|seconds?)\b)?"
     r"|(?P<d>" + _NUM + r")\s*(?:d|days?)\b"
     r"|(?P<s>\d+)\s*(?:s|secs?|seconds?)\b"
     r"|\b(?P<hh>\d{1,2}):(?P<mm>\d{2})\s*(?:hours|hrs|h)\b",
@@ -29,16 +54,21 @@ _DUR_CONTEXT_RE = re.compile(
     r"\bunavailable\b|\bdegraded\b|\bimpact(?:ed)?\b|\btime in sev|:|\|)\s*[\w\s-]{0,25}$",
     re.I,
 )
-_NOT_DUR_AFTER_RE = re.compile(r"^\s*(?:of (?:data|writes|logs|events)|ago|later|before|after|"
-                               r"window|timeout|delay|late|behind|interval|ttl|cache)", re.I)
+_NOT_DUR_AFTER_RE = re.compile(
+    r"^\s*(?:of (?:data|writes|logs|events)|ago|later|before|after|"
+    r"window|timeout|delay|late|behind|interval|ttl|cache)",
+    re.I,
+)
 _RANGE_RE = re.compile(
     r"\b(?:between|from)\s+(?P<a>\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)\s*(?:utc|z|[a-z]{2,4}t)?\s*"
     r"(?:and|to|until|till|-|–|—)\s*(?P<b>\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)",
     re.I,
 )
-_MINUTE_ADJ_RE = re.compile(r"\b(?P<n>\d+(?:\.\d+)?)[- ](?P<u>minute|hour|day)[- ]"
-                            r"(?:long\s+)?(?:outage|incident|degradation|disruption|downtime|window)",
-                            re.I)
+_MINUTE_ADJ_RE = re.compile(
+    r"\b(?P<n>\d+(?:\.\d+)?)[- ](?P<u>minute|hour|day)[- ]"
+    r"(?:long\s+)?(?:outage|incident|degradation|disruption|downtime|window)",
+    re.I,
+)
 _SEV_ROW_RE = re.compile(r"time in sev[- ]?\d[^|\n]*\|\s*(?P<v>[^|\n]+)", re.I)
 _USERS_RE = re.compile(
     r"(?P<n>\d[\d,.]*)\s*(?P<k>k|m|thousand|million|bn|billion)?\+?\s+"
@@ -54,9 +84,11 @@ _USERS_ROW_RE = re.compile(
     r"(?P<n2>\d[\d,.]*)\s*(?P<k2>k|m|thousand|million)?",
     re.I,
 )
-SEV_RE = re.compile(r"\bsev(?:erity)?[\s-]*(?P<n>[0-5])\b|\b(?P<p>P[0-4])\b(?=[^\n]{0,40}\b(?:incident|outage|severity|sev)\b)|"
-                    r"\b(?:severity|sev)\s*(?:level\s*)?[:|]?\s*(?P<w>critical|major|minor|high|medium|low)\b",
-                    re.I)
+SEV_RE = re.compile(
+    r"\bsev(?:erity)?[\s-]*(?P<n>[0-5])\b|\b(?P<p>P[0-4])\b(?=[^\n]{0,40}\b(?:incident|outage|severity|sev)\b)|"
+    r"\b(?:severity|sev)\s*(?:level\s*)?[:|]?\s*(?P<w>critical|major|minor|high|medium|low)\b",
+    re.I,
+)
 _ENG_HOURS_RE = re.compile(
     r"(?P<n>\d+(?:\.\d+)?)\s*(?:engineering|engineer|person|people|developer|on-?call|staff|team)"
     r"[- ](?:hours|hrs|days)\b",
@@ -76,15 +108,22 @@ _BEGIN_RE = re.compile(
 )
 _END_RE = re.compile(
     r"\b(?:outage|impact|incident|downtime|degradation|disruption)\s+(?:ends|ended|end|over|"
-    r"resolved|mitigated)\b|\bend\s+of\s+(?:outage|impact|incident)\b|^\s*(?:end|resolved|impact end|"
+    r"resolved|mitigated)\b|\bend\s+of\s+(?:outage|impact|incident)\b|^\s*(?:end|resolve"
+    r"d|impact end|"
     r"outage end|all clear)\b",
     re.I,
 )
-_START_WORD_RE = re.compile(r"\b(?:start(?:s|ed)?|began|begins?|first (?:alert|error|page)|onset|"
-                            r"impact (?:begins|began|starts?))\b", re.I)
-_RESOLVED_WORD_RE = re.compile(r"\b(?:resolved|recovered|restored|mitigated|all clear|"
-                               r"(?:incident|outage|impact) (?:ends?|ended|over|closed)|"
-                               r"back to normal|fully operational|service restored)\b", re.I)
+_START_WORD_RE = re.compile(
+    r"\b(?:start(?:s|ed)?|began|begins?|first (?:alert|error|page)|onset|"
+    r"impact (?:begins|began|starts?))\b",
+    re.I,
+)
+_RESOLVED_WORD_RE = re.compile(
+    r"\b(?:resolved|recovered|restored|mitigated|all clear|"
+    r"(?:incident|outage|impact) (?:ends?|ended|over|closed)|"
+    r"back to normal|fully operational|service restored)\b",
+    re.I,
+)
 
 
 def _num(s: str | None) -> float:
@@ -163,7 +202,8 @@ def _delta(a: TimelineEntry, b: TimelineEntry) -> float | None:
 
 
 def timeline_duration(entries: tuple[TimelineEntry, ...]) -> tuple[float | None, str | None]:
-    """From explicit begin/end markers, else from a first entry labelled start to a last labelled resolved."""
+    """From explicit begin/end markers, else from a first entry labelled start to a last"
+    " labelled resolved."""
     timed = [e for e in entries if e.at is not None or e.clock is not None]
     begin = next((e for e in timed if _BEGIN_RE.search(e.text)), None)
     if begin is not None:
@@ -172,8 +212,11 @@ def timeline_duration(entries: tuple[TimelineEntry, ...]) -> tuple[float | None,
         noun = bm.group(0).split()[0].lower() if bm else ""
         ends = [e for e in timed if _END_RE.search(e.text) and e.line >= begin.line]
         same = [e for e in ends if noun and noun in _END_RE.search(e.text).group(0).lower()]
-        strong = [e for e in (same or ends)
-                  if re.search(r"\b(?:ends?|ended|over|resolved)\b", e.text, re.I)]
+        strong = [
+            e
+            for e in (same or ends)
+            if re.search(r"\b(?:ends?|ended|over|resolved)\b", e.text, re.I)
+        ]
         end = (strong or same or ends or [None])[0]
         if end is not None and end is not begin:
             d = _delta(begin, end)
@@ -265,8 +308,10 @@ def build_impact(
     severity = None
     if meta.get("severity"):
         sv = meta["severity"].strip()
-        severity = severity_of(sv) or severity_of(f"sev {sv}") or (
-            clean_inline(sv).split()[0].upper() if clean_inline(sv) else None
+        severity = (
+            severity_of(sv)
+            or severity_of(f"sev {sv}")
+            or (clean_inline(sv).split()[0].upper() if clean_inline(sv) else None)
         )
         if severity and re.fullmatch(r"[0-5]", severity):
             severity = f"SEV{severity}"

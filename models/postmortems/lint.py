@@ -16,21 +16,36 @@ PART_LABELS = {
 # rule id -> (severity, one-line description)
 RULES: dict[str, tuple[str, str]] = {
     "empty-document": ("error", "The document has no content."),
-    "document-truncated": ("warning", "The document exceeds the size limit; only the start was read."),
+    "document-truncated": (
+        "warning",
+        "The document exceeds the size limit; only the start was read.",
+    ),
     "missing-timeline": ("error", "No timeline section."),
-    "missing-contributing-conditions": ("error", "No contributing conditions / root causes section."),
+    "missing-contributing-conditions": (
+        "error",
+        "No contributing conditions / root causes section.",
+    ),
     "missing-impact": ("error", "No impact section."),
     "missing-action-items": ("error", "No action items section."),
     "missing-verification": ("error", "No verification / success criteria section."),
-    "empty-section": ("error", "A canonical section is present but has no content (or only template placeholders)."),
+    "empty-section": (
+        "error",
+        "A canonical section is present but has no content (or only template placeholders).",
+    ),
     "conditions-count": ("warning", "Fewer than 3 or more than 7 contributing conditions."),
     "timeline-no-times": ("warning", "The timeline has entries but none carries a time."),
     "action-item-no-owner": ("error", "An action item has no owner."),
     "action-item-no-ticket": ("error", "An action item has no ticket reference."),
     "action-item-no-due": ("warning", "An open action item has no due date or target sprint."),
     "action-item-no-verification": ("warning", "An action item has no verification criterion."),
-    "criterion-not-checkable": ("warning", "A verification criterion cannot be checked automatically."),
-    "impact-no-duration": ("info", "No impact duration could be found (stated or from the timeline)."),
+    "criterion-not-checkable": (
+        "warning",
+        "A verification criterion cannot be checked automatically.",
+    ),
+    "impact-no-duration": (
+        "info",
+        "No impact duration could be found (stated or from the timeline).",
+    ),
     "blame-language": ("error", "Blame language: a person named as the cause, or judgement words."),
 }
 MIN_CONDITIONS = 3
@@ -43,21 +58,37 @@ def _f(rule: str, line: int | None, message: str, suggestion: str | None = None)
 
 def lint(pm: Postmortem) -> list[Finding]:
     findings: list[Finding] = []
-    if pm.line_count == 0 or not any(text.strip() for _, text in pm.prose):
-        if not any(s.present for s in pm.sections.values()):
-            return [_f("empty-document", None, "document is empty",
-                       "Start from the postmortem template (docs/postmortems.md).")]
+    blank = pm.line_count == 0 or not any(text.strip() for _, text in pm.prose)
+    if blank and not any(s.present for s in pm.sections.values()):
+        return [
+            _f(
+                "empty-document",
+                None,
+                "document is empty",
+                "Start from the postmortem template (docs/postmortems.md).",
+            )
+        ]
     if pm.truncated:
-        findings.append(_f("document-truncated", None,
-                           "document is larger than the parser's limit; only its start was read",
-                           "Split attachments and logs out of the postmortem and link them."))
+        findings.append(
+            _f(
+                "document-truncated",
+                None,
+                "document is larger than the parser's limit; only its start was read",
+                "Split attachments and logs out of the postmortem and link them.",
+            )
+        )
     for part in PARTS:
         sec = pm.sections.get(part)
         label = PART_LABELS[part]
         if sec is None or not sec.present:
-            findings.append(_f(f"missing-{part.replace('_', '-')}", None,
-                               f"missing section: {label}",
-                               f'Add a "## {label}" section.'))
+            findings.append(
+                _f(
+                    f"missing-{part.replace('_', '-')}",
+                    None,
+                    f"missing section: {label}",
+                    f'Add a "## {label}" section.',
+                )
+            )
     present = {p for p, s in pm.sections.items() if s.present}
     empties = {
         "timeline": not pm.timeline,
@@ -69,56 +100,107 @@ def lint(pm: Postmortem) -> list[Finding]:
     for part in PARTS:
         if part in present and empties[part]:
             sec = pm.sections[part]
-            findings.append(_f("empty-section", sec.line,
-                               f'section "{sec.heading}" ({PART_LABELS[part]}) has no content',
-                               "Fill it in, or remove the template placeholder text."))
+            findings.append(
+                _f(
+                    "empty-section",
+                    sec.line,
+                    f'section "{sec.heading}" ({PART_LABELS[part]}) has no content',
+                    "Fill it in, or remove the template placeholder text.",
+                )
+            )
     n = len(pm.contributing_conditions)
     if "contributing_conditions" in present and n and not MIN_CONDITIONS <= n <= MAX_CONDITIONS:
         sec = pm.sections["contributing_conditions"]
-        findings.append(_f(
-            "conditions-count", sec.line,
-            f"{n} contributing condition{'s' if n != 1 else ''} listed; expected "
-            f"{MIN_CONDITIONS}-{MAX_CONDITIONS}",
-            "Incidents rarely have a single cause: list the conditions that had to hold together."
-            if n < MIN_CONDITIONS else
-            "Group related conditions; keep the ones that action items address.",
-        ))
+        findings.append(
+            _f(
+                "conditions-count",
+                sec.line,
+                f"{n} contributing condition{'s' if n != 1 else ''} listed; expected "
+                f"{MIN_CONDITIONS}-{MAX_CONDITIONS}",
+                "Incidents rarely have a single cause: list the conditions that had to h"
+                "old together."
+                if n < MIN_CONDITIONS
+                else "Group related conditions; keep the ones that action items address.",
+            )
+        )
     if pm.timeline and not any(e.at or e.clock for e in pm.timeline):
         sec = pm.sections["timeline"]
-        findings.append(_f("timeline-no-times", sec.line, "timeline entries carry no times",
-                           "Prefix each entry with a time, e.g. \"14:02 UTC — deploy starts\"."))
+        findings.append(
+            _f(
+                "timeline-no-times",
+                sec.line,
+                "timeline entries carry no times",
+                'Prefix each entry with a time, e.g. "14:02 UTC — deploy starts".',
+            )
+        )
     if "impact" in present and pm.impact.duration_minutes is None:
-        findings.append(_f("impact-no-duration", pm.sections["impact"].line,
-                           "impact duration not stated and not derivable from the timeline",
-                           'State it ("47 minutes") or mark OUTAGE BEGINS / OUTAGE ENDS in the timeline.'))
+        findings.append(
+            _f(
+                "impact-no-duration",
+                pm.sections["impact"].line,
+                "impact duration not stated and not derivable from the timeline",
+                'State it ("47 minutes") or mark OUTAGE BEGINS / OUTAGE ENDS in the timeline.',
+            )
+        )
     section_tickets = " ".join(c.text for c in pm.verification_criteria if c.source == "section")
     for item in pm.action_items:
         short = item.text if len(item.text) <= 60 else item.text[:57] + "..."
         if not item.owner:
-            findings.append(_f("action-item-no-owner", item.line,
-                               f'action item #{item.ordinal} "{short}" has no owner',
-                               "Add an owner, e.g. (owner: @handle)."))
+            findings.append(
+                _f(
+                    "action-item-no-owner",
+                    item.line,
+                    f'action item #{item.ordinal} "{short}" has no owner',
+                    "Add an owner, e.g. (owner: @handle).",
+                )
+            )
         if not item.ticket:
-            findings.append(_f("action-item-no-ticket", item.line,
-                               f'action item #{item.ordinal} "{short}" has no ticket',
-                               "File a ticket and reference its key, e.g. PAY-412."))
+            findings.append(
+                _f(
+                    "action-item-no-ticket",
+                    item.line,
+                    f'action item #{item.ordinal} "{short}" has no ticket',
+                    "File a ticket and reference its key, e.g. PAY-412.",
+                )
+            )
         if item.due is None and item.sprint is None and item.status not in ("done", "cancelled"):
-            findings.append(_f("action-item-no-due", item.line,
-                               f'action item #{item.ordinal} "{short}" has no due date or sprint',
-                               "Add a target, e.g. (due 2025-04-01) or (sprint 2025-S07)."))
+            findings.append(
+                _f(
+                    "action-item-no-due",
+                    item.line,
+                    f'action item #{item.ordinal} "{short}" has no due date or sprint',
+                    "Add a target, e.g. (due 2025-04-01) or (sprint 2025-S07).",
+                )
+            )
         if not item.verification and not (item.ticket and item.ticket in section_tickets):
-            findings.append(_f("action-item-no-verification", item.line,
-                               f'action item #{item.ordinal} "{short}" has no verification criterion',
-                               'Say how we will know it worked, e.g. "verify: CI pass rate on '
-                               'payments tests > 95% for 30 days".'))
+            findings.append(
+                _f(
+                    "action-item-no-verification",
+                    item.line,
+                    f'action item #{item.ordinal} "{short}" has no verification criterion',
+                    'Say how we will know it worked, e.g. "verify: CI pass rate on '
+                    'payments tests > 95% for 30 days".',
+                )
+            )
     for c in pm.verification_criteria:
         if not c.checkable:
-            findings.append(_f("criterion-not-checkable", c.line,
-                               f'verification criterion is not checkable: "{c.text[:80]}"',
-                               "Name a metric, a scope, a threshold and a window, e.g. "
-                               '"error rate on checkout-api < 0.5% for 30 days".'))
+            findings.append(
+                _f(
+                    "criterion-not-checkable",
+                    c.line,
+                    f'verification criterion is not checkable: "{c.text[:80]}"',
+                    "Name a metric, a scope, a threshold and a window, e.g. "
+                    '"error rate on checkout-api < 0.5% for 30 days".',
+                )
+            )
     for hit in find_blame(pm.prose, pm.names):
-        findings.append(_f("blame-language", hit.line,
-                           f'blame language ("{hit.phrase}"): "{hit.sentence}"', hit.suggestion))
+        findings.append(
+            _f(
+                "blame-language",
+                hit.line,
+                f'blame language ("{hit.phrase}"): "{hit.sentence}"',
+                hit.suggestion,
+            )
+        )
     findings.sort(key=lambda f: (f.line if f.line is not None else 0, f.rule))
     return findings

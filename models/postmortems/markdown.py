@@ -141,7 +141,9 @@ def classify_lines(raw_lines: list[tuple[int, str]]) -> list[Line]:
         if first == "#":
             m = ATX_RE.match(s)
             if m:
-                out.append(Line(no, s, "heading", level=len(m.group(1)), content=(m.group(2) or "")))
+                out.append(
+                    Line(no, s, "heading", level=len(m.group(1)), content=(m.group(2) or ""))
+                )
                 in_table = False
                 continue
         if "|" in stripped:
@@ -150,7 +152,11 @@ def classify_lines(raw_lines: list[tuple[int, str]]) -> list[Line]:
                 in_table = True
                 continue
             nxt = raw_lines[i + 1][1] if i + 1 < n else ""
-            if first == "|" or in_table or ("|" in nxt and SEP_RE.match(nxt.strip()) and "-" in nxt):
+            if (
+                first == "|"
+                or in_table
+                or ("|" in nxt and SEP_RE.match(nxt.strip()) and "-" in nxt)
+            ):
                 out.append(Line(no, s, "table", indent=indent, content=stripped))
                 in_table = True
                 continue
@@ -175,15 +181,25 @@ def classify_lines(raw_lines: list[tuple[int, str]]) -> list[Line]:
         if first in "-*+•▪◦‣" or first.isdigit() or (len(stripped) > 2 and stripped[1] in ".)"):
             m = LIST_RE.match(s)
             # "A. Something" opening a paragraph is rarely a list item; inside a list it is.
-            if m and not (m.group(2) and m.group(2).isalpha() and not (out and out[-1].kind == "list")):
+            if m and not (
+                m.group(2) and m.group(2).isalpha() and not (out and out[-1].kind == "list")
+            ):
                 body = m.group(3)
                 check = None
                 cm = CHECK_RE.match(body)
                 if cm:
                     check = cm.group(1)
                     body = body[cm.end() :]
-                out.append(Line(no, s, "list", indent=len(m.group(1).expandtabs(4)),
-                                content=body.strip(), check=check))
+                out.append(
+                    Line(
+                        no,
+                        s,
+                        "list",
+                        indent=len(m.group(1).expandtabs(4)),
+                        content=body.strip(),
+                        check=check,
+                    )
+                )
                 continue
         out.append(Line(no, s, "text", indent=indent, content=stripped))
     return out
@@ -198,8 +214,11 @@ def _label_of(text: str, kind: str = "text") -> tuple[str, str] | None:
         return None
     if ":" in text[:64]:
         m = PLAIN_LABEL_RE.match(text)
-        if m and m.group("label").count(" ") <= 5 and "http" not in m.group("label") and (
-            is_known_label(m.group("label"))
+        if (
+            m
+            and m.group("label").count(" ") <= 5
+            and "http" not in m.group("label")
+            and (is_known_label(m.group("label")))
         ):
             return m.group("label").strip(), m.group("rest").strip()
     elif kind == "text" and len(text) <= 40 and len(text.split()) <= 4 and classify(text):
@@ -240,7 +259,9 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
     for key, value in fm.items():
         got = classify(key.replace("_", " "))
         if got is not None and value not in (None, ""):
-            spans.append(Span(got[0], got[1], key, fm_lines.get(key, 1), "frontmatter", value=value))
+            spans.append(
+                Span(got[0], got[1], key, fm_lines.get(key, 1), "frontmatter", value=value)
+            )
 
     stack: list[Span] = []  # open spans; the last one receives lines
 
@@ -270,19 +291,36 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
                 cur.lines.append(ln)
                 continue
             stack.clear()
-            span = Span(got[0] if got else None, got[1] if got else 0, text, ln.no, "heading",
-                        level=ln.level)
+            span = Span(
+                got[0] if got else None,
+                got[1] if got else 0,
+                text,
+                ln.no,
+                "heading",
+                level=ln.level,
+            )
             spans.append(span)
             stack.append(span)
             continue
         if kind in ("text", "list") and ln.indent < 4:
             lab = _label_of(ln.content, kind)
-            if lab is not None and is_known_label(lab[0]) and not (kind == "list" and ln.indent > 1):
+            if (
+                lab is not None
+                and is_known_label(lab[0])
+                and not (kind == "list" and ln.indent > 1)
+            ):
                 label, rest = lab
                 got = classify(label)
                 if kind == "list":
-                    span = Span(got[0] if got else None, got[1] if got else 0, clean_inline(label),
-                                ln.no, "bullet", indent=ln.indent, inline=rest)
+                    span = Span(
+                        got[0] if got else None,
+                        got[1] if got else 0,
+                        clean_inline(label),
+                        ln.no,
+                        "bullet",
+                        indent=ln.indent,
+                        inline=rest,
+                    )
                     spans.append(span)
                     stack.append(span)
                     continue
@@ -290,8 +328,14 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
                 # content when it names a different known part.
                 while stack and stack[-1].kind in ("label", "bullet"):
                     stack.pop()
-                span = Span(got[0] if got else None, got[1] if got else 0, clean_inline(label),
-                            ln.no, "label", inline=rest)
+                span = Span(
+                    got[0] if got else None,
+                    got[1] if got else 0,
+                    clean_inline(label),
+                    ln.no,
+                    "label",
+                    inline=rest,
+                )
                 spans.append(span)
                 stack.append(span)
                 continue

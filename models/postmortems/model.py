@@ -65,7 +65,8 @@ class ActionItem:
 
     @property
     def due_label(self) -> str | None:
-        """Due as one value: ISO date if known, else the sprint label (what the JSON output shows)."""
+        """Due as one value: ISO date if known, else the sprint label (what the JSON out"
+        "put shows)."""
         if self.due is not None:
             return self.due.isoformat()
         return self.sprint

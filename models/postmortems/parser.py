@@ -33,30 +33,80 @@ MAX_LINES = 20_000
 MAX_LINE_CHARS = 10_000
 
 _META_KEYS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("meeting", re.compile(r"^(?:(?:post[- ]?mortem|pm|review|retro(?:spective)?|incident review)\s+)?"
-                           r"(?:review\s+)?(?:meeting|review(?: date| meeting)?|held|"
-                           r"meeting (?:scheduled )?(?:for|date|time|held))(?: date| time| at| on)?$|"
-                           r"^(?:post[- ]?mortem|retro(?:spective)?) (?:date|held|review)$")),
-    ("date", re.compile(r"^(?:incident |outage |event )?date(?: of (?:incident|outage|event))?$|"
-                        r"^date of incident$|^occurred(?: on)?$|^incident (?:day|on)$|^when$")),
+    (
+        "meeting",
+        re.compile(
+            r"^(?:(?:post[- ]?mortem|pm|review|retro(?:spective)?|incident review)\s+)?"
+            r"(?:review\s+)?(?:meeting|review(?: date| meeting)?|held|"
+            r"meeting (?:scheduled )?(?:for|date|time|held))(?: date| time| at| on)?$|"
+            r"^(?:post[- ]?mortem|retro(?:spective)?) (?:date|held|review)$"
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"^(?:incident |outage |event )?date(?: of (?:incident|outage|event))?$|"
+            r"^date of incident$|^occurred(?: on)?$|^incident (?:day|on)$|^when$"
+        ),
+    ),
     ("title", re.compile(r"^(?:title|incident title|incident name|name|subject)$")),
-    ("authors", re.compile(r"^(?:authors?|written by|prepared by|post[- ]?mortem (?:owner|author)s?|"
-                           r"document owners?|doc owners?|editors?|facilitators?|owners?|contact)$")),
+    (
+        "authors",
+        re.compile(
+            r"^(?:authors?|written by|prepared by|post[- ]?mortem (?:owner|author)s?|"
+            r"document owners?|doc owners?|editors?|facilitators?|owners?|contact)$"
+        ),
+    ),
     ("status", re.compile(r"^(?:status|document status|post[- ]?mortem status|doc status|state)$")),
-    ("severity", re.compile(r"^(?:severity|sev|incident severity|severity level|level|priority|"
-                            r"incident level|impact level)$")),
-    ("incident", re.compile(r"^(?:incident|incident (?:id|number|no|#|link|url|ticket)|"
-                            r"pagerduty(?: incident)?|pd incident|related incidents?)$")),
-    ("start", re.compile(r"^(?:impact |outage |incident |downtime )?(?:start(?:ed)?|began|begin)"
-                         r"(?: time| at)?$|^(?:start|begin) time$|^time (?:started|of impact)$")),
-    ("end", re.compile(r"^(?:impact |outage |incident |downtime )?(?:end(?:ed)?|resolved|recovered|"
-                       r"mitigated)(?: time| at)?$|^end time$|^time resolved$")),
-    ("duration", re.compile(r"^(?:outage |incident |impact |total |downtime )?(?:duration|length)$|"
-                            r"^downtime$|^time to (?:resolve|recover|mitigate)$|^total downtime$")),
-    ("users", re.compile(r"^(?:users|customers|accounts|merchants) (?:affected|impacted)$|"
-                         r"^(?:affected|impacted) (?:users|customers|accounts|merchants)$")),
-    ("responders", re.compile(r"^(?:responders?|incident commander|ic|scribe|on-?call|"
-                              r"participants|attendees|people involved|people|team)$")),
+    (
+        "severity",
+        re.compile(
+            r"^(?:severity|sev|incident severity|severity level|level|priority|"
+            r"incident level|impact level)$"
+        ),
+    ),
+    (
+        "incident",
+        re.compile(
+            r"^(?:incident|incident (?:id|number|no|#|link|url|ticket)|"
+            r"pagerduty(?: incident)?|pd incident|related incidents?)$"
+        ),
+    ),
+    (
+        "start",
+        re.compile(
+            r"^(?:impact |outage |incident |downtime )?(?:start(?:ed)?|began|begin)"
+            r"(?: time| at)?$|^(?:start|begin) time$|^time (?:started|of impact)$"
+        ),
+    ),
+    (
+        "end",
+        re.compile(
+            r"^(?:impact |outage |incident |downtime )?(?:end(?:ed)?|resolved|recovered|"
+            r"mitigated)(?: time| at)?$|^end time$|^time resolved$"
+        ),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"^(?:outage |incident |impact |total |downtime )?(?:duration|length)$|"
+            r"^downtime$|^time to (?:resolve|recover|mitigate)$|^total downtime$"
+        ),
+    ),
+    (
+        "users",
+        re.compile(
+            r"^(?:users|customers|accounts|merchants) (?:affected|impacted)$|"
+            r"^(?:affected|impacted) (?:users|customers|accounts|merchants)$"
+        ),
+    ),
+    (
+        "responders",
+        re.compile(
+            r"^(?:responders?|incident commander|ic|scribe|on-?call|"
+            r"participants|attendees|people involved|people|team)$"
+        ),
+    ),
 )
 _PLAIN_META_RE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 #/()'’-]{0,40}?)\s*:\s+(?P<val>\S.*)$")
 _NAME_SPLIT_RE = re.compile(r"\s*(?:,|;|&|\band\b|/|\|)\s*")
@@ -114,8 +164,9 @@ def _names(value: Any) -> tuple[str, ...]:
     out: list[str] = []
     for item in items:
         name = clean_inline(str(item)).strip().lstrip("@").strip(" .")
-        name = re.sub(r"\s*\((?:ic|scribe|incident commander|author|owner|editor)\)$", "", name,
-                      flags=re.I)
+        name = re.sub(
+            r"\s*\((?:ic|scribe|incident commander|author|owner|editor)\)$", "", name, flags=re.I
+        )
         if name and not PLACEHOLDER_RE.match(name) and len(name) <= 60:
             out.append(name)
     return tuple(dict.fromkeys(out))
@@ -127,8 +178,11 @@ def _span_text(span: Span) -> str:
         parts.append(_value_text(span.value))
     if span.inline:
         parts.append(span.inline)
-    parts.extend(ln.content if ln.kind != "table" else ln.raw for ln in span.lines
-                 if ln.kind not in ("blank", "rule", "sep"))
+    parts.extend(
+        ln.content if ln.kind != "table" else ln.raw
+        for ln in span.lines
+        if ln.kind not in ("blank", "rule", "sep")
+    )
     return "\n".join(p for p in parts if p)
 
 
@@ -163,8 +217,11 @@ def _conditions(spans: list[Span]) -> tuple[str, ...]:
         items = [ln for ln in lines if ln.kind == "list"]
         if items:
             top = min(ln.indent for ln in items)
-            out.extend(clean_inline(ln.content) for ln in items if ln.indent == top
-                       and not PLACEHOLDER_RE.match(ln.content))
+            out.extend(
+                clean_inline(ln.content)
+                for ln in items
+                if ln.indent == top and not PLACEHOLDER_RE.match(ln.content)
+            )
             continue
         subheads = [ln for ln in lines if ln.kind == "heading"]
         if len(subheads) >= 2:
@@ -189,7 +246,9 @@ def _conditions(spans: list[Span]) -> tuple[str, ...]:
                 para.append(ln.content)
         if para:
             paras.append(" ".join(para))
-        out.extend(clean_inline(p) for p in paras if not p.rstrip().endswith(":") or len(paras) == 1)
+        out.extend(
+            clean_inline(p) for p in paras if not p.rstrip().endswith(":") or len(paras) == 1
+        )
     return tuple(c for c in out if c)
 
 
@@ -207,8 +266,11 @@ def _criteria(spans: list[Span]) -> list[Criterion]:
         rows = [ln for ln in lines if ln.kind == "table"]
         if items:
             top = min(ln.indent for ln in items)
-            out.extend(parse_criterion(ln.content, ln.no) for ln in items if ln.indent == top
-                       and not PLACEHOLDER_RE.match(ln.content))
+            out.extend(
+                parse_criterion(ln.content, ln.no)
+                for ln in items
+                if ln.indent == top and not PLACEHOLDER_RE.match(ln.content)
+            )
         if rows:
             for r in rows[1:]:
                 cells = [c for c in r.cells() if c.strip()]
@@ -216,8 +278,10 @@ def _criteria(spans: list[Span]) -> list[Criterion]:
                     out.append(parse_criterion(" ".join(cells), r.no))
         if not items and not rows:
             for ln in lines:
-                if ln.kind in ("text", "quote") and not PLACEHOLDER_RE.match(ln.content) and not (
-                    ln.content.rstrip().endswith(":")
+                if (
+                    ln.kind in ("text", "quote")
+                    and not PLACEHOLDER_RE.match(ln.content)
+                    and not (ln.content.rstrip().endswith(":"))
                 ):
                     out.append(parse_criterion(ln.content, ln.no))
     return out
@@ -271,14 +335,17 @@ def parse_file(path: str | os.PathLike[str]) -> Postmortem:
             data = data[:-1]
     text = _decode(data, name)
     suffix = p.suffix.lower()
-    fmt = "html" if suffix in (".html", ".htm", ".xhtml") else (
-        "markdown" if suffix in (".md", ".markdown", ".mdown", ".txt") else None
+    fmt = (
+        "html"
+        if suffix in (".html", ".htm", ".xhtml")
+        else ("markdown" if suffix in (".md", ".markdown", ".mdown", ".txt") else None)
     )
     return parse_postmortem(text, path=name, fmt=fmt, _truncated=truncated)
 
 
-def parse_postmortem(text: str, path: str = "x.md", fmt: str | None = None,
-                     _truncated: bool = False) -> Postmortem:
+def parse_postmortem(
+    text: str, path: str = "x.md", fmt: str | None = None, _truncated: bool = False
+) -> Postmortem:
     """Parse a document's text; ``fmt`` is "markdown" or "html" (detected when None)."""
     truncated = _truncated
     if len(text) > MAX_BYTES:
@@ -308,8 +375,9 @@ def parse_postmortem(text: str, path: str = "x.md", fmt: str | None = None,
     return _build(doc, path, fmt, html_title, line_count, truncated)
 
 
-def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_count: int,
-           truncated: bool) -> Postmortem:
+def _build(
+    doc: Document, path: str, fmt: str, html_title: str | None, line_count: int, truncated: bool
+) -> Postmortem:
     spans = doc.spans
     fm = doc.front_matter
     canonical_lines: set[int] = set()  # ids of Line objects inside the five parts
@@ -373,8 +441,16 @@ def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_coun
     if date is None and meta.get("start"):
         date = find_date(meta["start"])
     meeting_at: dt.datetime | None = None
-    mv = fm_get("review meeting", "postmortem meeting", "meeting", "review date", "review",
-                "meeting at", "review at", "postmortem review")
+    mv = fm_get(
+        "review meeting",
+        "postmortem meeting",
+        "meeting",
+        "review date",
+        "review",
+        "meeting at",
+        "review at",
+        "postmortem review",
+    )
     meeting_src = None
     if isinstance(mv, dt.datetime):
         meeting_at = mv if mv.tzinfo else mv.replace(tzinfo=dt.UTC)
@@ -399,8 +475,11 @@ def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_coun
     elif meta.get("authors"):
         authors = _names(meta["authors"])
     status = fm_get("status")
-    status_s = clean_inline(str(status)) if status else (clean_inline(meta["status"]) if
-                                                          meta.get("status") else None)
+    status_s = (
+        clean_inline(str(status))
+        if status
+        else (clean_inline(meta["status"]) if meta.get("status") else None)
+    )
 
     # Sections
     sections: dict[str, Section] = {}
@@ -432,9 +511,14 @@ def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_coun
 
     impact_text = "\n".join(_span_text(s) for s in chosen["impact"])
     summary_text = "\n".join(
-        _span_text(s) for s in spans
-        if s.part is None and re.match(r"(?i)^(?:executive )?(?:summary|overview|tl;? ?dr|"
-                                       r"what happened|incident summary|description)", s.heading)
+        _span_text(s)
+        for s in spans
+        if s.part is None
+        and re.match(
+            r"(?i)^(?:executive )?(?:summary|overview|tl;? ?dr|"
+            r"what happened|incident summary|description)",
+            s.heading,
+        )
     )
     if not summary_text:
         summary_text = "\n".join(ln.content for ln in doc.lines[:40] if ln.kind == "text")
@@ -453,7 +537,9 @@ def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_coun
     if fusers is not None:
         meta_impact["users"] = f"{fusers} users"
     start_end = (
-        _meta_dt(fm_get("impact start", "start", "started at") or meta.get("start"), date, tz_offset),
+        _meta_dt(
+            fm_get("impact start", "start", "started at") or meta.get("start"), date, tz_offset
+        ),
         _meta_dt(fm_get("impact end", "end", "resolved at") or meta.get("end"), date, tz_offset),
     )
     impact = build_impact(impact_text, meta_impact, timeline, summary_text, sev_src, start_end)
@@ -465,12 +551,19 @@ def _build(doc: Document, path: str, fmt: str, html_title: str | None, line_coun
     incidents = incident_refs(blob)
     if meta.get("incident"):
         for tok in re.split(r"[\s,;]+", clean_inline(meta["incident"])):
-            if tok and (tok.startswith("#") or re.fullmatch(r"[A-Z0-9-]{4,}", tok) or
-                        tok.startswith("http")) and tok not in incidents:
+            if (
+                tok
+                and (
+                    tok.startswith("#")
+                    or re.fullmatch(r"[A-Z0-9-]{4,}", tok)
+                    or tok.startswith("http")
+                )
+                and tok not in incidents
+            ):
                 incidents.append(tok)
     fin = fm_get("incident", "incident id", "incidents", "pagerduty")
     if fin:
-        for tok in (fin if isinstance(fin, list) else [fin]):
+        for tok in fin if isinstance(fin, list) else [fin]:
             if str(tok) not in incidents:
                 incidents.append(str(tok))
     tickets = list(ticket_refs(blob))

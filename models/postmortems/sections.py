@@ -17,35 +17,65 @@ _WS_RE = re.compile(r"\s+")
 # lower-tier section of that part exists (a "What went wrong" list under "Lessons learned"
 # is not the causes section when "Root causes" is also there).
 _RULES: tuple[tuple[str, int, str], ...] = (
-    ("timeline", 0, r"^(?:detailed |incident |event |full |brief )?time ?line\b|^chronology\b|"
-     r"^sequence of events\b|^timeline of events\b|^events timeline\b|^incident log\b|^event log\b"),
-    ("contributing_conditions", 0,
-     r"^(?:technical |underlying |primary |probable |the )?root[ -]?causes?\b|^rca\b|"
-     r"^contributing (?:factors?|conditions?|causes?)\b|^causal factors?\b|^causes?\b|"
-     r"^(?:root causes? and |)triggers?\b|^why (?:it|this|did (?:it|this|the \w+)) happen|"
-     r"^what caused\b|^cause (?:of|and)\b|^technical (?:details|cause)\b|^factors\b|"
-     r"^conditions\b|^root cause analysis\b|^analysis of causes\b|^five whys\b|^5 whys\b"),
+    (
+        "timeline",
+        0,
+        r"^(?:detailed |incident |event |full |brief )?time ?line\b|^chronology\b|"
+        r"^sequence of events\b|^timeline of events\b|^events timeline\b|^incident log\b"
+        r"|^event log\b",
+    ),
+    (
+        "contributing_conditions",
+        0,
+        r"^(?:technical |underlying |primary |probable |the )?root[ -]?causes?\b|^rca\b|"
+        r"^contributing (?:factors?|conditions?|causes?)\b|^causal factors?\b|^causes?\b|"
+        r"^(?:root causes? and |)triggers?\b|^why (?:it|this|did (?:it|this|the \w+)) happen|"
+        r"^what caused\b|^cause (?:of|and)\b|^technical (?:details|cause)\b|^factors\b|"
+        r"^conditions\b|^root cause analysis\b|^analysis of causes\b|^five whys\b|^5 whys\b",
+    ),
     ("contributing_conditions", 1, r"^what went wrong\b|^what broke\b"),
-    ("contributing_conditions", 2,
-     r"^what (?:didn'?t|did not|didn’t) go (?:so )?well\b|^problems encountered\b|^issues encountered\b"),
-    ("impact", 0,
-     r"^(?:customer|user|business|service|production|external|internal|overall|incident) impact\b|"
-     r"^impact(?! (?:start|end|began|ended|begin|duration|time)s?\b)\b|^blast radius\b|"
-     r"^(?:scope|severity) (?:and|&) impact\b|^who was (?:affected|impacted)\b|^affected (?:users|customers|services)\b"),
-    ("action_items", 0,
-     r"^(?:follow[ -]?up )?action items?\b|^actions?(?: taken| to take| plan)?$|^follow[ -]?ups?\b|"
-     r"^followups\b|^remediations?\b|^corrective (?:and preventive |and preventative )?actions?\b|"
-     r"^preventi(?:ve|ative) (?:actions?|measures)\b|^capa\b|^to ?dos?\b|^tasks\b|"
-     r"^what (?:we are|we're|are we|we’re) doing\b|^next steps\b|^action plan\b|^mitigations? and prevention\b"),
-    ("action_items", 1,
-     r"^improv(?:e|ing|ements?)\b|^prevention\b|^future work\b|^fixes\b|^long[ -]term (?:fixes|actions)\b|"
-     r"^recommendations?\b"),
-    ("verification", 0,
-     r"^verification\b|^verifying\b|^success (?:criteria|metrics?|measures?)\b|"
-     r"^how (?:we'?ll|we will|will we|we’ll|do we|we) (?:know|verify|measure|tell)\b|"
-     r"^validation\b|^measur(?:ing|e) (?:of )?success\b|^definition of done\b|"
-     r"^acceptance criteria\b|^exit criteria\b|^verification (?:plan|criteria)\b|"
-     r"^metrics? (?:for|of) success\b|^how (?:we|we'll) (?:confirm|check)\b"),
+    (
+        "contributing_conditions",
+        2,
+        r"^what (?:didn'?t|did not|didn’t) go (?:so )?well\b|^problems encountered\b|^is"
+        r"sues encountered\b",
+    ),
+    (
+        "impact",
+        0,
+        r"^(?:customer|user|business|service|production|external|internal|overall|incide"
+        r"nt) impact\b|"
+        r"^impact(?! (?:start|end|began|ended|begin|duration|time)s?\b)\b|^blast radius\b|"
+        r"^(?:scope|severity) (?:and|&) impact\b|^who was (?:affected|impacted)\b|^affec"
+        r"ted (?:users|customers|services)\b",
+    ),
+    (
+        "action_items",
+        0,
+        r"^(?:follow[ -]?up )?action items?\b|^actions?(?: taken| to take| plan)?$|^foll"
+        r"ow[ -]?ups?\b|"
+        r"^followups\b|^remediations?\b|^corrective (?:and preventive |and preventative "
+        r")?actions?\b|"
+        r"^preventi(?:ve|ative) (?:actions?|measures)\b|^capa\b|^to ?dos?\b|^tasks\b|"
+        r"^what (?:we are|we're|are we|we’re) doing\b|^next steps\b|^action plan\b|^miti"
+        r"gations? and prevention\b",
+    ),
+    (
+        "action_items",
+        1,
+        r"^improv(?:e|ing|ements?)\b|^prevention\b|^future work\b|^fixes\b|^long[ -]term"
+        r" (?:fixes|actions)\b|"
+        r"^recommendations?\b",
+    ),
+    (
+        "verification",
+        0,
+        r"^verification\b|^verifying\b|^success (?:criteria|metrics?|measures?)\b|"
+        r"^how (?:we'?ll|we will|will we|we’ll|do we|we) (?:know|verify|measure|tell)\b|"
+        r"^validation\b|^measur(?:ing|e) (?:of )?success\b|^definition of done\b|"
+        r"^acceptance criteria\b|^exit criteria\b|^verification (?:plan|criteria)\b|"
+        r"^metrics? (?:for|of) success\b|^how (?:we|we'll) (?:confirm|check)\b",
+    ),
 )
 _COMPILED: tuple[tuple[str, int, re.Pattern[str]], ...] = tuple(
     (part, tier, re.compile(pat)) for part, tier, pat in _RULES

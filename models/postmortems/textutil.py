@@ -8,8 +8,18 @@ import re
 MONTHS: dict[str, int] = {}
 for _i, _name in enumerate(
     (
-        "january", "february", "march", "april", "may", "june",
-        "july", "august", "september", "october", "november", "december",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
     ),
     start=1,
 ):
@@ -17,23 +27,55 @@ for _i, _name in enumerate(
     MONTHS[_name[:3]] = _i
 MONTHS["sept"] = 9
 
-_MON = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MON = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
 _WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
 
 DATE_RE = re.compile(
     r"(?<![\d/.-])(?P<y>(?:19|20)\d{2})[-/.](?P<m>0?[1-9]|1[0-2])[-/.](?P<d>0?[1-9]|[12]\d|3[01])(?![\d])"
-    r"|" + _WEEKDAY + r"\b(?P<mon1>" + _MON + r")\.?\s+(?P<d1>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d{2})\b"
-    r"|" + _WEEKDAY + r"\b(?P<d2>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon2>" + _MON + r")\.?,?\s+(?P<y2>(?:19|20)\d{2})\b",
+    r"|"
+    + _WEEKDAY
+    + r"\b(?P<mon1>"
+    + _MON
+    + r")\.?\s+(?P<d1>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d{2})\b"
+    r"|"
+    + _WEEKDAY
+    + r"\b(?P<d2>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon2>"
+    + _MON
+    + r")\.?,?\s+(?P<y2>(?:19|20)\d{2})\b",
     re.IGNORECASE,
 )
 
 # Time zone abbreviations people write next to clock times, as UTC offsets in minutes.
 TZ_OFFSETS: dict[str, int] = {
-    "utc": 0, "gmt": 0, "z": 0, "wet": 0,
-    "bst": 60, "cet": 60, "cest": 120, "eet": 120, "eest": 180, "ist": 330,
-    "jst": 540, "kst": 540, "aest": 600, "aedt": 660, "sgt": 480, "hkt": 480,
-    "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420, "mdt": -360,
-    "pst": -480, "pdt": -420, "et": -300, "pt": -480,
+    "utc": 0,
+    "gmt": 0,
+    "z": 0,
+    "wet": 0,
+    "bst": 60,
+    "cet": 60,
+    "cest": 120,
+    "eet": 120,
+    "eest": 180,
+    "ist": 330,
+    "jst": 540,
+    "kst": 540,
+    "aest": 600,
+    "aedt": 660,
+    "sgt": 480,
+    "hkt": 480,
+    "est": -300,
+    "edt": -240,
+    "cst": -360,
+    "cdt": -300,
+    "mst": -420,
+    "mdt": -360,
+    "pst": -480,
+    "pdt": -420,
+    "et": -300,
+    "pt": -480,
 }
 _TZ = (
     r"(?:\s*\(?\s*(?P<tz>z|utc|gmt|wet|bst|cest|cet|eest|eet|ist|jst|kst|aest|aedt|sgt|hkt|"
@@ -42,7 +84,8 @@ _TZ = (
 TIME_RE = re.compile(
     r"(?<![\d:.])(?P<h>[01]?\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d)(?:\.\d+)?)?"
     r"(?:\s*(?P<ampm>[ap]\.?m\.?)(?![a-z]))?" + _TZ + r"(?![\d:])"
-    r"|(?<![\d:.])(?P<h2>1[0-2]|0?[1-9])\s*(?P<ampm2>[ap]\.?m\.?)(?![a-z])" + _TZ.replace("tz>", "tz2>").replace("off>", "off2>"),
+    r"|(?<![\d:.])(?P<h2>1[0-2]|0?[1-9])\s*(?P<ampm2>[ap]\.?m\.?)(?![a-z])"
+    + _TZ.replace("tz>", "tz2>").replace("off>", "off2>"),
     re.IGNORECASE,
 )
 ISO_DT_RE = re.compile(
@@ -162,8 +205,12 @@ def find_iso_datetime(text: str) -> tuple[dt.datetime, int, int] | None:
         return None
     try:
         base = dt.datetime(
-            int(m.group("y")), int(m.group("m")), int(m.group("d")),
-            int(m.group("h")), int(m.group("mi")), int(m.group("s") or 0),
+            int(m.group("y")),
+            int(m.group("m")),
+            int(m.group("d")),
+            int(m.group("h")),
+            int(m.group("mi")),
+            int(m.group("s") or 0),
         )
     except ValueError:
         return None

@@ -11,10 +11,10 @@ from .markdown import SEP_RE, Line, Span, split_row
 from .model import TimelineEntry
 from .textutil import (
     DATE_RE,
+    TIME_RE,
     clean_inline,
     find_date,
     find_iso_datetime,
-    TIME_RE,
     find_time,
     match_date,
     match_time,
@@ -41,8 +41,15 @@ class _State:
         self.last: dt.datetime | None = None
         self.entries: list[TimelineEntry] = []
 
-    def add(self, clock: dt.time | None, offset: int | None, text: str, line: int,
-            date: dt.date | None = None, explicit_date: bool = False) -> None:
+    def add(
+        self,
+        clock: dt.time | None,
+        offset: int | None,
+        text: str,
+        line: int,
+        date: dt.date | None = None,
+        explicit_date: bool = False,
+    ) -> None:
         text = clean_inline(text)
         if not text and clock is None:
             return
@@ -50,7 +57,7 @@ class _State:
         at: dt.datetime | None = None
         if clock is not None and day is not None:
             local = dt.datetime.combine(day, clock)
-            at = (local - dt.timedelta(minutes=offset if offset is not None else self.offset))
+            at = local - dt.timedelta(minutes=offset if offset is not None else self.offset)
             at = at.replace(tzinfo=dt.UTC)
             if not explicit_date and self.last is not None and at < self.last - _ROLLOVER:
                 at += dt.timedelta(days=1)
@@ -63,8 +70,9 @@ class _State:
             last = self.entries[-1]
             more = clean_inline(text)
             if more:
-                self.entries[-1] = TimelineEntry(last.at, f"{last.text} {more}"[:2000], last.line,
-                                                 last.clock)
+                self.entries[-1] = TimelineEntry(
+                    last.at, f"{last.text} {more}"[:2000], last.line, last.clock
+                )
 
 
 def _leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, str, bool] | None:
@@ -222,10 +230,17 @@ def _front_matter(state: _State, value: Any, line: int) -> None:
     items = value if isinstance(value, list) else [value]
     for item in items:
         if isinstance(item, dict):
-            when = next((str(item[k]) for k in ("at", "time", "when", "timestamp", "date")
-                         if k in item), "")
-            what = next((str(item[k]) for k in ("event", "text", "what", "description", "summary")
-                         if k in item), "")
+            when = next(
+                (str(item[k]) for k in ("at", "time", "when", "timestamp", "date") if k in item), ""
+            )
+            what = next(
+                (
+                    str(item[k])
+                    for k in ("event", "text", "what", "description", "summary")
+                    if k in item
+                ),
+                "",
+            )
             stamp = _leading_stamp(when)
             if stamp:
                 state.add(stamp[1], stamp[2], what, line, stamp[0], stamp[4])
@@ -245,8 +260,9 @@ def _front_matter(state: _State, value: Any, line: int) -> None:
                         state.add(stamp[1], stamp[2], stamp[3], line, stamp[0], stamp[4])
 
 
-def extract_timeline(spans: list[Span], default_date: dt.date | None,
-                     default_offset: int = 0) -> tuple[TimelineEntry, ...]:
+def extract_timeline(
+    spans: list[Span], default_date: dt.date | None, default_offset: int = 0
+) -> tuple[TimelineEntry, ...]:
     state = _State(default_date, default_offset)
     for span in spans:
         if span.kind == "frontmatter":

@@ -12,8 +12,22 @@ from .model import Criterion
 from .textutil import clean_inline
 
 _WORD_NUM = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fourteen": 14, "thirty": 30, "sixty": 60,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "fourteen": 14,
+    "thirty": 30,
+    "sixty": 60,
     "ninety": 90,
 }
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "sprint": 14, "quarter": 90, "year": 365}
@@ -31,43 +45,72 @@ _WINDOW_RE = re.compile(
 _METRICS: tuple[tuple[str, str], ...] = (
     ("flaky_rate", r"flak(?:y|e|iness)(?:[- ]test)?(?:\s+rate)?|flake\s+rate|flaky tests?"),
     ("ci_failure_rate", r"(?:ci|build|pipeline|job|test|deploy)\s+fail(?:ure)?\s+rate"),
-    ("ci_pass_rate", r"(?:ci|build|pipeline|job|test|deploy)?\s*(?:pass(?:ing)?|success|green)"
-                     r"\s*rate(?!\s+of\s+requests)|green builds?|pass rate"),
-    ("error_rate", r"error[- ]rate|5xx(?:\s+(?:rate|errors?|responses?))?|errors?\s+(?:rate|ratio)|"
-                   r"failure rate|failed requests?|error budget burn"),
-    ("latency_p99", r"p99(?:\.\d+)?(?:\s+latency)?|99(?:th)?\s*(?:percentile|pct)(?:\s+latency)?|"
-                    r"latency\s+(?:at\s+)?p99|tail latency"),
+    (
+        "ci_pass_rate",
+        r"(?:ci|build|pipeline|job|test|deploy)?\s*(?:pass(?:ing)?|success|green)"
+        r"\s*rate(?!\s+of\s+requests)|green builds?|pass rate",
+    ),
+    (
+        "error_rate",
+        r"error[- ]rate|5xx(?:\s+(?:rate|errors?|responses?))?|errors?\s+(?:rate|ratio)|"
+        r"failure rate|failed requests?|error budget burn",
+    ),
+    (
+        "latency_p99",
+        r"p99(?:\.\d+)?(?:\s+latency)?|99(?:th)?\s*(?:percentile|pct)(?:\s+latency)?|"
+        r"latency\s+(?:at\s+)?p99|tail latency",
+    ),
     ("latency_p95", r"p95(?:\s+latency)?|95(?:th)?\s*percentile(?:\s+latency)?|latency\s+p95"),
     ("latency_p50", r"p50(?:\s+latency)?|median\s+latency|latency\s+p50"),
     ("latency", r"latency|response time"),
     ("availability", r"availability|uptime|success rate"),
-    ("incident_count", r"(?:repeat\s+|recurr(?:ing|ent)\s+|similar\s+|related\s+)?"
-                       r"(?:incidents?|recurrences?|outages?|sev[- ]?[0-3]s?|repeats?)"),
+    (
+        "incident_count",
+        r"(?:repeat\s+|recurr(?:ing|ent)\s+|similar\s+|related\s+)?"
+        r"(?:incidents?|recurrences?|outages?|sev[- ]?[0-3]s?|repeats?)",
+    ),
     ("page_count", r"pages|pager alerts|alerts|false pages"),
     ("timeout_count", r"timeouts?"),
     ("duplicate_count", r"duplicate\s+\w+"),
     ("mttr_minutes", r"mttr|time to (?:recover|restore|resolve|mitigate)"),
     ("mttd_minutes", r"mttd|time to (?:detect(?:ion)?|page|alert)"),
-    ("duration_minutes", r"(?:build|deploy|job|pipeline|suite|restore|recovery|backup|failover)"
-                         r"\s+(?:time|duration)"),
+    (
+        "duration_minutes",
+        r"(?:build|deploy|job|pipeline|suite|restore|recovery|backup|failover)"
+        r"\s+(?:time|duration)",
+    ),
     ("coverage", r"(?:test\s+|code\s+)?coverage"),
     ("queue_depth", r"queue depth|backlog size|consumer lag|replication lag"),
 )
 _METRIC_RE = re.compile("|".join(f"(?P<{name}>\\b(?:{pat}))" for name, pat in _METRICS), re.I)
-_RATE_METRICS = frozenset({"flaky_rate", "ci_failure_rate", "ci_pass_rate", "error_rate",
-                           "availability", "coverage"})
-_COUNT_METRICS = frozenset({"incident_count", "page_count", "timeout_count", "duplicate_count",
-                            "queue_depth"})
+_RATE_METRICS = frozenset(
+    {"flaky_rate", "ci_failure_rate", "ci_pass_rate", "error_rate", "availability", "coverage"}
+)
+_COUNT_METRICS = frozenset(
+    {"incident_count", "page_count", "timeout_count", "duplicate_count", "queue_depth"}
+)
 _COMP: tuple[tuple[str, str], ...] = (
-    (">=", r">=|≥|=>|\bat least\b|\bno less than\b|\bnot (?:fall|drop|go) below\b|"
-           r"\b(?:stays?|remains?|kept|keep|holds?) (?:at or )?above\b|\bminimum of\b"),
-    ("<=", r"<=|≤|=<|\bat most\b|\bno more than\b|\b(?:does|do|should|must|will)? ?not exceed\b|"
-           r"\b(?:stays?|remains?|kept|keep|holds?) (?:at or )?(?:below|under)\b|\bmaximum of\b|"
-           r"\bup to\b|\bno higher than\b"),
-    (">", r"(?<![-=])>(?!=)|\babove\b|\bgreater than\b|\bmore than\b|\bover\b|\bexceeds?\b|"
-          r"\bhigher than\b|\bbetter than\b"),
-    ("<", r"(?<!=)<(?![=-])|\bbelow\b|\bless than\b|\bfewer than\b|\blower than\b|\bunder\b|"
-          r"\bwithin\b|\bdrops? (?:below|under)\b"),
+    (
+        ">=",
+        r">=|≥|=>|\bat least\b|\bno less than\b|\bnot (?:fall|drop|go) below\b|"
+        r"\b(?:stays?|remains?|kept|keep|holds?) (?:at or )?above\b|\bminimum of\b",
+    ),
+    (
+        "<=",
+        r"<=|≤|=<|\bat most\b|\bno more than\b|\b(?:does|do|should|must|will)? ?not exceed\b|"
+        r"\b(?:stays?|remains?|kept|keep|holds?) (?:at or )?(?:below|under)\b|\bmaximum of\b|"
+        r"\bup to\b|\bno higher than\b",
+    ),
+    (
+        ">",
+        r"(?<![-=])>(?!=)|\babove\b|\bgreater than\b|\bmore than\b|\bover\b|\bexceeds?\b|"
+        r"\bhigher than\b|\bbetter than\b",
+    ),
+    (
+        "<",
+        r"(?<!=)<(?![=-])|\bbelow\b|\bless than\b|\bfewer than\b|\blower than\b|\bunder\b|"
+        r"\bwithin\b|\bdrops? (?:below|under)\b",
+    ),
     ("=", r"==|(?<![<>=!])=(?![=>])|\bequals?\b|\bexactly\b"),
 )
 _COMP_RE = re.compile("|".join(f"(?P<c{i}>{pat})" for i, (_, pat) in enumerate(_COMP)), re.I)
@@ -77,15 +120,36 @@ _NUM_RE = re.compile(
 )
 _ZERO_RE = re.compile(
     r"\b(?:zero|no|0|none of the|not a single|without any|without)\s+"
-    r"(?:(?:new|more|further|repeat|recurring|similar|related|additional|p[0-2]|sev[- ]?[0-3])\s+)*",
+    r"(?:(?:new|more|further|repeat|recurring|similar|related|additional|p[0-2]|sev[- ]?"
+    r"[0-3])\s+)*",
     re.I,
 )
 _SCOPE_PREP_RE = re.compile(r"^\s*(?:on|for|of|in|across|from|at)\s+(?:the\s+)?(.+?)\s*$", re.I)
 _BACKTICK_RE = re.compile(r"`([^`]{1,80})`")
 _TRIM_RE = re.compile(r"^[\s,;:—–-]+|[\s,;:—–.-]+$")
-_NOISE_SCOPE = frozenset({"the", "a", "an", "our", "all", "overall", "total", "average", "daily",
-                          "weekly", "is", "stays", "remains", "should", "must", "be", "will",
-                          "ci", "rate"})
+_NOISE_SCOPE = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "our",
+        "all",
+        "overall",
+        "total",
+        "average",
+        "daily",
+        "weekly",
+        "is",
+        "stays",
+        "remains",
+        "should",
+        "must",
+        "be",
+        "will",
+        "ci",
+        "rate",
+    }
+)
 
 
 def _window(text: str) -> tuple[float | None, str]:
@@ -95,7 +159,9 @@ def _window(text: str) -> tuple[float | None, str]:
     n = m.group("n") or m.group("n2") or "1"
     unit = (m.group("u") or m.group("u2") or "day").lower()
     unit = {"d": "day", "w": "week"}.get(unit, unit)
-    count = float(_WORD_NUM.get(n.lower(), 0) or n) if not n.replace(".", "").isdigit() else float(n)
+    count = (
+        float(_WORD_NUM.get(n.lower(), 0) or n) if not n.replace(".", "").isdigit() else float(n)
+    )
     return count * _UNIT_DAYS[unit], text[: m.start()] + " " + text[m.end() :]
 
 
@@ -105,7 +171,9 @@ def _scope(before: str, metric_span: tuple[int, int] | None, text: str, comp_at:
         return ticks[0].strip()
     plain = text
     if metric_span is not None:
-        between = plain[metric_span[1] : comp_at] if comp_at > metric_span[1] else plain[metric_span[1] :]
+        between = (
+            plain[metric_span[1] : comp_at] if comp_at > metric_span[1] else plain[metric_span[1] :]
+        )
         m = _SCOPE_PREP_RE.match(between)
         if m:
             scope = _TRIM_RE.sub("", m.group(1))

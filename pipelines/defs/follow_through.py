@@ -14,7 +14,13 @@ import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from models.analytics.distribution import CURVE_SCHEMA, DISTRIBUTION_SCHEMA, curves, distribution, prepare
+from models.analytics.distribution import (
+    CURVE_SCHEMA,
+    DISTRIBUTION_SCHEMA,
+    curves,
+    distribution,
+    prepare,
+)
 from models.analytics.follow_through import AS_OF_SQL, FollowThroughSettings
 from models.analytics.ticket_matching import CANDIDATE_SCHEMA, fuzzy_candidates
 from pipelines.resources import warehouse
@@ -83,7 +89,8 @@ def write_settings(conn: duckdb.DuckDBPyConnection, settings: FollowThroughSetti
     return row
 
 
-def candidate_frame(conn: duckdb.DuckDBPyConnection, settings: FollowThroughSettings) -> pl.DataFrame:
+def candidate_frame(conn: duckdb.DuckDBPyConnection,
+                    settings: FollowThroughSettings) -> pl.DataFrame:
     items = conn.execute(
         "SELECT action_item_id, team, text, owner, ticket_ref, identified_at "
         "FROM core.action_items ORDER BY action_item_id"
@@ -298,7 +305,8 @@ def follow_through_counts_add_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with warehouse(duckdb) as conn:
         bad, items, status = conn.execute(
             "SELECT count(*) FILTER (WHERE done_within > matured OR matured > items "
-            "OR p1_resolved_within + p1_rescheduled_justified > p1_matured OR slo_met > slo_matured), "
+            "OR p1_resolved_within + p1_rescheduled_justified > p1_matured "
+            "OR slo_met > slo_matured), "
             "coalesce(sum(items), 0), (SELECT count(*) FROM models.action_item_status "
             "WHERE identified_at IS NOT NULL) FROM marts.follow_through"
         ).fetchone()

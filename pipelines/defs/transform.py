@@ -17,6 +17,17 @@ INPUTS: dict[str, list[list[str]]] = {
     "core.postmortems": [["raw", "postmortems"], ["core", "incidents"]],
     "core.action_items": [["core", "postmortems"]],
     "models.action_item_tickets": [["core", "action_items"], ["core", "tickets"]],
+    "models.ci_failure_clusters": [
+        ["core", "ci_failures"], ["models", "failure_excerpts"], ["models", "failure_clusters"],
+    ],
+    "models.cluster_links": [
+        ["models", "ci_failure_clusters"], ["core", "tickets"], ["core", "incidents"],
+        ["raw", "postmortems"],
+    ],
+    "models.recurrences": [
+        ["models", "ci_failure_clusters"], ["models", "cluster_links"], ["core", "tickets"],
+        ["core", "action_items"], ["models", "action_item_tickets"],
+    ],
     "marts.time_to_ticket": [
         ["core", "action_items"], ["core", "postmortems"], ["core", "tickets"],
         ["models", "action_item_tickets"],

@@ -1,0 +1,83 @@
+"""Failure analysis: excerpts and fingerprints of failed CI logs, clusters, recurrence links.
+
+Excerpts and cluster assignment are incremental: a run reads only failures it has not seen
+(or whose log changed), and existing cluster ids never change.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from models.logs.clusters import DEFAULT_THRESHOLD
+from models.recurrence.clustering import assign
+from models.recurrence.excerpts import excerpt_many
+from pipelines.resources import warehouse
+from warehouse.failures import (
+    existing_clusters,
+    pending_failures,
+    store_clusters,
+    store_excerpts,
+    unclustered,
+)
+
+
+@dg.asset(
+    key=["models", "failure_excerpts"],
+    deps=[dg.AssetKey(["core", "ci_failures"]), dg.AssetKey(["core", "ci_jobs"])],
+    kinds={"python", "duckdb"},
+    group_name="models",
+    automation_condition=dg.AutomationCondition.eager(),
+    description="The few redacted lines that explain each failed CI job, and their fingerprint.",
+)
+def failure_excerpts(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse(duckdb) as conn:
+        todo = pending_failures(conn)
+    rows = excerpt_many(todo)
+    with warehouse(duckdb) as conn:
+        store_excerpts(conn, rows)
+        total = conn.execute("SELECT count(*) FROM models.failure_excerpts").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={
+            "excerpted_now": len(rows),
+            "without_excerpt": sum(1 for r in rows if r.fingerprint is None),
+            "dagster/row_count": total,
+        }
+    )
+
+
+@dg.asset(
+    key=["models", "failure_clusters"],
+    deps=[failure_excerpts],
+    kinds={"scikitlearn", "duckdb"},
+    group_name="models",
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Clusters of near-identical failure fingerprints (TF-IDF, cosine); ids are stable.",
+)
+def failure_clusters(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse(duckdb) as conn:
+        rows = unclustered(conn)
+        existing = existing_clusters(conn)
+    assignments, created = assign(rows, existing, DEFAULT_THRESHOLD)
+    with warehouse(duckdb) as conn:
+        store_clusters(conn, assignments, created)
+        total = conn.execute("SELECT count(*) FROM models.failure_clusters").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={
+            "fingerprints_assigned": len(assignments),
+            "clusters_created": len(created),
+            "dagster/row_count": total,
+        }
+    )
+
+
+@dg.asset_check(asset=failure_excerpts, description="Stored excerpts carry no known secret shape.")
+def excerpts_are_redacted(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    from models.logs import redact
+
+    with warehouse(duckdb) as conn:
+        texts = conn.execute(
+            "SELECT job_id, excerpt FROM models.failure_excerpts WHERE excerpt <> '[]'"
+        ).fetchall()
+    leaking = [job for job, text in texts if redact(text) != text]
+    return dg.AssetCheckResult(
+        passed=not leaking, metadata={"checked": len(texts), "leaking_jobs": leaking[:20]}
+    )

@@ -1,0 +1,79 @@
+-- models.cluster_links: failure clusters tied to tickets, postmortems and incidents by explicit
+-- references (a CI run or job URL or a commit SHA quoted in a ticket, postmortem or incident;
+-- a linked ticket's key in a postmortem) and by time: an incident opened within two hours after
+-- a failure on the service whose name is the failing repository's.
+WITH failure_refs AS (
+    SELECT cluster_id, run_url AS ref, 'run_url' AS evidence FROM models.ci_failure_clusters
+    WHERE run_url IS NOT NULL
+    UNION
+    SELECT cluster_id, url, 'job_url' FROM models.ci_failure_clusters WHERE url IS NOT NULL
+    UNION
+    SELECT cluster_id, lower(sha), 'commit_sha' FROM models.ci_failure_clusters
+    WHERE sha IS NOT NULL AND length(sha) = 40
+),
+ticket_refs AS (
+    SELECT ticket_key, created_at,
+           rtrim(unnest(regexp_extract_all(description, 'https?://[^\s<>()\[\]"'']+')), '.,;:') AS ref
+    FROM core.tickets
+    UNION
+    SELECT ticket_key, created_at,
+           lower(unnest(regexp_extract_all(description, '\b[0-9a-fA-F]{40}\b'))) AS ref
+    FROM core.tickets
+),
+ticket_links AS (
+    SELECT f.cluster_id, 'ticket' AS link_type, t.ticket_key AS target_id,
+           min(f.evidence) AS evidence, min(t.created_at) AS linked_at
+    FROM failure_refs f JOIN ticket_refs t ON t.ref = f.ref
+    GROUP BY ALL
+),
+postmortem_refs AS (
+    SELECT postmortem_id, identified_at,
+           lower(rtrim(unnest(ci_refs), '.,;:')) AS ref
+    FROM raw.postmortem_documents
+),
+postmortem_direct AS (
+    SELECT f.cluster_id, 'postmortem' AS link_type, p.postmortem_id AS target_id,
+           min(f.evidence) AS evidence, min(p.identified_at) AS linked_at
+    FROM failure_refs f JOIN postmortem_refs p ON p.ref = lower(f.ref)
+    GROUP BY ALL
+),
+postmortem_via_ticket AS (
+    SELECT l.cluster_id, 'postmortem' AS link_type, d.postmortem_id AS target_id,
+           'ticket_key' AS evidence, min(d.identified_at) AS linked_at
+    FROM ticket_links l
+    JOIN raw.postmortem_documents d ON list_contains(d.ticket_refs, l.target_id)
+    GROUP BY ALL
+),
+incident_direct AS (
+    SELECT f.cluster_id, 'incident' AS link_type, i.incident_id AS target_id,
+           min(f.evidence) AS evidence, min(i.created_at) AS linked_at
+    FROM failure_refs f
+    JOIN core.incidents i ON i.details IS NOT NULL AND contains(i.details, f.ref)
+    GROUP BY ALL
+),
+incident_window AS (
+    SELECT c.cluster_id, 'incident' AS link_type, i.incident_id AS target_id,
+           'time_window' AS evidence, min(i.created_at) AS linked_at
+    FROM models.ci_failure_clusters c
+    JOIN core.incidents i
+      ON lower(i.service) = lower(split_part(c.repo, '/', 2))
+     AND i.created_at BETWEEN c.failed_at AND c.failed_at + INTERVAL 2 HOUR
+    GROUP BY ALL
+),
+incident_links AS (
+    SELECT * FROM incident_direct
+    UNION ALL
+    SELECT * FROM incident_window w
+    WHERE NOT EXISTS (SELECT 1 FROM incident_direct d
+                      WHERE d.cluster_id = w.cluster_id AND d.target_id = w.target_id)
+),
+postmortem_links AS (
+    SELECT * FROM postmortem_direct
+    UNION ALL
+    SELECT * FROM postmortem_via_ticket v
+    WHERE NOT EXISTS (SELECT 1 FROM postmortem_direct d
+                      WHERE d.cluster_id = v.cluster_id AND d.target_id = v.target_id)
+)
+SELECT * FROM ticket_links
+UNION ALL SELECT * FROM postmortem_links
+UNION ALL SELECT * FROM incident_links
