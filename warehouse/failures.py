@@ -55,10 +55,10 @@ def store_excerpts(conn: duckdb.DuckDBPyConnection, rows: Sequence[ExcerptRow]) 
     if not rows:
         return
     names = [f.name for f in fields(ExcerptRow)]
-    table = pa.table({n: [getattr(r, n) for r in rows] for n in names})  # noqa: F841
+    batch = pa.table({n: [getattr(r, n) for r in rows] for n in names})  # noqa: F841
     cols = ", ".join(names)
     conn.execute(
-        f"INSERT OR REPLACE INTO models.failure_excerpts ({cols}) SELECT {cols} FROM table"
+        f"INSERT OR REPLACE INTO models.failure_excerpts ({cols}) SELECT {cols} FROM batch"
     )
 
 

@@ -9,7 +9,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.logs import FINGERPRINT_VERSION, excerpt_file, fingerprint
+from models.logs import FINGERPRINT_VERSION, Excerpt, excerpt_file, excerpt_many, fingerprint
+from models.logs.lines import BINARY_SNIFF_BYTES, is_binary
+
+# Logs up to this size are read whole and excerpted many at a time; bigger ones are streamed.
+IN_MEMORY_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,49 +39,82 @@ class ExcerptRow:
     notes: list[str]
 
 
-def excerpt_one(item: FailedLog, max_lines: int = 40) -> ExcerptRow:
-    """One failed job's excerpt; an unreadable log gives an empty excerpt with a note."""
-    path = Path(item.log_path)
-    passing = Path(item.passing_path) if item.passing_path else None
-    try:
-        size: int | None = path.stat().st_size
-        if passing is not None and not passing.is_file():
-            passing = None
-        ex = excerpt_file(path, passing=passing, max_lines=max_lines)
-        lines = [{"n": line.n, "text": line.text} for line in ex.lines]
-        notes = list(ex.notes)
-        fp = fingerprint(ex.texts) if ex.lines else None
-        total = ex.total_lines
-    except OSError as exc:
-        size, lines, fp, total = None, [], None, 0
-        notes = [f"{path}: cannot read log: {exc.strerror or exc}"]
-    if size == 0:
-        notes.append(f"{path}: empty log")
+def _row(item: FailedLog, size: int | None, ex: Excerpt, notes: list[str],
+         used_passing: bool) -> ExcerptRow:
+    lines = [{"n": line.n, "text": line.text} for line in ex.lines]
     return ExcerptRow(
         provider=item.provider,
         job_id=item.job_id,
         log_path=item.log_path,
         log_bytes=size,
-        passing_job_id=item.passing_job_id if passing is not None else None,
-        fingerprint=fp,
+        passing_job_id=item.passing_job_id if used_passing else None,
+        fingerprint=fingerprint(ex.texts) if ex.lines else None,
         fingerprint_version=FINGERPRINT_VERSION,
         excerpt=json.dumps(lines, ensure_ascii=False),
-        total_lines=total,
+        total_lines=ex.total_lines,
         notes=notes,
     )
 
 
+def _read_small(path: Path) -> tuple[str | None, int]:
+    """Text of a small, non-binary log; None when it must be streamed or is binary."""
+    size = path.stat().st_size
+    if size > IN_MEMORY_BYTES:
+        return None, size
+    data = path.read_bytes()
+    if is_binary(data[:BINARY_SNIFF_BYTES]):
+        return None, size
+    return data.decode("utf-8", "replace"), size
+
+
+def excerpt_one(item: FailedLog, max_lines: int = 40) -> ExcerptRow:
+    """One failed job's excerpt, streamed; an unreadable log gives an empty excerpt and a note."""
+    return _excerpt_chunk([item], max_lines)[0]
+
+
+def _excerpt_chunk(items: Sequence[FailedLog], max_lines: int = 40) -> list[ExcerptRow]:
+    rows: list[ExcerptRow | None] = [None] * len(items)
+    batch: list[tuple[int, str, str | None, int]] = []
+    for i, item in enumerate(items):
+        path = Path(item.log_path)
+        passing = Path(item.passing_path) if item.passing_path else None
+        try:
+            text, size = _read_small(path)
+            pass_text = None
+            if passing is not None:
+                try:
+                    pass_text, _ = _read_small(passing)
+                except OSError:
+                    passing = None
+            if text is not None and (passing is None or pass_text is not None):
+                batch.append((i, text, pass_text, size))
+                continue
+            ex = excerpt_file(path, passing=passing if passing and passing.is_file() else None,
+                              max_lines=max_lines)
+            notes = list(ex.notes) + ([f"{path}: empty log"] if size == 0 else [])
+            rows[i] = _row(item, size, ex, notes, passing is not None)
+        except OSError as exc:
+            note = f"{path}: cannot read log: {exc.strerror or exc}"
+            rows[i] = _row(item, None, Excerpt((), 0, ()), [note], False)
+    if batch:
+        results = excerpt_many([(t, p) for _, t, p, _ in batch], max_lines=max_lines)
+        for (i, _, pass_text, size), ex in zip(batch, results, strict=True):
+            notes = [f"{items[i].log_path}: empty log"] if size == 0 else list(ex.notes)
+            rows[i] = _row(items[i], size, ex, notes, pass_text is not None)
+    return [r for r in rows if r is not None]
+
+
 def _chunk(items: Sequence[FailedLog]) -> list[ExcerptRow]:
-    return [excerpt_one(i) for i in items]
+    return _excerpt_chunk(items)
 
 
-def excerpt_many(items: Iterable[FailedLog], workers: int | None = None) -> list[ExcerptRow]:
+def excerpt_failures(items: Iterable[FailedLog], workers: int | None = None) -> list[ExcerptRow]:
     """Excerpt logs in input order, spreading the work over processes when it is worth it."""
     todo = list(items)
     workers = workers or min(os.cpu_count() or 1, 4)
-    if workers <= 1 or len(todo) < 64:
-        return _chunk(todo)
-    size = max(16, len(todo) // (workers * 8))
+    if workers <= 1 or len(todo) < 400:
+        return [row for i in range(0, len(todo), 200) for row in _chunk(todo[i : i + 200])]
+    size = min(200, max(50, len(todo) // (workers * 4)))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     out: list[ExcerptRow] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:

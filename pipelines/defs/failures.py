@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from models.logs.clusters import DEFAULT_THRESHOLD
 from models.recurrence.clustering import assign
-from models.recurrence.excerpts import excerpt_many
+from models.recurrence.excerpts import excerpt_failures
 from pipelines.resources import warehouse
 from warehouse.failures import (
     existing_clusters,
@@ -31,7 +31,7 @@ from warehouse.failures import (
 def failure_excerpts(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with warehouse(duckdb) as conn:
         todo = pending_failures(conn)
-    rows = excerpt_many(todo)
+    rows = excerpt_failures(todo)
     with warehouse(duckdb) as conn:
         store_excerpts(conn, rows)
         total = conn.execute("SELECT count(*) FROM models.failure_excerpts").fetchone()[0]

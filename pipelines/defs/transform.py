@@ -16,7 +16,9 @@ INPUTS: dict[str, list[list[str]]] = {
     "core.incidents": [["raw", "pagerduty"]],
     "core.postmortems": [["raw", "postmortems"], ["core", "incidents"]],
     "core.action_items": [["core", "postmortems"]],
-    "models.action_item_tickets": [["core", "action_items"], ["core", "tickets"]],
+    "models.action_item_tickets": [
+        ["core", "action_items"], ["core", "tickets"], ["models", "action_item_ticket_candidates"],
+    ],
     "models.ci_failure_clusters": [
         ["core", "ci_failures"], ["models", "failure_excerpts"], ["models", "failure_clusters"],
     ],
