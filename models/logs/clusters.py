@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
 
-from models.logs.fingerprint import normalised_lines
+from models.logs.fingerprint import normalised_lines, normalised_lines_many
 
 DEFAULT_THRESHOLD = 0.8
+_BLOCK = 1024  # new items compared per sparse product; bounds memory to _BLOCK x corpus
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,30 +56,40 @@ def assign_clusters(
     or merged, which keeps ids stable when new data arrives.
     """
     clusters = list(existing_clusters)
-    texts = [cluster_text(item.lines) for item in new_items]
+    texts = ['\n'.join(n) for n in normalised_lines_many([item.lines for item in new_items])]
     corpus = [c.representative for c in clusters] + texts
-    if not corpus or not any(t.strip() for t in corpus):
-        matrix = None
-    else:
+    n_old = len(existing_clusters)
+    matrix = None
+    if corpus and any(t.strip() for t in corpus):
         vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
-        matrix = vec.fit_transform(corpus)
-    rep_rows = list(range(len(clusters)))
+        matrix = vec.fit_transform(corpus).tocsr()  # rows are L2-normalised: dot = cosine
     by_fp: dict[str, str] = {}
     known_ids = {c.cluster_id for c in clusters}
     created: list[Cluster] = []
+    founders: list[int] = []  # positions (in new_items) of items that founded a cluster
+    founder_ids: list[str] = []
     out: list[Assignment] = []
+    block: np.ndarray | None = None
+    block_start = 0
     for i, item in enumerate(new_items):
         if item.fingerprint in by_fp:
             out.append(Assignment(item.fingerprint, by_fp[item.fingerprint], 1.0, False))
             continue
-        row = len(existing_clusters) + i
-        best, best_sim = -1, 0.0
-        if matrix is not None and rep_rows:
-            sims = cosine_similarity(matrix[row], matrix[rep_rows]).ravel()
-            best = int(np.argmax(sims))
-            best_sim = float(sims[best])
-        if best >= 0 and best_sim >= threshold:
-            cid = clusters[best].cluster_id
+        best_sim, best_id = 0.0, None
+        if matrix is not None:
+            if block is None or i >= block_start + _BLOCK:
+                # Similarities of a block of new items to every existing cluster and new item.
+                block_start = i
+                rows = matrix[n_old + i : n_old + min(i + _BLOCK, len(new_items))]
+                block = (rows @ matrix.T).toarray()
+            sims = block[i - block_start]
+            cand = np.concatenate([sims[:n_old], sims[[n_old + f for f in founders]]])
+            if cand.size:
+                k = int(np.argmax(cand))
+                best_sim = float(cand[k])
+                best_id = clusters[k].cluster_id if k < n_old else founder_ids[k - n_old]
+        if best_id is not None and best_sim >= threshold:
+            cid = best_id
             out.append(Assignment(item.fingerprint, cid, best_sim, False))
         else:
             cid = "c" + item.fingerprint[:15]
@@ -89,9 +99,9 @@ def assign_clusters(
                 suffix += 1
             known_ids.add(cid)
             cluster = Cluster(cid, texts[i])
-            clusters.append(cluster)
             created.append(cluster)
-            rep_rows.append(row)
+            founders.append(i)
+            founder_ids.append(cid)
             out.append(Assignment(item.fingerprint, cid, 1.0, True))
         by_fp[item.fingerprint] = cid
     return out, created

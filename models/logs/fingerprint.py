@@ -14,7 +14,7 @@ whenever masking or this definition changes: stored fingerprints then stop match
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from models.logs.lines import MAX_LINE_CHARS, clean_line
 from models.logs.normalise import mask_series
@@ -25,24 +25,41 @@ FINGERPRINT_VERSION = "1"
 
 def normalised_lines(lines: Iterable[str]) -> list[str]:
     """The masked form of excerpt lines that the fingerprint hashes."""
-    cleaned = [clean_line(redact(line))[:MAX_LINE_CHARS] for line in lines]
-    if not cleaned:
-        return []
-    masked = mask_series(cleaned).to_list()
-    out: list[str] = []
-    for line in masked:
-        line = (line or "").strip()
-        if line and (not out or out[-1] != line):
-            out.append(line)
-    return out
+    return normalised_lines_many([list(lines)])[0]
 
 
-def _digest(lines: Iterable[str], job: str | None) -> str:
+def normalised_lines_many(excerpts: Sequence[Sequence[str]]) -> list[list[str]]:
+    """`normalised_lines` of many excerpts, masked in one vectorised pass."""
+    cleaned = [clean_line(redact(line))[:MAX_LINE_CHARS] for lines in excerpts for line in lines]
+    masked = mask_series(cleaned).to_list() if cleaned else []
+    result: list[list[str]] = []
+    pos = 0
+    for lines in excerpts:
+        out: list[str] = []
+        for line in masked[pos : pos + len(lines)]:
+            line = (line or "").strip()
+            if line and (not out or out[-1] != line):
+                out.append(line)
+        pos += len(lines)
+        result.append(out)
+    return result
+
+
+def _payload_digest(normalised: list[str], job: str | None) -> str:
     payload = f"followthrough-fp:{FINGERPRINT_VERSION}\n"
     if job is not None:
         payload += f"job:{job.strip()}\n"
-    payload += "\n".join(normalised_lines(lines))
+    payload += "\n".join(normalised)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _digest(lines: Iterable[str], job: str | None) -> str:
+    return _payload_digest(normalised_lines(lines), job)
+
+
+def fingerprint_many(excerpts: Sequence[Sequence[str]]) -> list[str]:
+    """`fingerprint` of many excerpts at once (same values, one masking pass)."""
+    return [_payload_digest(n, None) for n in normalised_lines_many(excerpts)]
 
 
 def fingerprint(lines: Iterable[str]) -> str:

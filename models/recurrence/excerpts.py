@@ -9,7 +9,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.logs import FINGERPRINT_VERSION, Excerpt, excerpt_file, excerpt_many, fingerprint
+from models.logs import FINGERPRINT_VERSION, Excerpt, excerpt_file, excerpt_many
+from models.logs.fingerprint import fingerprint_many
 from models.logs.lines import BINARY_SNIFF_BYTES, is_binary
 
 # Logs up to this size are read whole and excerpted many at a time; bigger ones are streamed.
@@ -40,7 +41,7 @@ class ExcerptRow:
 
 
 def _row(item: FailedLog, size: int | None, ex: Excerpt, notes: list[str],
-         used_passing: bool) -> ExcerptRow:
+         used_passing: bool, fp: str | None = None) -> ExcerptRow:
     lines = [{"n": line.n, "text": line.text} for line in ex.lines]
     return ExcerptRow(
         provider=item.provider,
@@ -48,7 +49,7 @@ def _row(item: FailedLog, size: int | None, ex: Excerpt, notes: list[str],
         log_path=item.log_path,
         log_bytes=size,
         passing_job_id=item.passing_job_id if used_passing else None,
-        fingerprint=fingerprint(ex.texts) if ex.lines else None,
+        fingerprint=fp if ex.lines else None,
         fingerprint_version=FINGERPRINT_VERSION,
         excerpt=json.dumps(lines, ensure_ascii=False),
         total_lines=ex.total_lines,
@@ -92,15 +93,17 @@ def _excerpt_chunk(items: Sequence[FailedLog], max_lines: int = 40) -> list[Exce
             ex = excerpt_file(path, passing=passing if passing and passing.is_file() else None,
                               max_lines=max_lines)
             notes = list(ex.notes) + ([f"{path}: empty log"] if size == 0 else [])
-            rows[i] = _row(item, size, ex, notes, passing is not None)
+            fp = fingerprint_many([ex.texts])[0]
+            rows[i] = _row(item, size, ex, notes, passing is not None, fp)
         except OSError as exc:
             note = f"{path}: cannot read log: {exc.strerror or exc}"
             rows[i] = _row(item, None, Excerpt((), 0, ()), [note], False)
     if batch:
         results = excerpt_many([(t, p) for _, t, p, _ in batch], max_lines=max_lines)
-        for (i, _, pass_text, size), ex in zip(batch, results, strict=True):
+        fps = fingerprint_many([ex.texts for ex in results])
+        for (i, _, pass_text, size), ex, fp in zip(batch, results, fps, strict=True):
             notes = [f"{items[i].log_path}: empty log"] if size == 0 else list(ex.notes)
-            rows[i] = _row(items[i], size, ex, notes, pass_text is not None)
+            rows[i] = _row(items[i], size, ex, notes, pass_text is not None, fp)
     return [r for r in rows if r is not None]
 
 
