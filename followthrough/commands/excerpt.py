@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _print(path: Path, ex: Excerpt | None, error: str | None, fmt: str) -> None:
     lines = ex.lines if ex else ()
-    fp = fingerprint([line.text for line in lines]) if lines else None
+    fp = fingerprint(ex.error_texts) if ex and lines else None
     notes = list(ex.notes if ex else ())
     if error:
         notes.append(error)

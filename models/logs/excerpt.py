@@ -48,6 +48,7 @@ _CONTEXT_LINES = 3
 class ExcerptLine:
     n: int
     text: str
+    context: bool = False  # shown for orientation only; not part of the failure's identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,12 @@ class Excerpt:
     @property
     def texts(self) -> list[str]:
         return [line.text for line in self.lines]
+
+    @property
+    def error_texts(self) -> list[str]:
+        """The lines that describe the failure itself: what fingerprints and clusters use."""
+        picked = [line.text for line in self.lines if not line.context]
+        return picked or self.texts
 
 
 # (weight, pattern). Patterns run on cleaned lines; polars (Rust regex) syntax.
@@ -93,7 +100,7 @@ _STRONG: tuple[tuple[float, str], ...] = (
 # Lines that mention errors but report success or are routine noise.
 _QUIET = (
     r"(?i)\b(?:0|no) (?:errors?|failures?|failed)\b|Failures: 0, Errors: 0|(?-i:\bPASS(?:ED)?\b)"
-    r"|^\s*ok\b|\b(?:Download(?:ing|ed)|Progress)\b|\berror[_-]?prone\b|-Werror|errors?\.(?:go|py|ts|js)"
+    r"|^\s*ok\b|(?-i:\b(?:Download(?:ing|ed)|Progress)\b)|\berror[_-]?prone\b|-Werror|errors?\.(?:go|py|ts|js)"
 )
 _INFO_PREFIX = r"^\s*\[?(?:INFO|DEBUG|TRACE)\]?\b"
 _LOUD = r"FAIL|ERROR"
@@ -263,6 +270,7 @@ class _Scanner:
             self.heap, key=lambda b: (b.score + 3.0 * b.end / total, b.end), reverse=True
         )
         chosen: dict[int, str] = {}
+        context: set[int] = set()
         for block in ranked:
             room = self.max_lines - len(chosen)
             if room <= 0:
@@ -276,10 +284,12 @@ class _Scanner:
             for n, text in reversed(block.before):
                 if len(chosen) >= self.max_lines:
                     break
-                chosen.setdefault(n, text)
+                if n not in chosen:
+                    chosen[n] = text
+                    context.add(n)
         if not chosen:
             chosen = dict(self.tail)
-        return [ExcerptLine(n, chosen[n]) for n in sorted(chosen)]
+        return [ExcerptLine(n, chosen[n], n in context) for n in sorted(chosen)]
 
 
 def _run(lines: Iterable[RawLine], passing: Iterable[RawLine] | None, max_lines: int) -> Excerpt:

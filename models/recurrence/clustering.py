@@ -12,7 +12,9 @@ def items_from_excerpts(rows: Sequence[tuple[str, str]]) -> list[FailureItem]:
     """(fingerprint, excerpt JSON) rows, one per distinct fingerprint, into clustering items."""
     items = []
     for fp, excerpt_json in rows:
-        lines = tuple(str(line["text"]) for line in json.loads(excerpt_json or "[]"))
+        parsed = json.loads(excerpt_json or "[]")
+        core = [line for line in parsed if not line.get("context")] or parsed
+        lines = tuple(str(line["text"]) for line in core)
         items.append(FailureItem(fingerprint=fp, lines=lines))
     return items
 

@@ -42,7 +42,10 @@ class ExcerptRow:
 
 def _row(item: FailedLog, size: int | None, ex: Excerpt, notes: list[str],
          used_passing: bool, fp: str | None = None) -> ExcerptRow:
-    lines = [{"n": line.n, "text": line.text} for line in ex.lines]
+    lines = [
+        {"n": line.n, "text": line.text, **({"context": True} if line.context else {})}
+        for line in ex.lines
+    ]
     return ExcerptRow(
         provider=item.provider,
         job_id=item.job_id,
@@ -93,14 +96,14 @@ def _excerpt_chunk(items: Sequence[FailedLog], max_lines: int = 40) -> list[Exce
             ex = excerpt_file(path, passing=passing if passing and passing.is_file() else None,
                               max_lines=max_lines)
             notes = list(ex.notes) + ([f"{path}: empty log"] if size == 0 else [])
-            fp = fingerprint_many([ex.texts])[0]
+            fp = fingerprint_many([ex.error_texts])[0]
             rows[i] = _row(item, size, ex, notes, passing is not None, fp)
         except OSError as exc:
             note = f"{path}: cannot read log: {exc.strerror or exc}"
             rows[i] = _row(item, None, Excerpt((), 0, ()), [note], False)
     if batch:
         results = excerpt_many([(t, p) for _, t, p, _ in batch], max_lines=max_lines)
-        fps = fingerprint_many([ex.texts for ex in results])
+        fps = fingerprint_many([ex.error_texts for ex in results])
         for (i, _, pass_text, size), ex, fp in zip(batch, results, fps, strict=True):
             notes = [f"{items[i].log_path}: empty log"] if size == 0 else list(ex.notes)
             rows[i] = _row(items[i], size, ex, notes, pass_text is not None, fp)

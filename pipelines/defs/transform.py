@@ -28,7 +28,6 @@ INPUTS: dict[str, list[list[str]]] = {
     ],
     "models.recurrences": [
         ["models", "ci_failure_clusters"], ["models", "cluster_links"], ["core", "tickets"],
-        ["core", "action_items"], ["models", "action_item_tickets"],
     ],
     "marts.time_to_ticket": [
         ["core", "action_items"], ["core", "postmortems"], ["core", "tickets"],

@@ -48,6 +48,8 @@ CREATE TABLE models.cluster_links (
     target_id     VARCHAR NOT NULL,      -- ticket key, postmortem id, incident id
     evidence      VARCHAR NOT NULL,      -- 'run_url', 'job_url', 'commit_sha', 'ticket_key', 'time_window'
     linked_at     TIMESTAMPTZ,           -- when the target came to exist (ticket/incident created, postmortem identified)
+    repos         VARCHAR[],             -- repositories of the cited failures; NULL: the whole cluster
+    fingerprints  VARCHAR[],             -- fingerprints of the cited failures; NULL: the whole cluster
     PRIMARY KEY (cluster_id, link_type, target_id)
 );
 

@@ -1,14 +1,17 @@
 -- models.cluster_links: failure clusters tied to tickets, postmortems and incidents by explicit
 -- references (a CI run or job URL or a commit SHA quoted in a ticket, postmortem or incident;
 -- a linked ticket's key in a postmortem) and by time: an incident opened within two hours after
--- a failure on the service whose name is the failing repository's.
+-- a failure on the service whose name is the failing repository's. A postmortem or incident
+-- found through a cited failure speaks for failures with the same fingerprint, or in the same
+-- repository (`fingerprints`, `repos`); a ticket, or a postmortem citing a linked ticket, speaks
+-- for the whole cluster (both NULL).
 WITH failure_refs AS (
-    SELECT cluster_id, run_url AS ref, 'run_url' AS evidence FROM models.ci_failure_clusters
+    SELECT cluster_id, repo, fingerprint, run_url AS ref, 'run_url' AS evidence FROM models.ci_failure_clusters
     WHERE run_url IS NOT NULL
     UNION
-    SELECT cluster_id, url, 'job_url' FROM models.ci_failure_clusters WHERE url IS NOT NULL
+    SELECT cluster_id, repo, fingerprint, url, 'job_url' FROM models.ci_failure_clusters WHERE url IS NOT NULL
     UNION
-    SELECT cluster_id, lower(sha), 'commit_sha' FROM models.ci_failure_clusters
+    SELECT cluster_id, repo, fingerprint, lower(sha), 'commit_sha' FROM models.ci_failure_clusters
     WHERE sha IS NOT NULL AND length(sha) = 40
 ),
 ticket_refs AS (
@@ -22,7 +25,8 @@ ticket_refs AS (
 ),
 ticket_links AS (
     SELECT f.cluster_id, 'ticket' AS link_type, t.ticket_key AS target_id,
-           min(f.evidence) AS evidence, min(t.created_at) AS linked_at
+           min(f.evidence) AS evidence, min(t.created_at) AS linked_at,
+           NULL::VARCHAR[] AS repos, NULL::VARCHAR[] AS fingerprints
     FROM failure_refs f JOIN ticket_refs t ON t.ref = f.ref
     GROUP BY ALL
 ),
@@ -33,27 +37,34 @@ postmortem_refs AS (
 ),
 postmortem_direct AS (
     SELECT f.cluster_id, 'postmortem' AS link_type, p.postmortem_id AS target_id,
-           min(f.evidence) AS evidence, min(p.identified_at) AS linked_at
+           min(f.evidence) AS evidence, min(p.identified_at) AS linked_at,
+           list(DISTINCT f.repo ORDER BY f.repo) AS repos,
+           list(DISTINCT f.fingerprint ORDER BY f.fingerprint) AS fingerprints
     FROM failure_refs f JOIN postmortem_refs p ON p.ref = lower(f.ref)
     GROUP BY ALL
 ),
 postmortem_via_ticket AS (
     SELECT l.cluster_id, 'postmortem' AS link_type, d.postmortem_id AS target_id,
-           'ticket_key' AS evidence, min(d.identified_at) AS linked_at
+           'ticket_key' AS evidence, min(d.identified_at) AS linked_at,
+           NULL::VARCHAR[] AS repos, NULL::VARCHAR[] AS fingerprints
     FROM ticket_links l
     JOIN raw.postmortem_documents d ON list_contains(d.ticket_refs, l.target_id)
     GROUP BY ALL
 ),
 incident_direct AS (
     SELECT f.cluster_id, 'incident' AS link_type, i.incident_id AS target_id,
-           min(f.evidence) AS evidence, min(i.created_at) AS linked_at
+           min(f.evidence) AS evidence, min(i.created_at) AS linked_at,
+           list(DISTINCT f.repo ORDER BY f.repo) AS repos,
+           list(DISTINCT f.fingerprint ORDER BY f.fingerprint) AS fingerprints
     FROM failure_refs f
     JOIN core.incidents i ON i.details IS NOT NULL AND contains(i.details, f.ref)
     GROUP BY ALL
 ),
 incident_window AS (
     SELECT c.cluster_id, 'incident' AS link_type, i.incident_id AS target_id,
-           'time_window' AS evidence, min(i.created_at) AS linked_at
+           'time_window' AS evidence, min(i.created_at) AS linked_at,
+           list(DISTINCT c.repo ORDER BY c.repo) AS repos,
+           list(DISTINCT c.fingerprint ORDER BY c.fingerprint) AS fingerprints
     FROM models.ci_failure_clusters c
     JOIN core.incidents i
       ON lower(i.service) = lower(split_part(c.repo, '/', 2))

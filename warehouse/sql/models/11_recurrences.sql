@@ -1,7 +1,17 @@
 -- models.recurrences: every CI failure whose cluster failed before, with what was known by
 -- then: earlier tickets and postmortems about the cluster, and a fix that did not hold — a
--- linked ticket (or a linked postmortem's action-item ticket) already resolved.
-WITH f AS (
+-- postmortem found through a cited failure applies to the same repository, or to the same
+-- fingerprint elsewhere unless that fingerprint is org-wide noise (seen in more than a quarter
+-- of the repositories that fail, like registry timeouts or a shared smoke test); and a
+-- ticket that cites the failure (run, job or commit) already resolved. A linked postmortem's
+-- other action items are not taken as the fix: most of them address something else.
+WITH spread AS (
+    SELECT fingerprint, count(DISTINCT repo) AS repos FROM models.ci_failure_clusters GROUP BY ALL
+),
+org AS (
+    SELECT greatest(2, 0.25 * count(DISTINCT repo)) AS specific_max FROM core.ci_failures
+),
+f AS (
     SELECT c.*,
            row_number() OVER (PARTITION BY cluster_id ORDER BY failed_at, job_id) AS occurrence,
            min(failed_at) OVER (PARTITION BY cluster_id) AS first_seen
@@ -11,13 +21,6 @@ fix_candidates AS (
     SELECT l.cluster_id, t.ticket_key, t.resolved_at
     FROM models.cluster_links l
     JOIN core.tickets t ON l.link_type = 'ticket' AND t.ticket_key = l.target_id
-    WHERE t.status_category = 'done' AND t.resolved_at IS NOT NULL
-    UNION
-    SELECT l.cluster_id, t.ticket_key, t.resolved_at
-    FROM models.cluster_links l
-    JOIN core.action_items a ON l.link_type = 'postmortem' AND a.postmortem_id = l.target_id
-    JOIN models.action_item_tickets m USING (action_item_id)
-    JOIN core.tickets t ON t.ticket_key = m.ticket_key
     WHERE t.status_category = 'done' AND t.resolved_at IS NOT NULL
 ),
 fix AS (
@@ -33,7 +36,12 @@ prior AS (
                FILTER (WHERE l.link_type = 'ticket') AS prior_ticket_keys,
            list(DISTINCT l.target_id ORDER BY l.target_id)
                FILTER (WHERE l.link_type = 'postmortem') AS prior_postmortem_ids
-    FROM f JOIN models.cluster_links l ON l.cluster_id = f.cluster_id AND l.linked_at < f.failed_at
+    FROM f JOIN models.cluster_links l
+      ON l.cluster_id = f.cluster_id AND l.linked_at < f.failed_at
+     AND (l.repos IS NULL OR list_contains(l.repos, f.repo)
+          OR (list_contains(l.fingerprints, f.fingerprint)
+              AND (SELECT repos FROM spread s WHERE s.fingerprint = f.fingerprint)
+                  <= (SELECT specific_max FROM org)))
     GROUP BY ALL
 )
 SELECT
