@@ -23,8 +23,8 @@ INPUTS: dict[str, list[list[str]]] = {
         ["core", "ci_failures"], ["models", "failure_excerpts"], ["models", "failure_clusters"],
     ],
     "models.cluster_links": [
-        ["models", "ci_failure_clusters"], ["core", "tickets"], ["core", "incidents"],
-        ["raw", "postmortems"],
+        ["models", "ci_failure_clusters"], ["models", "failure_clusters"], ["core", "tickets"],
+        ["core", "incidents"], ["raw", "postmortems"],
     ],
     "models.recurrences": [
         ["models", "ci_failure_clusters"], ["models", "cluster_links"], ["core", "tickets"],

@@ -1,10 +1,12 @@
 -- models.cluster_links: failure clusters tied to tickets, postmortems and incidents by explicit
 -- references (a CI run or job URL or a commit SHA quoted in a ticket, postmortem or incident;
 -- a linked ticket's key in a postmortem) and by time: an incident opened within two hours after
--- a failure on the service whose name is the failing repository's. A postmortem or incident
--- found through a cited failure speaks for failures with the same fingerprint, or in the same
--- repository (`fingerprints`, `repos`); a ticket, or a postmortem citing a linked ticket, speaks
--- for the whole cluster (both NULL).
+-- a failure on the service whose name is the failing repository's. A link found through a
+-- cited failure records that failure's repositories and fingerprints (`repos`, `fingerprints`:
+-- models.recurrences decides how far it applies); a postmortem found through a linked ticket's
+-- key inherits nothing narrower (both NULL). A run URL or commit names every job of the run;
+-- when a ticket cites a run with failures in several clusters, only the clusters whose text
+-- shares most words with the ticket's description are linked.
 WITH failure_refs AS (
     SELECT cluster_id, repo, fingerprint, run_url AS ref, 'run_url' AS evidence FROM models.ci_failure_clusters
     WHERE run_url IS NOT NULL
@@ -23,11 +25,30 @@ ticket_refs AS (
            lower(unnest(regexp_extract_all(description, '\b[0-9a-fA-F]{40}\b'))) AS ref
     FROM core.tickets
 ),
-ticket_links AS (
-    SELECT f.cluster_id, 'ticket' AS link_type, t.ticket_key AS target_id,
-           min(f.evidence) AS evidence, min(t.created_at) AS linked_at,
-           NULL::VARCHAR[] AS repos, NULL::VARCHAR[] AS fingerprints
+ticket_matches AS (
+    SELECT f.cluster_id, f.repo, f.fingerprint, f.evidence, f.ref, t.ticket_key, t.created_at
     FROM failure_refs f JOIN ticket_refs t ON t.ref = f.ref
+),
+scored_matches AS (
+    SELECT m.*,
+           len(list_intersect(
+               list_distinct(string_split_regex(lower(tk.description), '[^a-z0-9_]+')),
+               list_distinct(string_split_regex(lower(c.representative), '[^a-z0-9_]+'))
+           )) AS overlap
+    FROM ticket_matches m
+    JOIN core.tickets tk USING (ticket_key)
+    JOIN models.failure_clusters c USING (cluster_id)
+),
+kept_matches AS (
+    SELECT * FROM scored_matches
+    QUALIFY evidence = 'job_url' OR overlap = max(overlap) OVER (PARTITION BY ticket_key, ref)
+),
+ticket_links AS (
+    SELECT cluster_id, 'ticket' AS link_type, ticket_key AS target_id,
+           min(evidence) AS evidence, min(created_at) AS linked_at,
+           list(DISTINCT repo ORDER BY repo) AS repos,
+           list(DISTINCT fingerprint ORDER BY fingerprint) AS fingerprints
+    FROM kept_matches
     GROUP BY ALL
 ),
 postmortem_refs AS (

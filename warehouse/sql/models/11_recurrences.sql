@@ -1,10 +1,10 @@
 -- models.recurrences: every CI failure whose cluster failed before, with what was known by
--- then: earlier tickets and postmortems about the cluster, and a fix that did not hold — a
--- postmortem found through a cited failure applies to the same repository, or to the same
--- fingerprint elsewhere unless that fingerprint is org-wide noise (seen in more than a quarter
--- of the repositories that fail, like registry timeouts or a shared smoke test); and a
--- ticket that cites the failure (run, job or commit) already resolved. A linked postmortem's
--- other action items are not taken as the fix: most of them address something else.
+-- then: earlier tickets and postmortems about the failure, and a fix that did not hold (a
+-- ticket that cites the failure, already resolved). A ticket or postmortem found through a
+-- cited failure applies to failures of the same cluster in the same repository, and to the
+-- same fingerprint elsewhere unless that fingerprint is org-wide noise: seen in more than a
+-- quarter of the repositories that fail (registry timeouts, a shared smoke test). A linked
+-- postmortem's other action items are not taken as the fix: most address something else.
 WITH spread AS (
     SELECT fingerprint, count(DISTINCT repo) AS repos FROM models.ci_failure_clusters GROUP BY ALL
 ),
