@@ -36,3 +36,18 @@ def contracts_export(tmp_path: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(CONTRACTS / name, target)
     return root
+
+
+@pytest.fixture(scope="session")
+def sample_org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A small generated organisation and its warehouse, built by the real pipeline."""
+    from followthrough.build import build
+    from followthrough.generate import generate
+
+    root = tmp_path_factory.mktemp("sample-org")
+    exports = root / "exports"
+    generate(exports, seed=7, scale=0.05)
+    warehouse = root / "warehouse.duckdb"
+    summary = build(warehouse, exports)
+    assert summary.rebuilt and not summary.failed_checks, summary.lines()
+    return exports, warehouse
