@@ -9,7 +9,13 @@ from pathlib import Path
 import duckdb
 
 from warehouse.loader import LoadResult, Source, discover, load_files
-from warehouse.sources import ALL_SOURCES, GITHUB_LOGS, POSTMORTEMS, make_postmortem_reader, read_log
+from warehouse.sources import (
+    ALL_SOURCES,
+    GITHUB_LOGS,
+    POSTMORTEMS,
+    make_postmortem_reader,
+    read_log,
+)
 
 
 def ingest_source(

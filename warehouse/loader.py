@@ -116,7 +116,7 @@ def _snippet(value: Any, limit: int = 200) -> str:
 def _salvage(text: str, container: tuple[str, ...]) -> tuple[list[Any], Problem]:
     """Records before the point where a truncated/malformed JSON file breaks."""
     if container:
-        m = re.search(r'"%s"\s*:\s*\[' % re.escape(container[-1]), text)
+        m = re.search('"' + re.escape(container[-1]) + r'"\s*:\s*\[', text)
         start = m.end() if m else -1
     else:
         stripped = text.lstrip()
@@ -234,7 +234,7 @@ class RawWriter:
                 recs = self.rows[table]
                 if not recs:
                     continue
-                arrow = _columns(recs, {"source_path": self.row_paths[table]})  # noqa: F841
+                arrow = _columns(recs, {"source_path": self.row_paths[table]})
                 cols = ", ".join(arrow.column_names)
                 conn.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM arrow")
             files_tbl = pa.table(  # noqa: F841

@@ -1,6 +1,6 @@
 import dagster as dg
-from pipelines.io import PolarsIOManager
 
+from pipelines.io import PolarsIOManager
 from pipelines.resources import default_resources
 from warehouse.db import warehouse_path
 
