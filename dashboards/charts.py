@@ -172,3 +172,182 @@ def incidents_chart(counts: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=320)
     )
+
+
+SLO_COLOR = "#7b3294"
+REFERENCE_DOMAIN_COLORS = (BENCHMARK_COLOR, SLO_COLOR, SLO_COLOR)
+PASSED_COLOR = "#2ca02c"
+FAILED_COLOR = "#d62728"
+UNKNOWN_COLOR = "#9e9e9e"
+PENDING_COLOR = "#ff9f1c"
+NA_COLOR = "#dadada"
+
+
+_CATEGORY = [
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#e45756",
+    "#72b7b2",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+    "#1f77b4",
+    "#8c564b",
+]
+
+
+def reference_lines(lines: pd.DataFrame) -> list[alt.Chart]:
+    """Vertical dashed rules at `days`, each labelled with `label` written up along the rule.
+
+    Written along the rule, labels of nearby lines never overlap each other or the data.
+    """
+    base = alt.Chart(lines)
+    rule = base.mark_rule(strokeDash=[6, 4], size=2).encode(
+        x="days:Q",
+        color=alt.Color("color:N", scale=None),
+        tooltip=[alt.Tooltip("label:N", title="reference"), alt.Tooltip("days:Q", format=".1f")],
+    )
+    text = base.mark_text(
+        angle=270, align="right", baseline="bottom", dx=-4, dy=-3, fontWeight="bold", fontSize=11
+    ).encode(
+        x="days:Q",
+        y=alt.value(0),
+        text="label:N",
+        color=alt.Color("color:N", scale=None),
+    )
+    return [rule, text]
+
+
+def survival_chart(
+    steps: pd.DataFrame,
+    lines: pd.DataFrame,
+    max_days: float,
+    y_title: str,
+    height: int = 380,
+) -> alt.LayerChart:
+    """Kaplan–Meier step curves, one colour per team; 'All teams' drawn thick and black."""
+    teams = [t for t in steps["team"].unique() if t != "All teams"]
+    domain = ["All teams", *teams]
+    palette = ["#000000", *(_CATEGORY[i % len(_CATEGORY)] for i in range(len(teams)))]
+    curve = (
+        alt.Chart(steps)
+        .mark_line(interpolate="step-after", clip=True)
+        .encode(
+            x=alt.X(
+                "days:Q",
+                title="days since the review meeting",
+                scale=alt.Scale(domain=[0, max_days], nice=False),
+            ),
+            y=alt.Y(
+                "survival:Q",
+                title=y_title,
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+            ),
+            color=alt.Color(
+                "team:N",
+                scale=alt.Scale(domain=domain, range=palette),
+                legend=alt.Legend(orient="bottom", title=None, columns=4, labelLimit=220),
+            ),
+            strokeWidth=alt.condition(
+                alt.datum.team == "All teams", alt.value(3.5), alt.value(1.8)
+            ),
+            tooltip=[
+                alt.Tooltip("team:N"),
+                alt.Tooltip("days:Q", format=".1f"),
+                alt.Tooltip("survival:Q", format=".0%", title=y_title),
+            ],
+        )
+    )
+    shown = lines[lines["days"] <= max_days]
+    return alt.layer(curve, *reference_lines(shown)).properties(height=height)
+
+
+
+
+def share_heatmap(grid: pd.DataFrame, title: str) -> alt.LayerChart:
+    """Team × month cells coloured by share done within the window, labelled 'done/matured'."""
+    data = grid.assign(month=pd.to_datetime(grid["month"]).dt.strftime("%Y-%m"))
+    base = alt.Chart(data).encode(
+        x=alt.X("month:O", title="month identified", axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("team:N", title=None),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color(
+            "share_done_within:Q",
+            title=title,
+            scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+            legend=alt.Legend(format="%", orient="right"),
+        ),
+        tooltip=[
+            "team:N",
+            "month:O",
+            alt.Tooltip("items:Q", title="action items"),
+            alt.Tooltip("matured:Q", title="old enough to judge"),
+            alt.Tooltip("done_within:Q", title="done in time"),
+            alt.Tooltip("share_done_within:Q", format=".0%", title=title),
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(text="label:N")
+    return alt.layer(cells, text).properties(height=36 * max(data["team"].nunique(), 1) + 60)
+
+
+def result_bars(
+    counts: pd.DataFrame,
+    category: str,
+    value: str,
+    color_field: str,
+    domain: list[str],
+    colors: list[str],
+    sort: list[str] | None = None,
+    title: str = "",
+) -> alt.Chart:
+    """Horizontal stacked bars of `value` per `category`, coloured by a fixed result domain."""
+    return (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{category}:N", sort=sort, title=None, axis=alt.Axis(labelLimit=320)),
+            x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(tickMinStep=1, format="d")),
+            color=alt.Color(
+                f"{color_field}:N",
+                scale=alt.Scale(domain=domain, range=colors),
+                legend=alt.Legend(orient="bottom", title=None),
+            ),
+            order=alt.Order("_order:Q"),
+            tooltip=[f"{category}:N", f"{color_field}:N", f"{value}:Q"],
+        )
+        .properties(height=30 * max(counts[category].nunique(), 1) + 50)
+    )
+
+
+def count_bars(counts: pd.DataFrame, category: str, value: str, title: str) -> alt.Chart:
+    """Plain horizontal bars, largest first, with the count written at the end of each bar."""
+    base = alt.Chart(counts).encode(
+        y=alt.Y(f"{category}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+        x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(tickMinStep=1, format="d")),
+        tooltip=[f"{category}:N", f"{value}:Q"],
+    )
+    bars = base.mark_bar(color=BAR_COLOR)
+    text = base.mark_text(align="left", dx=3).encode(text=f"{value}:Q")
+    return alt.layer(bars, text).properties(height=30 * max(len(counts), 1) + 40)
+
+
+def weekly_failures_chart(weekly: pd.DataFrame) -> alt.Chart:
+    """Failures per week of one cluster, coloured by repository."""
+    return (
+        alt.Chart(weekly)
+        .mark_bar()
+        .encode(
+            x=alt.X("week:T", title="week"),
+            y=alt.Y("failures:Q", title="failures", axis=alt.Axis(tickMinStep=1, format="d")),
+            color=alt.Color(
+                "repo:N", legend=alt.Legend(orient="bottom", title="repository", columns=4)
+            ),
+            tooltip=[alt.Tooltip("week:T", format="%Y-%m-%d"), "repo:N", "failures:Q"],
+        )
+        .properties(height=220)
+    )

@@ -582,9 +582,10 @@ def render(pm: PostmortemPlan, seed: int) -> str:
         if hd["impact"]:
             L += [f"**Impact:** {_impact_text(rng, pm)}", ""]
         if hd["contributing_conditions"]:
-            L += [f"**{hd['contributing_conditions']}:**", "", *_cond_lines(pm), ""]
-        L += [f"**Trigger:** {pm.timeline[0][1]}", "", f"**Detection:** PagerDuty {inc_link}.",
-              ""]
+            # Google's format names the trigger apart; it is one more contributing condition.
+            L += [f"**{hd['contributing_conditions']}:**", "", *_cond_lines(pm), "",
+                  f"**Trigger:** {pm.timeline[0][1]}", ""]
+        L += [f"**Detection:** PagerDuty {inc_link}.", ""]
         if hd["action_items"]:
             L += [f"## {hd['action_items']}", "", *items_block(), ""]
         L += ["## Lessons Learned", "", f"- {rng.choice(_LESSONS)}", ""]

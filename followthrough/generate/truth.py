@@ -126,6 +126,7 @@ def postmortem_truth(pm: PostmortemPlan) -> dict[str, Any]:
         "verification_mode": pm.verification_mode,
         "verification_criteria": pm.criteria,
         "contributing_conditions": (len(pm.conditions) + (1 if len(pm.blame) > 1 else 0)
+                                    + (1 if pm.style == "google" else 0)
                                     if hd["contributing_conditions"] else 0),
         "timeline_entries": len(pm.timeline) if hd["timeline"] else 0,
         "impact_duration_minutes": pm.impact_minutes if hd["impact"] else None,

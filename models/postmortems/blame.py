@@ -37,6 +37,18 @@ _GIVEN_NAMES = """
     sophia sophie stephanie stephen steve steven susan tanya taylor ted teresa thomas tim
     timothy tina todd tom tommy tony tyler valerie vanessa victor victoria vikram vincent
     walter wei wendy william xavier yuki yusuf zach zoe
+    abdul adaeze adele agnes aiko akira alba aleksandr ali alina amara amina anders andrei
+    anika anouk antoine arun astrid ayesha beatriz bjorn camila carmen cecilia chiara chidi
+    chloe clara daisuke dalia darius deepa dimitri eduardo elif elise emeka emil emilia enzo
+    esther fabian farah fatma fiona francesca freya gabriela giulia greta gustavo hamza hans
+    haruto hassan ibrahim ingrid ines irene isla ivana jakub jana jiho jin joana johan jonas
+    julien jun kai kamal karim katarina kenta kofi lars layla leila lena leon lin lorenzo
+    lucia luca lukas magnus mahmoud maja malik manuel marco marcus mariam mateo mathilde
+    matteo maya mehmet mei mila mina ming mohamed nadia naomi nia nikolai nils noor nora
+    olu oskar pavel pia rafael ramon rania rashid reza rin riya rui sakura salma santiago
+    sasha sebastian selin shreya sienna sigrid sina sofie soren sunita tariq thabo theo
+    tobias tomas valentina vera viktor wiktoria xin yara yasmin yosef yuna yusuf zainab
+    zara zeynep
 """
 FIRST_NAMES = frozenset(_GIVEN_NAMES.split())
 _ROLES = (
@@ -123,6 +135,9 @@ _TRIGGERS: tuple[str, ...] = (
     "brought down",
     "blew up",
     "if only",
+    "none of",
+    "would have",
+    "would not have",
     "blame",
     "caused",
     "triggered by",
@@ -197,6 +212,16 @@ _BROKE_RE = _p(
 _IF_ONLY_RE = _p(
     r"\bif only\s+" + _SUBJ_AFTER + r"\s+(?:had|would have|would've|did|were|was|'d|’d)\b"
     r"(?P<rest>[^.;!?]*)"
+)
+# "If Pablo had followed the runbook, none of this would have happened."
+_COUNTERFACTUAL_RE = _p(
+    r"\bif\s+" + _SUBJ_AFTER + r"\s+(?:had|'d|’d)(?:\s+(?:just|simply|only))?\s+"
+    r"(?P<rest>(?!been\b)(?:[a-z]+ed|[a-z]+en|known|seen|read|run|done|made|caught|kept|told|"
+    r"paid|thought|put|set|built|sent|held|left|gone|let)\b[^,.;!?]*)"
+)
+_WOULD_NOT_RE = _p(
+    r"\bnone of (?:this|it|that)\b|\bwould(?:n['’]t| not| never)? have (?:happened|occurred|"
+    r"been (?:avoided|prevented|caught))|\bcould have been (?:avoided|prevented)"
 )
 _CAUSED_BY_RE = _p(
     r"\b(?:caused|triggered|introduced|started) by\s+(?P<subj>@?[\w.-]+(?:\s+[A-Z][\w-]+)?)"
@@ -415,6 +440,14 @@ def _matches(sentence: str, is_person: PersonCheck) -> Iterable[tuple[str, re.Ma
     for m in _CAUSED_BY_RE.finditer(sentence):
         if is_person(m.group("subj")) and not _negated(sentence, m.start()):
             yield "person-cause", m
+    if _WOULD_NOT_RE.search(sentence):
+        for m in _COUNTERFACTUAL_RE.finditer(sentence):
+            subj = m.group("subj").split()
+            if is_person(m.group("subj")) or (
+                len(subj) == 1 and subj[0][:1].isupper() and subj[0].lower() not in _NOT_NAMES
+                and subj[0].lower() not in _COLLECTIVE
+            ):
+                yield "if-only", m
     for m in _BARE_HINDSIGHT_RE.finditer(sentence):
         before = sentence[: m.start()].strip().split()
         if before and before[-1].lower() in _COLLECTIVE:
