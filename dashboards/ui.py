@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, follow_through, quality, recurring, stale
 
 CACHE_TTL_SECONDS = 60
 BENCHMARK_KEY = "benchmark_days"
@@ -106,3 +106,162 @@ def postmortem_incident_ids() -> set[str] | None:
         return _postmortem_incident_ids(str(path), _mtime(path))
     except data.WarehouseError:
         return None
+
+
+# Loaders of the follow-through, stale, quality and recurring-failure pages. Each is cached on
+# (path, mtime) like the ones above; `_load` turns a missing file/table or a busy writer into a
+# message on the page.
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _settings(path: str, mtime: int) -> follow_through.Settings:
+    return follow_through.load_settings(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _follow_through(path: str, mtime: int) -> pd.DataFrame:
+    return follow_through.load_follow_through(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _curves(path: str, mtime: int) -> pd.DataFrame:
+    return follow_through.load_curves(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _distribution(path: str, mtime: int) -> pd.DataFrame:
+    return follow_through.load_distribution(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _item_status(path: str, mtime: int) -> pd.DataFrame:
+    return follow_through.load_item_status(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _stale(path: str, mtime: int) -> pd.DataFrame:
+    return stale.load_stale(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _checklist(path: str, mtime: int) -> pd.DataFrame:
+    return quality.load_checklist(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _checklist_team(path: str, mtime: int) -> pd.DataFrame:
+    return quality.load_checklist_team(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _postmortems(path: str, mtime: int) -> pd.DataFrame:
+    return quality.load_postmortems(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _verification(path: str, mtime: int) -> pd.DataFrame:
+    return quality.load_verification(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _failures(path: str, mtime: int) -> pd.DataFrame:
+    return recurring.load_failures(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _recurrences(path: str, mtime: int) -> pd.DataFrame:
+    return recurring.load_recurrences(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _links(path: str, mtime: int) -> pd.DataFrame:
+    return recurring.load_links(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _clusters(path: str, mtime: int) -> pd.DataFrame:
+    return recurring.load_clusters(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _tickets(path: str, mtime: int) -> pd.DataFrame:
+    return recurring.load_tickets(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _repeat_incidents(path: str, mtime: int) -> pd.DataFrame:
+    return recurring.load_repeat_incidents(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _excerpt(
+    path: str, mtime: int, provider: str, job_id: int
+) -> tuple[list[recurring.ExcerptLine], int | None]:
+    return recurring.load_excerpt(Path(path), provider, job_id)
+
+
+LOADERS: dict[str, Callable[[str, int], pd.DataFrame]] = {
+    "marts.follow_through": _follow_through,
+    "marts.time_to_ticket_curves": _curves,
+    "marts.time_to_ticket_distribution": _distribution,
+    "models.action_item_status": _item_status,
+    "marts.stale_action_items": _stale,
+    "marts.checklist_compliance": _checklist,
+    "marts.checklist_compliance_team": _checklist_team,
+    "core.postmortems": _postmortems,
+    "marts.verification_checks": _verification,
+    "models.ci_failure_clusters": _failures,
+    "models.recurrences": _recurrences,
+    "models.cluster_links": _links,
+    "models.failure_clusters": _clusters,
+    "core.tickets": _tickets,
+    "marts.repeat_incidents": _repeat_incidents,
+}
+
+
+def table(name: str, what: str, *, quiet: bool = False) -> pd.DataFrame | None:
+    """A warehouse table for a page, or None after telling the user why it is not there.
+
+    `what` says in words what an empty table means ("no stale action items"). With `quiet`,
+    a missing or empty table returns None without a message: for optional context such as
+    ticket links, whose absence the page explains in its own words.
+    """
+    path = warehouse()
+    loader = LOADERS[name]
+    if quiet:
+        try:
+            df = loader(str(path), _mtime(path))
+        except data.WarehouseError:
+            return None
+        return None if df.empty else df
+    df = _load(loader, path)
+    if df is None:
+        return None
+    if df.empty:
+        st.info(f"`{name}` is empty: {what}. {data.BUILD_HINT}", icon=":material/inbox:")
+        return None
+    return df
+
+
+def settings() -> follow_through.Settings:
+    """The build's follow-through settings; the documented defaults if unavailable."""
+    path = warehouse()
+    try:
+        return _settings(str(path), _mtime(path))
+    except data.WarehouseError:
+        return follow_through.DEFAULT_SETTINGS
+
+
+def excerpt(provider: str, job_id: int) -> tuple[list[recurring.ExcerptLine], int | None] | None:
+    """One failed job's redacted excerpt; None (after a message) when it cannot be read."""
+    path = warehouse()
+    try:
+        return _excerpt(str(path), _mtime(path), provider, int(job_id))
+    except data.TableMissing as exc:
+        st.warning(
+            f"The warehouse has no table `{exc.table}` yet. {data.BUILD_HINT}",
+            icon=":material/construction:",
+        )
+    except data.WarehouseError:
+        st.info("The excerpt cannot be read right now; retry in a moment.")
+    return None

@@ -81,3 +81,22 @@ def excerpts_are_redacted(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not leaking, metadata={"checked": len(texts), "leaking_jobs": leaking[:20]}
     )
+
+
+@dg.asset_check(asset=failure_clusters,
+                description="Every fingerprinted failure belongs to exactly one cluster.")
+def every_fingerprint_clustered(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with warehouse(duckdb) as conn:
+        missing = conn.execute(
+            "SELECT count(DISTINCT fingerprint) FROM models.failure_excerpts "
+            "WHERE fingerprint IS NOT NULL "
+            "AND fingerprint NOT IN (SELECT fingerprint FROM models.fingerprint_clusters)"
+        ).fetchone()[0]
+        orphans = conn.execute(
+            "SELECT count(*) FROM models.fingerprint_clusters "
+            "WHERE cluster_id NOT IN (SELECT cluster_id FROM models.failure_clusters)"
+        ).fetchone()[0]
+    return dg.AssetCheckResult(
+        passed=missing == 0 and orphans == 0,
+        metadata={"unclustered_fingerprints": missing, "assignments_without_cluster": orphans},
+    )
