@@ -18,22 +18,48 @@ HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="followthrough", page_icon=":material/task_alt:", layout="wide")
 
-pages = [
-    st.Page(
-        str(HERE / "app_pages" / "overview.py"),
-        title="Overview",
-        icon=":material/insights:",
-        default=True,
-    ),
-    st.Page(
-        str(HERE / "app_pages" / "action_items.py"),
-        title="Action items",
-        icon=":material/checklist:",
-    ),
-    st.Page(
-        str(HERE / "app_pages" / "incidents.py"), title="Incidents", icon=":material/emergency:"
-    ),
-]
+pages = {
+    "Action items": [
+        st.Page(
+            str(HERE / "app_pages" / "overview.py"),
+            title="Overview",
+            icon=":material/insights:",
+            default=True,
+        ),
+        st.Page(
+            str(HERE / "app_pages" / "follow_through.py"),
+            title="Follow-through",
+            icon=":material/done_all:",
+        ),
+        st.Page(
+            str(HERE / "app_pages" / "stale.py"),
+            title="Stale action items",
+            icon=":material/hourglass_disabled:",
+        ),
+        st.Page(
+            str(HERE / "app_pages" / "action_items.py"),
+            title="Action items",
+            icon=":material/checklist:",
+        ),
+    ],
+    "Learning": [
+        st.Page(
+            str(HERE / "app_pages" / "quality.py"),
+            title="Postmortem quality",
+            icon=":material/fact_check:",
+        ),
+        st.Page(
+            str(HERE / "app_pages" / "recurring.py"),
+            title="Recurring failures",
+            icon=":material/repeat:",
+        ),
+        st.Page(
+            str(HERE / "app_pages" / "incidents.py"),
+            title="Incidents",
+            icon=":material/emergency:",
+        ),
+    ],
+}
 nav = st.navigation(pages)
 
 ui.benchmark_input()

@@ -175,6 +175,7 @@ def incidents_chart(counts: pd.DataFrame) -> alt.Chart:
 
 
 SLO_COLOR = "#7b3294"
+SLO_TEXT = "Atlassian's published SLO"
 REFERENCE_DOMAIN_COLORS = (BENCHMARK_COLOR, SLO_COLOR, SLO_COLOR)
 PASSED_COLOR = "#2ca02c"
 FAILED_COLOR = "#d62728"
@@ -199,10 +200,11 @@ _CATEGORY = [
 ]
 
 
-def reference_lines(lines: pd.DataFrame) -> list[alt.Chart]:
+def reference_lines(lines: pd.DataFrame, height: int) -> list[alt.Chart]:
     """Vertical dashed rules at `days`, each labelled with `label` written up along the rule.
 
-    Written along the rule, labels of nearby lines never overlap each other or the data.
+    Written along the rule, labels of nearby lines never overlap each other. A label longer
+    than the plot is cut to its height: overflowing text would make Vega shrink the plot.
     """
     base = alt.Chart(lines)
     rule = base.mark_rule(strokeDash=[6, 4], size=2).encode(
@@ -211,7 +213,14 @@ def reference_lines(lines: pd.DataFrame) -> list[alt.Chart]:
         tooltip=[alt.Tooltip("label:N", title="reference"), alt.Tooltip("days:Q", format=".1f")],
     )
     text = base.mark_text(
-        angle=270, align="right", baseline="bottom", dx=-4, dy=-3, fontWeight="bold", fontSize=11
+        angle=270,
+        align="right",
+        baseline="bottom",
+        dx=-4,
+        dy=-3,
+        fontWeight="bold",
+        fontSize=11,
+        limit=max(height - 12, 40),
     ).encode(
         x="days:Q",
         y=alt.value(0),
@@ -226,7 +235,7 @@ def survival_chart(
     lines: pd.DataFrame,
     max_days: float,
     y_title: str,
-    height: int = 380,
+    height: int = 440,
 ) -> alt.LayerChart:
     """Kaplan–Meier step curves, one colour per team; 'All teams' drawn thick and black."""
     teams = [t for t in steps["team"].unique() if t != "All teams"]
@@ -263,7 +272,7 @@ def survival_chart(
         )
     )
     shown = lines[lines["days"] <= max_days]
-    return alt.layer(curve, *reference_lines(shown)).properties(height=height)
+    return alt.layer(curve, *reference_lines(shown, height)).properties(height=height)
 
 
 
@@ -291,8 +300,58 @@ def share_heatmap(grid: pd.DataFrame, title: str) -> alt.LayerChart:
             alt.Tooltip("share_done_within:Q", format=".0%", title=title),
         ],
     )
-    text = base.mark_text(fontSize=11).encode(text="label:N")
-    return alt.layer(cells, text).properties(height=36 * max(data["team"].nunique(), 1) + 60)
+    # Cells with no share (too new to judge) get a grey background instead of vanishing.
+    blank = base.mark_rect(color=NA_COLOR, stroke="white").transform_filter("datum.items > 0")
+    text = base.mark_text(fontSize=11).encode(
+        text="label:N",
+        color=alt.condition(
+            "isValid(datum.share_done_within) && (datum.share_done_within < 0.25"
+            " || datum.share_done_within > 0.85)",
+            alt.value("white"),
+            alt.value("black"),
+        ),
+    )
+    return alt.layer(blank, cells, text).properties(
+        height=36 * max(data["team"].nunique(), 1) + 60
+    )
+
+
+def pass_rate_heatmap(rates: pd.DataFrame) -> alt.LayerChart:
+    """Team × checklist item coloured by pass rate; cells nothing could judge stay grey."""
+    base = alt.Chart(rates).encode(
+        x=alt.X("team:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)),
+        y=alt.Y("check:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
+    )
+    blank = base.mark_rect(color=NA_COLOR, stroke="white")
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color(
+            "pass_rate:Q",
+            title="pass rate",
+            scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+            legend=alt.Legend(format="%"),
+        ),
+        tooltip=[
+            "team:N",
+            "check:N",
+            "passed:Q",
+            "failed:Q",
+            alt.Tooltip("unknown:Q", title="unknown (no data)"),
+            "pending:Q",
+            alt.Tooltip("not_applicable:Q", title="not applicable"),
+            alt.Tooltip("pass_rate:Q", format=".0%", title="passed / (passed + failed)"),
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text="label:N",
+        color=alt.condition(
+            "isValid(datum.pass_rate) && (datum.pass_rate < 0.25 || datum.pass_rate > 0.85)",
+            alt.value("white"),
+            alt.value("black"),
+        ),
+    )
+    return alt.layer(blank, cells, text).properties(
+        height=28 * max(rates["check"].nunique(), 1) + 70
+    )
 
 
 def result_bars(
@@ -337,17 +396,43 @@ def count_bars(counts: pd.DataFrame, category: str, value: str, title: str) -> a
 
 
 def weekly_failures_chart(weekly: pd.DataFrame) -> alt.Chart:
-    """Failures per week of one cluster, coloured by repository."""
+    """Failures per week of one cluster; the tooltip lists the repositories of that week."""
     return (
         alt.Chart(weekly)
-        .mark_bar()
+        .mark_bar(color=BAR_COLOR)
         .encode(
             x=alt.X("week:T", title="week"),
             y=alt.Y("failures:Q", title="failures", axis=alt.Axis(tickMinStep=1, format="d")),
-            color=alt.Color(
-                "repo:N", legend=alt.Legend(orient="bottom", title="repository", columns=4)
-            ),
-            tooltip=[alt.Tooltip("week:T", format="%Y-%m-%d"), "repo:N", "failures:Q"],
+            tooltip=[
+                alt.Tooltip("week:T", format="%Y-%m-%d", title="week of"),
+                "failures:Q",
+                alt.Tooltip("repos:N", title="repositories"),
+            ],
         )
-        .properties(height=220)
+        .properties(height=200)
     )
+
+
+def reference_frame(
+    benchmark_days: float | None, slo_priority_weeks: float, slo_other_weeks: float
+) -> pd.DataFrame:
+    """The reference lines: the vendor-reported benchmark (optional) and Atlassian's SLOs."""
+    rows = []
+    if benchmark_days is not None:
+        rows.append((benchmark_days, benchmark_text(benchmark_days), BENCHMARK_COLOR))
+    if slo_priority_weeks == slo_other_weeks:
+        rows.append(
+            (slo_priority_weeks * 7, f"{slo_priority_weeks:g} weeks — {SLO_TEXT}", SLO_COLOR)
+        )
+    else:
+        rows.append(
+            (
+                slo_priority_weeks * 7,
+                f"{slo_priority_weeks:g} weeks — {SLO_TEXT} (P0–P2)",
+                SLO_COLOR,
+            )
+        )
+        rows.append(
+            (slo_other_weeks * 7, f"{slo_other_weeks:g} weeks — {SLO_TEXT} (others)", SLO_COLOR)
+        )
+    return pd.DataFrame(rows, columns=["days", "label", "color"])

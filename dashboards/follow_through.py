@@ -263,11 +263,16 @@ def team_month_grid(df: pd.DataFrame) -> pd.DataFrame:
     """One cell per team and month for the heat map; unmatured cells keep a NULL share."""
     out = df[["team", "month", "items", "matured", "done_within"]].copy()
     out = out.groupby(["team", "month"], sort=True).sum().reset_index()
+    if not out.empty:
+        # Every month in the range gets a column, so a quiet month is a visible gap.
+        months = pd.date_range(out["month"].min(), out["month"].max(), freq="MS")
+        full = pd.MultiIndex.from_product([sorted(out["team"].unique()), months], names=["team", "month"])
+        out = out.set_index(["team", "month"]).reindex(full, fill_value=0).reset_index()
     out["share_done_within"] = out["done_within"] / out["matured"].where(out["matured"] > 0)
-    out["label"] = np.where(
-        out["matured"] > 0,
-        out["done_within"].astype(str) + "/" + out["matured"].astype(str),
-        "too new",
+    out["label"] = np.select(
+        [out["matured"] > 0, out["items"] > 0],
+        [out["done_within"].astype(str) + "/" + out["matured"].astype(str), "too new"],
+        "",
     )
     return out
 

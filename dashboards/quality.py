@@ -116,7 +116,9 @@ def load_postmortems(path: Path) -> pd.DataFrame:
     df["identified_at"] = pd.to_datetime(df["identified_at"], utc=True)
     df["team"] = df["team"].fillna(data.NO_TEAM)
     df["parts_present"] = df["parts_present"].map(_as_list)
-    df["findings"] = [parse_findings(f, pid) for f, pid in zip(df["findings"], df["postmortem_id"], strict=True)]
+    df["findings"] = [
+        parse_findings(f, pid) for f, pid in zip(df["findings"], df["postmortem_id"], strict=True)
+    ]
     df["missing_parts"] = df["parts_present"].map(lambda p: [x for x in PARTS if x not in p])
     df["blame_findings"] = df["findings"].map(lambda fs: sum(f["rule"] == BLAME_RULE for f in fs))
     return df
@@ -209,7 +211,7 @@ def checklist_summary(checklist: pd.DataFrame) -> pd.DataFrame:
 
 def checklist_long(summary: pd.DataFrame) -> pd.DataFrame:
     """Summary in long form for stacked bars, results in a fixed order."""
-    long = summary.melt(
+    long = summary.drop(columns=["postmortems"]).melt(
         id_vars=["phase", "check_id", "check"],
         value_vars=list(RESULTS),
         var_name="result",

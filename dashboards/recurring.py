@@ -277,16 +277,15 @@ def message_for(recurrences: pd.DataFrame | None, provider: str, job_id: int) ->
 
 
 def weekly_failures(failures: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
-    """Failures of one cluster per week (Monday, UTC) and repository."""
+    """Failures of one cluster per week (starting Monday, UTC), with that week's repositories."""
     rows = failures[(failures["cluster_id"] == cluster_id) & failures["failed_at"].notna()]
     if rows.empty:
-        return pd.DataFrame(columns=["week", "repo", "failures"])
+        return pd.DataFrame(columns=["week", "failures", "repos"])
     naive = rows["failed_at"].dt.tz_convert("UTC").dt.tz_localize(None)
     week = naive.dt.to_period("W-SUN").dt.start_time
     return (
         rows.assign(week=week, repo=rows["repo"].fillna("(no repo)"))
-        .groupby(["week", "repo"])
-        .size()
-        .rename("failures")
+        .groupby("week")
+        .agg(failures=("job_id", "size"), repos=("repo", _joined))
         .reset_index()
     )

@@ -43,7 +43,6 @@ REASON_LABELS: dict[str, str] = {
 }
 
 PRIORITY_RANK = {"P0": 0, "P1": 1, "P2": 2, "P3": 3, "P4": 4}
-NO_OWNER = "(no owner)"
 
 
 def reason_label(reason: str) -> str:
@@ -137,13 +136,12 @@ def act_today(df: pd.DataFrame) -> pd.DataFrame:
         action_text=("action_text", "first"),
         ticket_key=("ticket_key", "first"),
         ticket_url=("ticket_url", "first"),
-        reasons=("reason_label", lambda s: " · ".join(s)),
+        reasons=("reason_label", list),
         reason_count=("reason", "nunique"),
         days_stale=("days_stale", "max"),
         details=("detail", lambda s: " | ".join(s)),
         postmortem_id=("postmortem_id", "first"),
     ).reset_index()
-    out["owner"] = out["owner"].fillna(NO_OWNER)
     rank = out["priority"].map(PRIORITY_RANK).fillna(9)
     urgent = rank <= 1
     return (
@@ -156,3 +154,11 @@ def act_today(df: pd.DataFrame) -> pd.DataFrame:
         .drop(columns=["_urgent", "_rank"])
         .reset_index(drop=True)
     )
+
+
+def without_owner(rows: pd.DataFrame, flt: StaleFilter, items: pd.DataFrame) -> int:
+    """Shown items that have no owner anywhere (reason no_owner), even when the reason filter
+    hides that reason: "who do I even ask?" matters for every stale item."""
+    unowned = filter_stale(rows, StaleFilter(teams=flt.teams, p1_only=flt.p1_only))
+    ids = set(unowned.loc[unowned["reason"] == "no_owner", "action_item_id"])
+    return int(items["action_item_id"].isin(ids).sum())

@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "build",
     "demo",
     "sql",
+    "draft",
 )
 
 

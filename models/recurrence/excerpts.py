@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -123,7 +124,10 @@ def excerpt_failures(items: Iterable[FailedLog], workers: int | None = None) -> 
     size = min(200, max(50, len(todo) // (workers * 4)))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     out: list[ExcerptRow] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned, not forked: a fork would inherit polars' and DuckDB's thread pools mid-flight
+    # and can deadlock in the child.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         for rows in pool.map(_chunk, chunks):
             out.extend(rows)
     return out
