@@ -473,6 +473,10 @@ def test_command_refuses_bad_input(
     assert main(["draft", "PX", "--warehouse", str(missing)]) == 2
     assert "no warehouse at" in capsys.readouterr().err
     assert not missing.exists()  # read-only open never creates a warehouse
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert main(["draft", "PX", "--warehouse", str(empty)]) == 2
+    assert "no core.incidents table" in capsys.readouterr().err
     assert main(["draft", "PX", "--warehouse", str(warehouse), "--window-hours", "0"]) == 2
     assert "--window-hours" in capsys.readouterr().err
     existing = tmp_path / "pm.md"

@@ -127,3 +127,29 @@ def test_polars_asset_reads_another_assets_polars_output(tmp_path: Path) -> None
     assert (team, items, ticketed, never) == ("payments", 3, 2, 1)
     assert median_plain == 61.5 and km_median == 120.0
     assert abs(within_24h - 1 / 3) < 1e-9
+
+
+def test_redaction_check_fails_on_a_stored_secret(tmp_path: Path) -> None:
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.defs.failures import excerpts_are_redacted
+    from warehouse.db import connect
+
+    warehouse = tmp_path / "w.duckdb"
+    conn = connect(warehouse)
+    conn.execute(
+        "INSERT INTO models.failure_excerpts (provider, job_id, fingerprint_version, excerpt) "
+        "VALUES ('github', 1, '1', '[{\"n\": 3, \"text\": \"token [REDACTED:github_token]\"}]')"
+    )
+    conn.close()
+    resource = DuckDBResource(database=str(warehouse))
+    assert excerpts_are_redacted(duckdb=resource).passed
+    conn = connect(warehouse)
+    conn.execute(
+        "INSERT INTO models.failure_excerpts (provider, job_id, fingerprint_version, excerpt) "
+        "VALUES ('github', 2, '1', ?)",
+        ['[{"n": 9, "text": "export GH_TOKEN=ghp_' + "A1b2" * 9 + '"}]'],
+    )
+    conn.close()
+    result = excerpts_are_redacted(duckdb=resource)
+    assert not result.passed and result.metadata["leaking_jobs"].value == [2]

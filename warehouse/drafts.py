@@ -105,7 +105,12 @@ def find_incident(conn: duckdb.DuckDBPyConnection, incident_id: str) -> Incident
     number = key.lstrip("#")
     if not rows and number.isdigit():
         rows = _rows(conn, sql + "WHERE incident_number = ? ORDER BY created_at DESC", [int(number)])
-    if not rows or rows[0]["created_at"] is None:
+    if rows and rows[0]["created_at"] is None:
+        raise ValueError(
+            f"incident {rows[0]['incident_id']} has no creation time in core.incidents, so no "
+            "timeline can be built around it"
+        )
+    if not rows:
         recent = conn.execute(
             "SELECT incident_id, title FROM core.incidents ORDER BY created_at DESC NULLS LAST LIMIT 5"
         ).fetchall()

@@ -1,7 +1,7 @@
 """`followthrough draft INCIDENT_ID`: a postmortem draft pre-populated from the warehouse.
 
 The warehouse is opened read-only; nothing is written to it. Exit status: 0 draft written,
-2 unknown incident, missing warehouse, bad option or an existing --out file.
+1 a query failed, 2 unknown incident, missing warehouse, bad option or an existing --out file.
 """
 
 from __future__ import annotations
@@ -82,9 +82,12 @@ def run(args: argparse.Namespace) -> int:
             lines += [f"  {iid}  {title or ''}".rstrip() for iid, title in exc.recent]
         _err("\n".join(lines))
         return 2
-    except WarehouseNotReady as exc:
+    except (WarehouseNotReady, ValueError) as exc:
         _err(f"{path}: {exc}")
         return 2
+    except duckdb.Error as exc:
+        _err(f"reading {path} failed: {type(exc).__name__}: {exc}")
+        return 1
     finally:
         conn.close()
     draft = render_draft(data)

@@ -120,3 +120,18 @@ def redact_many(texts: list[str]) -> list[str]:
 
     hints = pl.Series(texts, dtype=pl.String).str.contains(_HINT.pattern).to_list()
     return [redact(t) if hit else t for t, hit in zip(texts, hints, strict=True)]
+
+
+# Shapes that are secrets wherever they appear (no key name needed): what a stored-data audit
+# looks for. RE2/Rust-compatible, so DuckDB and polars can scan stored text with them.
+TOKEN_SHAPES: tuple[str, ...] = (
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY",
+    r"\bgh[pousr]_[A-Za-z0-9]{36,}",
+    r"\bgithub_pat_[A-Za-z0-9_]{22,}",
+    r"\bglpat-[A-Za-z0-9_\-]{20,}",
+    r"\bxox[abprs]-[A-Za-z0-9\-]{10,}",
+    r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
+    r"\bAIza[0-9A-Za-z_\-]{35}",
+    r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+    r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\"']+:[^\s@/\"'\[]+@",
+)
