@@ -11,12 +11,17 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import duckdb
 import httpx
 import pytest
 from test_dashboard_warehouse import EXPECTED, build_warehouse
 
 from dashboards import data
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -53,14 +58,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-@pytest.fixture
-def dashboard_url(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def _serve(warehouse: Path, tmp_path: Path) -> Iterator[str]:
+    """Run the dashboard on `warehouse` through `serve()`, yield its URL, stop it after."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not installed (Debian: apt-get install chromium)")
-    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != data.BENCHMARK_ENV}
-    log = (tmp_path / "streamlit.log").open("wb")
+    log_path = tmp_path / f"streamlit-{port}.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -79,7 +85,7 @@ def dashboard_url(tmp_path: Path) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"dashboard exited early: {(tmp_path / 'streamlit.log').read_text()}")
+                pytest.fail(f"dashboard exited early: {log_path.read_text()}")
             try:
                 if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
                     break
@@ -92,6 +98,12 @@ def dashboard_url(tmp_path: Path) -> Iterator[str]:
     finally:
         _stop(proc)
         log.close()
+
+
+@pytest.fixture
+def dashboard_url(tmp_path: Path) -> Iterator[str]:
+    with _serve(build_warehouse(tmp_path / "warehouse.duckdb"), tmp_path) as url:
+        yield url
 
 
 def test_overview_in_chromium(dashboard_url: str, tmp_path: Path) -> None:
@@ -129,3 +141,70 @@ def test_overview_in_chromium(dashboard_url: str, tmp_path: Path) -> None:
         finally:
             browser.close()
     assert (tmp_path / "overview.png").stat().st_size > 10_000
+
+
+def _full_page_screenshot(page: Page, path: Path) -> None:
+    """Streamlit scrolls inside its main container, so grow the viewport to the content first."""
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section')]"
+        ".map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": 1500, "height": min(int(height) + 50, 8000)})
+    page.wait_for_timeout(700)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1500, "height": 1200})
+
+
+def test_leadership_pages_in_chromium(sample_org: tuple[Path, Path], tmp_path: Path) -> None:
+    """Follow-through, stale, quality and recurring pages on a warehouse built by the pipeline."""
+    from playwright.sync_api import sync_playwright
+
+    warehouse = sample_org[1]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (message,) = con.execute(
+            "SELECT r.message FROM models.ci_failure_clusters c"
+            " JOIN models.recurrences r USING (provider, job_id)"
+            " WHERE c.cluster_id = (SELECT cluster_id FROM models.ci_failure_clusters"
+            "  GROUP BY cluster_id ORDER BY count(*) DESC, max(failed_at) DESC, cluster_id LIMIT 1)"
+            " ORDER BY c.failed_at DESC, c.job_id DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    with _serve(warehouse, tmp_path) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1200})
+            chart_text = page.locator(".vega-embed svg text")
+
+            page.goto(f"{url}/follow_through", wait_until="domcontentloaded")
+            page.get_by_text("Done within 30 days").first.wait_for(timeout=45_000)
+            # Both reference lines are drawn in the survival charts themselves.
+            chart_text.filter(has_text="vendor-reported industry figure").first.wait_for(
+                timeout=20_000
+            )
+            chart_text.filter(has_text="Atlassian's published SLO").first.wait_for(timeout=20_000)
+            _full_page_screenshot(page, tmp_path / "follow_through.png")
+
+            page.goto(f"{url}/stale", wait_until="domcontentloaded")
+            page.get_by_text("Act on these today").first.wait_for(timeout=30_000)
+            page.locator("[data-testid=stDataFrame]").nth(1).wait_for(timeout=20_000)
+            _full_page_screenshot(page, tmp_path / "stale.png")
+
+            page.goto(f"{url}/quality", wait_until="domcontentloaded")
+            page.get_by_text("Follow-through checklist").first.wait_for(timeout=30_000)
+            chart_text.filter(has_text="unknown (no data)").first.wait_for(timeout=20_000)
+            _full_page_screenshot(page, tmp_path / "quality.png")
+
+            page.goto(f"{url}/recurring", wait_until="domcontentloaded")
+            page.get_by_text(message, exact=False).first.wait_for(timeout=30_000)
+            # The redacted excerpt is shown as a code block with its line markers.
+            page.locator("pre", has_text="›").first.wait_for(timeout=10_000)
+            _full_page_screenshot(page, tmp_path / "recurring.png")
+
+            body = page.inner_text("body")
+            assert "Traceback" not in body
+        finally:
+            browser.close()
+    for name in ("follow_through", "stale", "quality", "recurring"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 20_000, name

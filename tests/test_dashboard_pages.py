@@ -380,18 +380,28 @@ def test_recurring_page_matches_sql(monkeypatch: pytest.MonkeyPatch, org: Path) 
     for line in json.loads(raw):
         assert line["text"] in code
 
-    # A cluster whose fix did not hold: the message names the fix ticket.
-    if broken_clusters:
-        (bcid, key) = _sql(
-            org,
-            "SELECT cluster_id, any_value(fix_ticket_key) FROM models.recurrences"
-            " WHERE fix_did_not_hold GROUP BY cluster_id ORDER BY cluster_id LIMIT 1",
-        )[0]
-        at.number_input(key="rc_min").set_value(1).run()
-        at.selectbox(key="rc_cluster").set_value(bcid).run()
-        assert not at.exception
-        shown = " ".join(i.value for i in at.info)
-        assert "see " in shown and "did not hold" in shown
+    # A cluster whose fix did not hold (the seed-7 sample org has some): its latest failure's
+    # message names the fix ticket that did not hold.
+    assert broken_clusters > 0
+    (bcid,) = _sql(
+        org,
+        "SELECT min(cluster_id) FROM models.recurrences WHERE fix_did_not_hold",
+    )[0]
+    (bmessage, bkey, bbroken) = _sql(
+        org,
+        "SELECT r.message, r.fix_ticket_key, r.fix_did_not_hold FROM models.ci_failure_clusters c"
+        " JOIN models.recurrences r USING (provider, job_id)"
+        f" WHERE c.cluster_id = '{bcid}' ORDER BY c.failed_at DESC, c.job_id DESC LIMIT 1",
+    )[0]
+    at.number_input(key="rc_min").set_value(1).run()
+    at.selectbox(key="rc_cluster").set_value(bcid).run()
+    assert not at.exception
+    shown = " ".join(i.value for i in at.info)
+    assert bmessage in shown
+    if bbroken:
+        assert f"the fix in {bkey}" in shown and "did not hold" in shown
+    fixes = at.dataframe[1].value
+    assert bcid in set(fixes["cluster_id"])
 
 
 def test_excerpt_parsing_and_formatting() -> None:

@@ -332,6 +332,52 @@ def test_untrusted_text_cannot_break_the_document_or_add_blame() -> None:
     assert any("CI job CI / lint|fmt failed" in e.text for e in pm.timeline)
 
 
+def test_repos_tied_only_by_deploy_timing_add_deploys_not_noise() -> None:
+    other = "acme/web-app"
+    noisy = CiFailure(
+        job_id=50,
+        repo=other,
+        job_name="lint",
+        failed_at=t("2025-03-04 13:00:00"),
+        recurrence=Recurrence(occurrence=300, prior_failures=299),
+    )
+    deploys = (
+        DeploymentFacts(60, other, t("2025-03-04 12:00:00"), environment="staging", final_state="success"),
+        DeploymentFacts(
+            61,
+            other,
+            t("2025-03-04 13:40:00"),
+            environment="production",
+            production=True,
+            sha="9999999aaaa",
+            final_state="error",
+            finished_at=t("2025-03-04 13:45:00"),
+            failed=True,
+        ),
+    )
+    draft = render_draft(
+        full_input(
+            repos=(
+                RelatedRepo("acme/payments-api", "repository name matches the service"),
+                RelatedRepo(other, "a production deploy failed in the window", "deploy_timing"),
+            ),
+            failures=(noisy,),
+            deployments=deploys,
+            recoveries=(),
+        )
+    )
+    pm = _round_trip(draft, "PABC123")
+    rows = _table_rows(draft.markdown, "Timeline")
+    assert not any("staging" in r for r in rows)
+    assert any("**Deploy of 9999999 to production FAILED** on acme/web-app" in r for r in rows)
+    assert any("lint" in r for r in rows)  # still in the timeline and the CI signals
+    cands = [c for c in pm.contributing_conditions if c.startswith("Candidate")]
+    assert len(cands) == 1 and "only by deploy timing" in cands[0]
+    texts = [i.text for i in pm.action_items]
+    assert not any("lint" in x for x in texts)
+    assert texts[0] == "Find and fix what made the production deploy of 9999999 on acme/web-app fail"
+
+
 def test_long_timelines_are_trimmed_and_still_counted() -> None:
     many = tuple(
         CiFailure(

@@ -259,6 +259,10 @@ def _link(label: str, url: str | None) -> str:
     return f"[{label}]({safe})"
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 def _sha7(sha: str | None) -> str:
     return (sha or "")[:7] or "unknown commit"
 
@@ -434,12 +438,19 @@ def _failure_by_job(d: DraftInput) -> dict[int, CiFailure]:
     return {f.job_id: f for f in d.failures}
 
 
+def _is_primary(d: DraftInput, repo: str) -> bool:
+    """Named after the service or cited by the incident, rather than tied only by deploy timing."""
+    return not any(r.repo == repo and r.kind == "deploy_timing" for r in d.repos)
+
+
 def _timeline_rows(d: DraftInput) -> list[_Row]:
     inc = d.incident
     rows: list[_Row] = []
     deploy_jobs = {dep.job_id for dep in d.deployments if dep.job_id is not None}
     failures = _failure_by_job(d)
     for dep in d.deployments:
+        if not dep.production and not _is_primary(d, dep.repo):
+            continue  # the repository is here for its production deploys only
         env = _md(dep.environment or ("production" if dep.production else "an environment"), 60)
         what = f"{_sha7(dep.sha)}" + (f" ({_md(dep.ref, 60)})" if dep.ref else "")
         link = _link(f"deployment {dep.deployment_id}", dep.url)
@@ -625,7 +636,7 @@ def _ci_signals(d: DraftInput) -> tuple[list[str], list[CiFailure]]:
             out.append(f"- Fingerprint {_code(f.fingerprint, 64)}{cluster}")
         rec = f.recurrence
         if rec is not None and rec.occurrence > 1:
-            msg = _safe_text(rec.message, f"failed {rec.prior_failures} time(s) before", 300)
+            msg = _safe_text(rec.message, f"failed {_times(rec.prior_failures)} before", 300)
             parts = [f"- This path failed before: {msg}"]
             if rec.prior_ticket_keys:
                 parts.append(f"prior tickets {', '.join(_md(k, 40) for k in rec.prior_ticket_keys)}")
@@ -678,13 +689,15 @@ def _excerpt_block(lines: tuple[ExcerptLine, ...]) -> list[str]:
 
 
 def _ranked_failures(d: DraftInput) -> list[CiFailure]:
-    """Failed production deploys first, then failures closest to the incident, earlier first."""
+    """Failed production deploys first, then the service's own repositories, then the failures
+    closest to the incident (those before it first)."""
     prod = {dep.job_id for dep in d.deployments if dep.job_id is not None and dep.production and dep.failed}
     created = _utc(d.incident.created_at)
 
-    def key(f: CiFailure) -> tuple[int, int, float]:
+    def key(f: CiFailure) -> tuple[int, int, int, float]:
         gap = (created - _utc(f.failed_at)).total_seconds()
-        return (0 if f.job_id in prod else 1, 0 if gap >= 0 else 1, abs(gap))
+        primary = _is_primary(d, f.repo)
+        return (0 if f.job_id in prod else 1, 0 if primary else 1, 0 if gap >= 0 else 1, abs(gap))
 
     return sorted(d.failures, key=key)
 
@@ -727,7 +740,7 @@ def _conditions(d: DraftInput, shown: list[CiFailure]) -> tuple[list[str], int]:
             seen_jobs.add((job.repo, job.job_name, job.workflow))
     for f in shown:
         k = (f.repo, f.job_name, f.workflow)
-        if k in seen_jobs:
+        if k in seen_jobs or not _is_primary(d, f.repo):
             continue
         seen_jobs.add(k)
         head = excerpt_headline(f.excerpt)
@@ -738,13 +751,12 @@ def _conditions(d: DraftInput, shown: list[CiFailure]) -> tuple[list[str], int]:
         )
         again = ""
         if f.recurrence is not None and f.recurrence.occurrence > 1:
-            again = f"; it has failed {f.recurrence.prior_failures} time(s) before"
+            again = f"; it has failed {_times(f.recurrence.prior_failures)} before"
             if f.recurrence.fix_did_not_hold:
                 again += " and an earlier fix did not hold"
         candidates.append(
             f"Candidate (from CI): {_code(_job_label(f))} on {_md(f.repo)} was failing at "
             f"{_stamp(f.failed_at)}, {_relative(f.failed_at, inc.created_at)}: {why}{again}"
-            + _tie_note(d, f.repo)
         )
     candidates = candidates[:MAX_CANDIDATE_CONDITIONS]
     placeholders = [
@@ -790,7 +802,7 @@ def _actions(d: DraftInput, shown: list[CiFailure]) -> list[_Action]:
     covered_jobs: set[int] = set()
     for f in _ranked_failures(d):
         rec = f.recurrence
-        if rec is None or rec.occurrence <= 1:
+        if rec is None or rec.occurrence <= 1 or not _is_primary(d, f.repo):
             continue
         ckey = f.cluster_id or f"{f.repo}|{f.job_name}"
         if ckey in seen_clusters:
@@ -802,12 +814,12 @@ def _actions(d: DraftInput, shown: list[CiFailure]) -> list[_Action]:
             fix = f"the fix in {ticket} did not hold" if ticket else "an earlier fix did not hold"
             text = (
                 f"Re-open the fix for the recurring {job} failure on {_md(f.repo)}: it failed "
-                f"{rec.prior_failures} time(s) before and {fix}"
+                f"{_times(rec.prior_failures)} before and {fix}"
             )
         else:
             text = (
                 f"Fix the recurring {job} failure on {_md(f.repo)}: it failed "
-                f"{rec.prior_failures} time(s) before" + (f", tracked in {ticket}" if ticket else "")
+                f"{_times(rec.prior_failures)} before" + (f", tracked in {ticket}" if ticket else "")
             )
         crit = _criterion_for_job(f.job_name, f.repo) or _repeat_criterion(inc)
         actions.append(_Action(text, ticket, crit))
