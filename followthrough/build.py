@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from warehouse.db import connect
 from warehouse.ingest import ingest
 from warehouse.loader import LoadResult
@@ -29,6 +31,8 @@ class BuildSummary:
     median_hours_to_ticket: float | None = None
     never_ticketed: int = 0
     action_items: int = 0
+    recurrences: tuple[int, int, int] | None = None  # failures recurring, with prior links, fix broke
+    stale_items: int | None = None
 
     def lines(self) -> list[str]:
         out = [f"warehouse {self.warehouse} from {self.exports}"]
@@ -49,6 +53,14 @@ class BuildSummary:
                 f"time to ticket: median {med_s} over ticketed items; "
                 f"{self.never_ticketed} of {self.action_items} never ticketed"
             )
+        if self.recurrences is not None:
+            n, linked, broken = self.recurrences
+            out.append(
+                f"recurring CI failures: {n:,} seen before, {linked:,} with an earlier ticket or "
+                f"postmortem, {broken:,} after a fix that did not hold"
+            )
+        if self.stale_items is not None:
+            out.append(f"stale action items: {self.stale_items} (see marts.stale_action_items)")
         for check in self.failed_checks:
             out.append(f"check failed: {check}")
         out.append(f"built in {self.seconds:.1f} s")
@@ -85,6 +97,14 @@ def materialize_downstream(warehouse: Path, exports: Path) -> list[str]:
     ]
 
 
+def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
+    """A summary figure from a table that an older or partial build may not have filled."""
+    try:
+        return conn.execute(sql).fetchone()
+    except duckdb.CatalogException:
+        return None
+
+
 def build(warehouse: Path, exports: Path, *, force: bool = False) -> BuildSummary:
     t0 = time.perf_counter()
     summary = BuildSummary(warehouse=warehouse, exports=exports)
@@ -108,6 +128,14 @@ def build(warehouse: Path, exports: Path, *, force: bool = False) -> BuildSummar
             "FROM marts.time_to_ticket"
         ).fetchone()
         summary.median_hours_to_ticket, summary.never_ticketed, summary.action_items = row
+        summary.recurrences = _optional(
+            conn,
+            "SELECT count(*), count(*) FILTER (WHERE len(prior_ticket_keys) > 0 "
+            "OR len(prior_postmortem_ids) > 0), count(*) FILTER (WHERE fix_did_not_hold) "
+            "FROM models.recurrences",
+        )
+        stale = _optional(conn, "SELECT count(DISTINCT action_item_id) FROM marts.stale_action_items")
+        summary.stale_items = stale[0] if stale else None
         summary.seconds = time.perf_counter() - t0
         conn.execute(
             "INSERT INTO meta.builds VALUES (now(), ?, ?, ?, ?)",
