@@ -42,8 +42,9 @@ def _print(path: Path, ex: Excerpt | None, error: str | None, fmt: str) -> None:
             "fingerprint": fp,
             "lines": [{"n": line.n, "text": line.text} for line in lines],
         }
-        if notes:
-            obj["notes"] = notes
+        # The object keeps exactly the documented keys; notes go to standard error.
+        for note in notes:
+            sys.stderr.write(f"followthrough excerpt: {path}: {note}\n")
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
         return
     header = f"== {path}"

@@ -50,10 +50,11 @@ def test_excerpt_jsonl_one_object_per_log_and_bad_files(
     ]
     assert len(objs[0]["lines"]) <= 5
     assert len(objs[0]["fingerprint"]) == 32
-    assert objs[1]["lines"] == [] and "binary" in objs[1]["notes"][0]
-    assert objs[2]["lines"] == [] and objs[2]["notes"] == ["empty log"]
-    assert objs[3]["lines"] == [] and "No such file" in objs[3]["notes"][0]
-    assert str(missing) in captured.err
+    assert all(set(o) == {"path", "fingerprint", "lines"} for o in objs)
+    assert objs[1]["lines"] == objs[2]["lines"] == objs[3]["lines"] == []
+    assert f"{binary}: " in captured.err and "binary" in captured.err
+    assert f"{empty}: empty log" in captured.err
+    assert str(missing) in captured.err and "No such file" in captured.err
 
 
 def test_excerpt_text_format_with_passing(
