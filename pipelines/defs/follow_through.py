@@ -24,7 +24,8 @@ from models.analytics.distribution import (
 from models.analytics.follow_through import AS_OF_SQL, FollowThroughSettings
 from models.analytics.ticket_matching import CANDIDATE_SCHEMA, fuzzy_candidates
 from pipelines.resources import warehouse
-from warehouse.transform import Step, rebuild, step
+from pipelines.sql_assets import sql_assets as make_sql_assets
+from warehouse.transform import rebuild, step
 
 SETTINGS_KEY = ["models", "follow_through_settings"]
 
@@ -207,26 +208,7 @@ def action_item_ticket_candidates(duckdb: DuckDBResource) -> pl.DataFrame:
         return candidate_frame(conn, settings)
 
 
-def _sql_asset(s: Step) -> dg.AssetsDefinition:
-    first_line = s.sql.strip().splitlines()[0].lstrip("- ").strip()
-
-    @dg.asset(
-        key=[s.schema, s.table],
-        deps=[dg.AssetKey(k) for k in INPUTS[s.qualified]],
-        kinds={"duckdb", "sql"},
-        group_name=s.schema,
-        description=first_line,
-        automation_condition=dg.AutomationCondition.eager(),
-    )
-    def _asset(duckdb: DuckDBResource) -> dg.MaterializeResult:
-        with warehouse(duckdb) as conn:
-            rows = rebuild(conn, s)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
-
-    return _asset
-
-
-follow_through_sql_assets = [_sql_asset(step(name)) for name in INPUTS]
+follow_through_sql_assets = make_sql_assets(INPUTS)
 
 
 @dg.multi_asset(

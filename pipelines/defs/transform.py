@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.resources import warehouse
-from warehouse.transform import Step, rebuild, step
+from pipelines.sql_assets import sql_assets as make_sql_assets
 
 # table -> the assets it reads; the SQL lives in warehouse/sql/<schema>/NN_<table>.sql
 INPUTS: dict[str, list[list[str]]] = {
@@ -36,26 +36,7 @@ INPUTS: dict[str, list[list[str]]] = {
 }
 
 
-def _sql_asset(s: Step) -> dg.AssetsDefinition:
-    first_line = s.sql.strip().splitlines()[0].lstrip("- ").strip()
-
-    @dg.asset(
-        key=[s.schema, s.table],
-        deps=[dg.AssetKey(k) for k in INPUTS[s.qualified]],
-        kinds={"duckdb", "sql"},
-        group_name=s.schema,
-        description=first_line,
-        automation_condition=dg.AutomationCondition.eager(),
-    )
-    def _asset(duckdb: DuckDBResource) -> dg.MaterializeResult:
-        with warehouse(duckdb) as conn:
-            rows = rebuild(conn, s)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
-
-    return _asset
-
-
-sql_assets = [_sql_asset(step(name)) for name in INPUTS]
+sql_assets = make_sql_assets(INPUTS)
 
 
 @dg.asset_check(asset=dg.AssetKey(["marts", "time_to_ticket"]),
