@@ -28,6 +28,7 @@ def ingest_source(
 ) -> LoadResult:
     if not root.is_dir():
         raise FileNotFoundError(f"export directory {root} does not exist")
+    root = root.resolve()  # once, so every discovered path is absolute and canonical
     paths = discover(root, source, dates if source.dated else None)
     reader = None
     if source is GITHUB_LOGS:

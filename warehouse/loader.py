@@ -317,7 +317,7 @@ def load_files(
     writer = RawWriter(conn, source)
     for path in paths:
         result.files_seen += 1
-        key = str(path.resolve())
+        key = str(path)  # absolute: discover() globs under a resolved root
         try:
             data = path.read_bytes()
         except OSError as exc:

@@ -147,7 +147,7 @@ def read_log(source: Source, path: Path, data: bytes) -> tuple[list[Mapped], lis
     stem = path.stem
     if not stem.isdigit():
         return [], [Problem(-1, None, f"log file name should be <job_id>{path.suffix}")]
-    ref = LogRef("github", int(stem), str(path.resolve()), len(data))
+    ref = LogRef("github", int(stem), str(path), len(data))
     return [{"raw.ci_logs": [ref]}], []
 
 
@@ -174,7 +174,7 @@ def make_postmortem_reader(root: Path):
         parts = [name for name, sec in pm.sections.items() if sec.present]
         doc = PostmortemDoc(
             postmortem_id=pid,
-            path=str(path.resolve()),
+            path=str(path),
             format="html" if path.suffix.lower() in {".html", ".htm"} else "markdown",
             title=pm.title,
             doc_date=pm.date,
