@@ -24,7 +24,7 @@ INPUTS: dict[str, list[list[str]]] = {
     ],
     "models.cluster_links": [
         ["models", "ci_failure_clusters"], ["models", "failure_clusters"], ["core", "tickets"],
-        ["core", "incidents"], ["raw", "postmortems"],
+        ["core", "incidents"], ["core", "deployments"], ["raw", "postmortems"],
     ],
     "models.recurrences": [
         ["models", "ci_failure_clusters"], ["models", "cluster_links"], ["core", "tickets"],

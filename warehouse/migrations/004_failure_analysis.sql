@@ -50,6 +50,7 @@ CREATE TABLE models.cluster_links (
     linked_at     TIMESTAMPTZ,           -- when the target came to exist (ticket/incident created, postmortem identified)
     repos         VARCHAR[],             -- repositories of the cited failures; NULL: the whole cluster
     fingerprints  VARCHAR[],             -- fingerprints of the cited failures; NULL: the whole cluster
+    deploy_only   BOOLEAN,               -- every cited failure was a deployment job
     PRIMARY KEY (cluster_id, link_type, target_id)
 );
 

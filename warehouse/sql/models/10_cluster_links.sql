@@ -6,14 +6,22 @@
 -- models.recurrences decides how far it applies); a postmortem found through a linked ticket's
 -- key inherits nothing narrower (both NULL). A run URL or commit names every job of the run;
 -- when a ticket cites a run with failures in several clusters, only the clusters whose text
--- shares most words with the ticket's description are linked.
-WITH failure_refs AS (
-    SELECT cluster_id, repo, fingerprint, run_url AS ref, 'run_url' AS evidence FROM models.ci_failure_clusters
+-- shares most words with the ticket's description are linked. `deploy_only` marks links found
+-- only through failed deployment jobs (the failure a deployment status points at).
+WITH deploy_jobs AS (
+    SELECT DISTINCT target_url AS url FROM core.deployments WHERE target_url IS NOT NULL
+),
+cited AS (
+    SELECT c.*, c.url IN (SELECT url FROM deploy_jobs) AS is_deploy
+    FROM models.ci_failure_clusters c
+),
+failure_refs AS (
+    SELECT cluster_id, repo, fingerprint, is_deploy, run_url AS ref, 'run_url' AS evidence FROM cited
     WHERE run_url IS NOT NULL
     UNION
-    SELECT cluster_id, repo, fingerprint, url, 'job_url' FROM models.ci_failure_clusters WHERE url IS NOT NULL
+    SELECT cluster_id, repo, fingerprint, is_deploy, url, 'job_url' FROM cited WHERE url IS NOT NULL
     UNION
-    SELECT cluster_id, repo, fingerprint, lower(sha), 'commit_sha' FROM models.ci_failure_clusters
+    SELECT cluster_id, repo, fingerprint, is_deploy, lower(sha), 'commit_sha' FROM cited
     WHERE sha IS NOT NULL AND length(sha) = 40
 ),
 ticket_refs AS (
@@ -26,7 +34,8 @@ ticket_refs AS (
     FROM core.tickets
 ),
 ticket_matches AS (
-    SELECT f.cluster_id, f.repo, f.fingerprint, f.evidence, f.ref, t.ticket_key, t.created_at
+    SELECT f.cluster_id, f.repo, f.fingerprint, f.is_deploy, f.evidence, f.ref, t.ticket_key,
+           t.created_at
     FROM failure_refs f JOIN ticket_refs t ON t.ref = f.ref
 ),
 scored_matches AS (
@@ -47,7 +56,8 @@ ticket_links AS (
     SELECT cluster_id, 'ticket' AS link_type, ticket_key AS target_id,
            min(evidence) AS evidence, min(created_at) AS linked_at,
            list(DISTINCT repo ORDER BY repo) AS repos,
-           list(DISTINCT fingerprint ORDER BY fingerprint) AS fingerprints
+           list(DISTINCT fingerprint ORDER BY fingerprint) AS fingerprints,
+           bool_and(is_deploy) AS deploy_only
     FROM kept_matches
     GROUP BY ALL
 ),
@@ -60,14 +70,16 @@ postmortem_direct AS (
     SELECT f.cluster_id, 'postmortem' AS link_type, p.postmortem_id AS target_id,
            min(f.evidence) AS evidence, min(p.identified_at) AS linked_at,
            list(DISTINCT f.repo ORDER BY f.repo) AS repos,
-           list(DISTINCT f.fingerprint ORDER BY f.fingerprint) AS fingerprints
+           list(DISTINCT f.fingerprint ORDER BY f.fingerprint) AS fingerprints,
+           bool_and(f.is_deploy) AS deploy_only
     FROM failure_refs f JOIN postmortem_refs p ON p.ref = lower(f.ref)
     GROUP BY ALL
 ),
 postmortem_via_ticket AS (
     SELECT l.cluster_id, 'postmortem' AS link_type, d.postmortem_id AS target_id,
            'ticket_key' AS evidence, min(d.identified_at) AS linked_at,
-           NULL::VARCHAR[] AS repos, NULL::VARCHAR[] AS fingerprints
+           NULL::VARCHAR[] AS repos, NULL::VARCHAR[] AS fingerprints,
+           bool_and(l.deploy_only) AS deploy_only
     FROM ticket_links l
     JOIN raw.postmortem_documents d ON list_contains(d.ticket_refs, l.target_id)
     GROUP BY ALL
@@ -76,7 +88,8 @@ incident_direct AS (
     SELECT f.cluster_id, 'incident' AS link_type, i.incident_id AS target_id,
            min(f.evidence) AS evidence, min(i.created_at) AS linked_at,
            list(DISTINCT f.repo ORDER BY f.repo) AS repos,
-           list(DISTINCT f.fingerprint ORDER BY f.fingerprint) AS fingerprints
+           list(DISTINCT f.fingerprint ORDER BY f.fingerprint) AS fingerprints,
+           bool_and(f.is_deploy) AS deploy_only
     FROM failure_refs f
     JOIN core.incidents i ON i.details IS NOT NULL AND contains(i.details, f.ref)
     GROUP BY ALL
@@ -85,8 +98,9 @@ incident_window AS (
     SELECT c.cluster_id, 'incident' AS link_type, i.incident_id AS target_id,
            'time_window' AS evidence, min(i.created_at) AS linked_at,
            list(DISTINCT c.repo ORDER BY c.repo) AS repos,
-           list(DISTINCT c.fingerprint ORDER BY c.fingerprint) AS fingerprints
-    FROM models.ci_failure_clusters c
+           list(DISTINCT c.fingerprint ORDER BY c.fingerprint) AS fingerprints,
+           bool_and(c.is_deploy) AS deploy_only
+    FROM cited c
     JOIN core.incidents i
       ON lower(i.service) = lower(split_part(c.repo, '/', 2))
      AND i.created_at BETWEEN c.failed_at AND c.failed_at + INTERVAL 2 HOUR

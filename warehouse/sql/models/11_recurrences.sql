@@ -3,7 +3,9 @@
 -- ticket that cites the failure, already resolved). A ticket or postmortem found through a
 -- cited failure applies to failures of the same cluster in the same repository, and to the
 -- same fingerprint elsewhere unless that fingerprint is org-wide noise: seen in more than a
--- quarter of the repositories that fail (registry timeouts, a shared smoke test). A linked
+-- quarter of the repositories that fail (registry timeouts, a shared smoke test). A link found
+-- only through failed deployments speaks for those deployments: rollout timeouts and smoke
+-- tests fail the same way for unrelated causes, so it is not offered for later ones. A linked
 -- postmortem's other action items are not taken as the fix: most address something else.
 WITH spread AS (
     SELECT fingerprint, count(DISTINCT repo) AS repos FROM models.ci_failure_clusters GROUP BY ALL
@@ -17,31 +19,33 @@ f AS (
            min(failed_at) OVER (PARTITION BY cluster_id) AS first_seen
     FROM models.ci_failure_clusters c
 ),
-fix_candidates AS (
-    SELECT l.cluster_id, t.ticket_key, t.resolved_at
-    FROM models.cluster_links l
-    JOIN core.tickets t ON l.link_type = 'ticket' AND t.ticket_key = l.target_id
-    WHERE t.status_category = 'done' AND t.resolved_at IS NOT NULL
+applicable AS (
+    SELECT f.provider, f.job_id, f.failed_at, l.link_type, l.target_id, l.linked_at
+    FROM f
+    JOIN spread s USING (fingerprint)
+    JOIN models.cluster_links l ON l.cluster_id = f.cluster_id
+    WHERE NOT coalesce(l.deploy_only, false)
+      AND (l.repos IS NULL OR list_contains(l.repos, f.repo)
+           OR (list_contains(l.fingerprints, f.fingerprint)
+               AND s.repos <= (SELECT specific_max FROM org)))
 ),
 fix AS (
-    SELECT f.provider, f.job_id,
-           arg_max(x.ticket_key, x.resolved_at) AS fix_ticket_key,
-           max(x.resolved_at) AS fix_resolved_at
-    FROM f JOIN fix_candidates x ON x.cluster_id = f.cluster_id AND x.resolved_at < f.failed_at
+    SELECT a.provider, a.job_id,
+           arg_max(t.ticket_key, t.resolved_at) AS fix_ticket_key,
+           max(t.resolved_at) AS fix_resolved_at
+    FROM applicable a
+    JOIN core.tickets t ON a.link_type = 'ticket' AND t.ticket_key = a.target_id
+    WHERE t.status_category = 'done' AND t.resolved_at < a.failed_at
     GROUP BY ALL
 ),
 prior AS (
-    SELECT f.provider, f.job_id,
-           list(DISTINCT l.target_id ORDER BY l.target_id)
-               FILTER (WHERE l.link_type = 'ticket') AS prior_ticket_keys,
-           list(DISTINCT l.target_id ORDER BY l.target_id)
-               FILTER (WHERE l.link_type = 'postmortem') AS prior_postmortem_ids
-    FROM f JOIN models.cluster_links l
-      ON l.cluster_id = f.cluster_id AND l.linked_at < f.failed_at
-     AND (l.repos IS NULL OR list_contains(l.repos, f.repo)
-          OR (list_contains(l.fingerprints, f.fingerprint)
-              AND (SELECT repos FROM spread s WHERE s.fingerprint = f.fingerprint)
-                  <= (SELECT specific_max FROM org)))
+    SELECT a.provider, a.job_id,
+           list(DISTINCT a.target_id ORDER BY a.target_id)
+               FILTER (WHERE a.link_type = 'ticket') AS prior_ticket_keys,
+           list(DISTINCT a.target_id ORDER BY a.target_id)
+               FILTER (WHERE a.link_type = 'postmortem') AS prior_postmortem_ids
+    FROM applicable a
+    WHERE a.linked_at < a.failed_at
     GROUP BY ALL
 )
 SELECT
