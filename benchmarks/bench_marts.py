@@ -1,6 +1,6 @@
 """Time the models and marts rebuild (not ingest) on a large sample organisation.
 
-    .venv/bin/python benchmarks/bench_marts.py --scale 6.7 --workdir /tmp/ft-bench
+    .venv/bin/python benchmarks/bench_marts.py --scale 6.7 --workdir DIR
 
 Generates the sample org at the given scale (about 1M CI jobs at 6.7) unless the export
 directory exists, loads it and rebuilds `core` once (reported, not judged), then rebuilds every

@@ -50,6 +50,9 @@ class LinearEvent:
     field: str
     from_value: str | None
     to_value: str | None
+    kind: str = "change"
+    author: str | None = None
+    body: str | None = None
 
 
 def state_category(state_type: str | None) -> str | None:
@@ -111,4 +114,23 @@ def map_issue(node: dict[str, Any]) -> tuple[LinearIssue, list[LinearEvent]]:
                     to_value=None if after is None else str(after),
                 )
             )
+    comments = opt(node, "comments", "nodes") or []
+    if not isinstance(comments, list):
+        raise RecordError("field 'comments.nodes' should be a list")
+    for i, c in enumerate(comments):
+        if not isinstance(c, dict):
+            raise RecordError("comment should be an object")
+        events.append(
+            LinearEvent(
+                identifier=identifier,
+                seq=len(history) + i,
+                occurred_at=timestamp(opt(c, "createdAt"), "comments.createdAt"),
+                field="comment",
+                from_value=None,
+                to_value=None,
+                kind="comment",
+                author=text(opt(c, "user", "name"), "comments.user.name"),
+                body=text(opt(c, "body"), "comments.body"),
+            )
+        )
     return issue, events

@@ -6,8 +6,9 @@ FROM raw.jira_events
 UNION ALL BY NAME
 SELECT
     identifier AS ticket_key, 'linear' AS provider, seq || ':' || field AS event_id, occurred_at,
-    NULL AS author, 'change' AS kind,
-    CASE field WHEN 'dueDate' THEN 'duedate' WHEN 'cycle' THEN 'Sprint' WHEN 'state' THEN 'status'
-               ELSE field END AS field,
-    from_value, to_value, NULL AS body
+    author, coalesce(kind, 'change') AS kind,
+    CASE WHEN kind = 'comment' THEN NULL
+         WHEN field = 'dueDate' THEN 'duedate' WHEN field = 'cycle' THEN 'Sprint'
+         WHEN field = 'state' THEN 'status' ELSE field END AS field,
+    from_value, to_value, body
 FROM raw.linear_events
