@@ -1,6 +1,6 @@
 """Throughput of the postmortem parser and linter on 10,000 varied documents.
 
-Documents are the hand-written fixtures (eleven styles, Markdown and HTML) with names, ticket
+Documents are the hand-written fixtures (thirteen styles, Markdown and HTML) with names, ticket
 numbers, dates, times and list lengths varied per copy, plus generated documents that mix the
 section styles. They are written to a temporary folder and read back with `parse_file`, as the
 CLI and the warehouse ingestion do.

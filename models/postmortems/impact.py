@@ -7,44 +7,22 @@ import datetime as dt
 import re
 
 from .model import Impact, TimelineEntry
-from .textutil import clean_inline, find_time
+from .textutil import NUMBER_WORDS, clean_inline, find_time
 
 _NUM = (
     r"(?<![\w.])(?:\d+(?:\.\d+)?|(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|"
     r"twelve|fifteen|twenty|thirty|forty|forty-five|ninety|half an?)\b)"
 )
-_WORDS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "forty-five": 45,
-    "ninety": 90,
-    "half an": 0.5,
-    "half a": 0.5,
-}
+_WORDS = NUMBER_WORDS
 DURATION_RE = re.compile(
     r"(?P<h>"
     + _NUM
-    + r")\s*(?:h|hrs?|hours?)\b(?:,?\s*(?:and\s+)?(?P<hm>\d+)\s*(?:m|mins?|minutes?)\b)?"
+    + r")\s*(?:(?-i:h)|hrs?|hours?)\b(?:,?\s*(?:and\s+)?(?P<hm>\d+)\s*(?:(?-i:m)|mins?|minutes?)\b)?"
     r"|(?P<m>"
     + _NUM
-    + r")[\s-]*(?:m|mins?|minutes?)\b(?:\s*(?:and\s+)?(?P<ms>\d+)\s*(?:s|secs?|seconds?)\b)?"
-    r"|(?P<d>" + _NUM + r")\s*(?:d|days?)\b"
-    r"|(?P<s>\d+)\s*(?:s|secs?|seconds?)\b"
+    + r")[\s-]*(?:(?-i:m)|mins?|minutes?)\b(?:\s*(?:and\s+)?(?P<ms>\d+)\s*(?:(?-i:s)|secs?|seconds?)\b)?"
+    r"|(?P<d>" + _NUM + r")\s*(?:(?-i:d)|days?)\b"
+    r"|(?P<s>\d+)\s*(?:(?-i:s)|secs?|seconds?)\b"
     r"|\b(?P<hh>\d{1,2}):(?P<mm>\d{2})\s*(?:hours|hrs|h)\b",
     re.I,
 )

@@ -246,3 +246,31 @@ def tz_declaration(text: str) -> int | None:
         return None
     tz = (m.group("tz") or m.group("tz2") or m.group("tz3") or "").lower()
     return TZ_OFFSETS.get(tz)
+
+
+# Number words that postmortems use for durations, windows and counts.
+NUMBER_WORDS: dict[str, float] = {
+    "half a": 0.5,
+    "half an": 0.5,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "fourteen": 14,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "forty-five": 45,
+    "sixty": 60,
+    "ninety": 90,
+}

@@ -9,27 +9,9 @@ from __future__ import annotations
 import re
 
 from .model import Criterion
-from .textutil import clean_inline
+from .textutil import NUMBER_WORDS, clean_inline
 
-_WORD_NUM = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twelve": 12,
-    "fourteen": 14,
-    "thirty": 30,
-    "sixty": 60,
-    "ninety": 90,
-}
+_WORD_NUM = NUMBER_WORDS
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "sprint": 14, "quarter": 90, "year": 365}
 
 _WINDOW_RE = re.compile(
