@@ -58,6 +58,12 @@ def test_planted_links_delays_and_never_ticketed(sample: tuple[dict, duckdb.Duck
             assert hours == pytest.approx(a["delay_hours"], abs=0.01)
     never = [a for a in items if a["ticket_key"] is None]
     assert never, "the sample should plant never-ticketed items"
+    fuzzy_only = [a["action_item_id"] for a in items if a["link_kind"] == "fuzzy"]
+    assert fuzzy_only, "the sample should plant tickets that only a fuzzy match can find"
+    kinds = dict(conn.execute(
+        "SELECT action_item_id, link_kind FROM models.action_item_tickets"
+    ).fetchall())
+    assert all(kinds.get(a) == "fuzzy" for a in fuzzy_only)
     [(n,)] = conn.execute("SELECT sum(never_ticketed) FROM marts.time_to_ticket_distribution "
                           "WHERE grouping_set = 'team'").fetchall()
     assert n == len(never)

@@ -319,7 +319,7 @@ def test_action_item_delay_distribution(tmp_path: Path) -> None:
     assert sum(d > 4.3 * 24 for d in delays) / len(delays) > 0.1
     never = sum(a["ticket_key"] is None for a in items) / len(items)
     assert 0.08 <= never <= 0.2, never
-    assert {a["link_kind"] for a in items} == {"doc_key", "ticket_mentions_postmortem", None}
+    assert {a["link_kind"] for a in items} == {"doc_key", "ticket_mentions_postmortem", "fuzzy", None}
     pms = gt["postmortems"]
     no_verif = sum(not any(a["has_verification"] for a in items
                            if a["postmortem_id"] == p["postmortem_id"]) for p in pms) / len(pms)

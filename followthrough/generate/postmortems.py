@@ -323,15 +323,25 @@ def _plan_items(pm: PostmortemPlan, org: Org, rng: random.Random, repo: str,
         link_kind: str | None = None
         if delay is not None and pm.identified_at + delay * 3600 < NOW_TS:
             created = pm.identified_at + delay * 3600
-            link_kind = ("doc_key" if is_pattern or rng.random() < 0.7
-                         else "ticket_mentions_postmortem")
+            if is_pattern:
+                link_kind = "doc_key"
+            else:
+                # Some tickets are filed with no reference at all: only title, assignee and
+                # timing tie them to their item (what the fuzzy matcher must find).
+                r = rng.random()
+                link_kind = ("doc_key" if r < 0.7
+                             else "ticket_mentions_postmortem" if r < 0.9 else "fuzzy")
             inc = pm.incident
+            title = text
             if link_kind == "doc_key":
                 desc = (f"Action item from the postmortem review of incident #{inc.number} "
                         f"({inc.html_url}).\n\n{text}.")
-            else:
+            elif link_kind == "ticket_mentions_postmortem":
                 desc = (f"Follow-up from postmortem {pm.pm_id} (incident #{inc.number}).\n\n"
                         f"{text}.")
+            else:
+                title = f"Follow-up: {text[:1].lower()}{text[1:]}"
+                desc = f"Raised after last week's incident review.\n\n{text}."
             if is_pattern and occ is not None:
                 desc += (f"\n\nFailing CI run: {occ.run_html_url}\n\n```\n{occ.headline}\n```")
             assignee = owner if owner is not None and rng.random() < 0.92 else (
@@ -339,7 +349,7 @@ def _plan_items(pm: PostmortemPlan, org: Org, rng: random.Random, repo: str,
             tk_target = target if rng.random() < 0.85 else Target()
             if target.sprint is None and target.due is None and rng.random() < 0.4:
                 tk_target = Target(sprint=sprint_at(created).number + 1)
-            ticket = Ticket(team, "action_item", text, desc, created,
+            ticket = Ticket(team, "action_item", title, desc, created,
                             rng.choice(pm.authors), assignee, priority,
                             ["postmortem", f"incident-{inc.number}"], tk_target)
             p_complete = {"P1": 0.75, "P2": 0.62, "P3": 0.5, "P4": 0.35}[priority]
