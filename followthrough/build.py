@@ -105,12 +105,13 @@ def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
         return None
 
 
-def build(warehouse: Path, exports: Path, *, force: bool = False) -> BuildSummary:
+def build(warehouse: Path, exports: Path, *, force: bool = False,
+          postmortems: Path | None = None) -> BuildSummary:
     t0 = time.perf_counter()
     summary = BuildSummary(warehouse=warehouse, exports=exports)
     conn = connect(warehouse)
     try:
-        summary.loads = ingest(conn, exports, force=force)
+        summary.loads = ingest(conn, exports, force=force, postmortems=postmortems)
         never_built = conn.execute("SELECT count(*) FROM meta.builds WHERE rebuilt").fetchone()[0] == 0
         rebuild = force or never_built or any(r.changed for r in summary.loads)
     finally:

@@ -28,13 +28,19 @@ DAILY = dg.DailyPartitionsDefinition(start_date=partitions_start(), end_offset=1
 
 
 class ExportsResource(dg.ConfigurableResource):
-    """The directory the `files` source reads (docs/export-format.md)."""
+    """The directory the `files` source reads (docs/export-format.md), and optionally a
+    postmortem folder kept elsewhere (a checkout of the team's postmortem repository)."""
 
     path: str
+    postmortems_path: str | None = None
 
     @property
     def root(self) -> Path:
         return Path(self.path)
+
+    @property
+    def postmortems(self) -> Path | None:
+        return Path(self.postmortems_path) if self.postmortems_path else None
 
 
 def default_exports() -> str:
@@ -45,7 +51,10 @@ def default_resources(warehouse: str | os.PathLike[str] | None = None,
                       exports: str | os.PathLike[str] | None = None) -> dict[str, object]:
     return {
         "duckdb": DuckDBResource(database=str(warehouse_path(warehouse))),
-        "exports": ExportsResource(path=str(exports or default_exports())),
+        "exports": ExportsResource(
+            path=str(exports or default_exports()),
+            postmortems_path=os.environ.get("FOLLOWTHROUGH_POSTMORTEMS") or None,
+        ),
     }
 
 

@@ -266,3 +266,21 @@ def test_sql_reads_with_select_describe_and_summarize(contracts_export: Path, tm
     assert res.columns == ["incident_id"] and res.rows == [("PT4KHLK",)]
     assert query("DESCRIBE core.tickets", path).rows[0][0] == "ticket_key"
     assert query("SUMMARIZE core.incidents", path).rows
+
+
+def test_postmortems_from_a_separate_folder(contracts_export: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "postmortem-repo" / "2025"
+    repo.mkdir(parents=True)
+    (repo / "db-failover.md").write_text(
+        "# Database failover stalled\n\n**Date:** 2025-03-04\n\n## Action Items\n\n"
+        "| Action | Owner | Ticket |\n|---|---|---|\n| Add failover drill | @dana | ED-1 |\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "w.duckdb"
+    build(path, contracts_export, postmortems=tmp_path / "postmortem-repo")
+    conn = duckdb.connect(str(path), read_only=True)
+    rows = conn.execute(
+        "SELECT action_item_id, ticket_key, link_kind FROM marts.time_to_ticket"
+    ).fetchall()
+    conn.close()
+    assert rows == [("2025/db-failover#1", "ED-1", "doc_key")]

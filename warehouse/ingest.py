@@ -25,16 +25,23 @@ def ingest_source(
     *,
     dates: Sequence[date] | None = None,
     force: bool = False,
+    postmortems: Path | None = None,
 ) -> LoadResult:
+    """Load one source; `postmortems` names a postmortem folder other than `<root>/postmortems`."""
     if not root.is_dir():
         raise FileNotFoundError(f"export directory {root} does not exist")
     root = root.resolve()  # once, so every discovered path is absolute and canonical
-    paths = discover(root, source, dates if source.dated else None)
     reader = None
-    if source is GITHUB_LOGS:
-        reader = read_log
-    elif source is POSTMORTEMS:
-        reader = make_postmortem_reader(root)
+    if source is POSTMORTEMS:
+        folder = (postmortems or root / "postmortems").resolve()
+        if postmortems is not None and not folder.is_dir():
+            raise FileNotFoundError(f"postmortem folder {postmortems} does not exist")
+        paths = discover(folder, source) if folder.is_dir() else []
+        reader = make_postmortem_reader(folder)
+    else:
+        paths = discover(root, source, dates if source.dated else None)
+        if source is GITHUB_LOGS:
+            reader = read_log
     return load_files(conn, source, paths, read=reader, force=force)
 
 
@@ -45,5 +52,9 @@ def ingest(
     *,
     dates: Sequence[date] | None = None,
     force: bool = False,
+    postmortems: Path | None = None,
 ) -> list[LoadResult]:
-    return [ingest_source(conn, root, s, dates=dates, force=force) for s in sources]
+    return [
+        ingest_source(conn, root, s, dates=dates, force=force, postmortems=postmortems)
+        for s in sources
+    ]

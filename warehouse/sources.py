@@ -129,10 +129,11 @@ PAGERDUTY = Source(
     "pagerduty", ("pagerduty/incidents/*.json",), ("incidents",), ("raw.pagerduty_incidents",),
     _pagerduty,
 )
+# Patterns relative to the postmortems folder: `<exports>/postmortems`, or a folder (a git
+# checkout of a postmortem repository) given on its own.
 POSTMORTEMS = Source(
     "postmortems",
-    ("postmortems/**/*.md", "postmortems/**/*.markdown", "postmortems/**/*.html",
-     "postmortems/**/*.htm"),
+    ("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm"),
     (), ("raw.postmortem_documents", "raw.postmortem_action_items"), _one("unused"),
 )
 
@@ -151,13 +152,14 @@ def read_log(source: Source, path: Path, data: bytes) -> tuple[list[Mapped], lis
     return [{"raw.ci_logs": [ref]}], []
 
 
-def postmortem_id(root: Path, path: Path) -> str:
-    rel = path.relative_to(root / "postmortems") if (root / "postmortems") in path.parents else path
+def postmortem_id(folder: Path, path: Path) -> str:
+    """The document's path under the postmortems folder, without suffix."""
+    rel = path.relative_to(folder) if folder in path.parents else Path(path.name)
     return rel.with_suffix("").as_posix()
 
 
-def make_postmortem_reader(root: Path):
-    """Reader that parses and lints each document with models.postmortems."""
+def make_postmortem_reader(folder: Path):
+    """Reader that parses and lints each document of `folder` with models.postmortems."""
 
     def read(source: Source, path: Path, data: bytes) -> tuple[list[Mapped], list[Problem]]:
         from models.postmortems import lint, parse_postmortem
@@ -170,7 +172,7 @@ def make_postmortem_reader(root: Path):
             findings = lint(pm)
         except Exception as exc:  # a parser bug must not stop the other documents
             return [], [Problem(-1, None, f"could not parse: {type(exc).__name__}: {exc}")]
-        pid = postmortem_id(root, path)
+        pid = postmortem_id(folder, path)
         parts = [name for name, sec in pm.sections.items() if sec.present]
         doc = PostmortemDoc(
             postmortem_id=pid,

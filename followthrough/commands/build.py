@@ -28,6 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="export directory (default: $FOLLOWTHROUGH_EXPORTS or ./sample-org)",
     )
+    p.add_argument(
+        "--postmortems",
+        type=Path,
+        default=None,
+        help="postmortem folder or repository checkout (default: $FOLLOWTHROUGH_POSTMORTEMS, "
+        "else EXPORTS/postmortems)",
+    )
     add_warehouse_arg(p)
     p.add_argument("--force", action="store_true", help="reload every file even if unchanged")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
@@ -54,6 +61,15 @@ def run(args: argparse.Namespace) -> int:
     if not exports.is_dir():
         print(f"followthrough build: export directory {exports} does not exist", file=sys.stderr)
         return 2
-    summary = build(warehouse_path(args.warehouse), exports, force=args.force)
+    postmortems = args.postmortems or (
+        Path(os.environ["FOLLOWTHROUGH_POSTMORTEMS"])
+        if os.environ.get("FOLLOWTHROUGH_POSTMORTEMS") else None
+    )
+    if postmortems is not None and not postmortems.is_dir():
+        print(f"followthrough build: postmortem folder {postmortems} does not exist",
+              file=sys.stderr)
+        return 2
+    summary = build(warehouse_path(args.warehouse), exports, force=args.force,
+                    postmortems=postmortems)
     print("\n".join(summary.lines()))
     return 0

@@ -49,7 +49,7 @@ def _unpartitioned(name: str, sources: tuple[Source, ...], kinds: set[str], desc
               description=description)
     def _asset(duckdb: DuckDBResource, exports: ExportsResource) -> dg.MaterializeResult:
         with warehouse(duckdb) as conn:
-            return _report(ingest(conn, exports.root, sources))
+            return _report(ingest(conn, exports.root, sources, postmortems=exports.postmortems))
 
     return _asset
 
