@@ -201,43 +201,32 @@ class Totals:
         return _share(self.slo_met, self.slo_matured)
 
 
+# The counts of marts.follow_through that add up across months and teams.
+COUNT_COLUMNS = [
+    "items",
+    "done",
+    "canceled",
+    "matured",
+    "done_within",
+    "p1_matured",
+    "p1_resolved_within",
+    "p1_rescheduled_justified",
+    "slo_matured",
+    "slo_met",
+]
+
+
 def totals(df: pd.DataFrame) -> Totals:
     """Sum counts first, then divide: averaging per-month shares would weight a 1-item month
     like a 40-item one."""
-    s = df[
-        [
-            "items",
-            "done",
-            "canceled",
-            "matured",
-            "done_within",
-            "p1_matured",
-            "p1_resolved_within",
-            "p1_rescheduled_justified",
-            "slo_matured",
-            "slo_met",
-        ]
-    ].sum()
+    s = df[COUNT_COLUMNS].sum()
     return Totals(**{k: int(v) for k, v in s.items()})
 
 
 def by_team(df: pd.DataFrame) -> pd.DataFrame:
     """Per-team sums and shares, worst done-within share first."""
     sums = (
-        df.groupby("team", sort=True)[
-            [
-                "items",
-                "done",
-                "canceled",
-                "matured",
-                "done_within",
-                "p1_matured",
-                "p1_resolved_within",
-                "p1_rescheduled_justified",
-                "slo_matured",
-                "slo_met",
-            ]
-        ]
+        df.groupby("team", sort=True)[COUNT_COLUMNS]
         .sum()
         .reset_index()
     )
