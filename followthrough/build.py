@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from models.settings import Settings
+from pipelines.run import DOWNSTREAM, RAW, CheckFailure, StepListener, materialize, raw_run_config
 from warehouse.db import connect
-from warehouse.ingest import ingest
 from warehouse.loader import LoadResult
 
 CORE_TABLES = (
@@ -26,7 +28,7 @@ class BuildSummary:
     loads: list[LoadResult] = field(default_factory=list)
     rebuilt: bool = False
     row_counts: dict[str, int] = field(default_factory=dict)
-    failed_checks: list[str] = field(default_factory=list)
+    failed_checks: list[CheckFailure] = field(default_factory=list)
     quarantined: int = 0
     median_hours_to_ticket: float | None = None
     never_ticketed: int = 0
@@ -62,39 +64,9 @@ class BuildSummary:
         if self.stale_items is not None:
             out.append(f"stale action items: {self.stale_items} (see marts.stale_action_items)")
         for check in self.failed_checks:
-            out.append(f"check failed: {check}")
+            out.append(f"check failed: {check.line()}")
         out.append(f"built in {self.seconds:.1f} s")
         return out
-
-
-def materialize_downstream(warehouse: Path, exports: Path) -> list[str]:
-    """Run every asset after `raw` (and its checks) through Dagster in-process.
-
-    Returns the names of failed checks. The assets come from the project's definitions, so a
-    new core/models/marts asset is built here without being listed.
-    """
-    import dagster as dg
-
-    from pipelines.definitions import defs
-    from pipelines.io import PolarsIOManager
-    from pipelines.resources import default_resources
-
-    loaded = defs.load_fn()
-    result = dg.materialize(
-        list(loaded.assets or []) + list(loaded.asset_checks or []),
-        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw"),
-        resources={
-            **default_resources(warehouse, exports),
-            "polars_io": PolarsIOManager(database=str(warehouse)),
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-    )
-    return [
-        ".".join(e.asset_check_key.asset_key.path) + ":" + e.asset_check_key.name
-        for e in result.get_asset_check_evaluations()
-        if not e.passed
-    ]
 
 
 def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
@@ -105,21 +77,25 @@ def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
         return None
 
 
-def build(warehouse: Path, exports: Path, *, force: bool = False,
-          postmortems: Path | None = None) -> BuildSummary:
+def build(settings: Settings, *, force: bool = False,
+          listener: StepListener | None = None) -> BuildSummary:
+    """Load the exports through the raw assets, then rebuild downstream if anything changed."""
     t0 = time.perf_counter()
-    summary = BuildSummary(warehouse=warehouse, exports=exports)
-    conn = connect(warehouse)
+    summary = BuildSummary(warehouse=settings.warehouse, exports=settings.exports)
+    conn = connect(settings.warehouse)  # creates and migrates, so a first run's checks have tables
     try:
-        summary.loads = ingest(conn, exports, force=force, postmortems=postmortems)
         never_built = conn.execute("SELECT count(*) FROM meta.builds WHERE rebuilt").fetchone()[0] == 0
-        rebuild = force or never_built or any(r.changed for r in summary.loads)
     finally:
         conn.close()
-    if rebuild:
-        summary.failed_checks = materialize_downstream(warehouse, exports)
+    raw = materialize(settings, RAW, whole_history=True, run_config=raw_run_config(force),
+                      listener=listener)
+    summary.loads = [_load_result(key, meta) for key, meta in sorted(raw.materialized.items())]
+    summary.failed_checks = list(raw.failed_checks)
+    if force or never_built or any(r.changed for r in summary.loads):
+        downstream = materialize(settings, DOWNSTREAM, listener=listener)
+        summary.failed_checks += downstream.failed_checks
         summary.rebuilt = True
-    conn = connect(warehouse)
+    conn = connect(settings.warehouse)
     try:
         for name in (*CORE_TABLES, "marts.time_to_ticket"):
             summary.row_counts[name] = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
@@ -140,9 +116,19 @@ def build(warehouse: Path, exports: Path, *, force: bool = False,
         summary.seconds = time.perf_counter() - t0
         conn.execute(
             "INSERT INTO meta.builds VALUES (now(), ?, ?, ?, ?)",
-            [str(exports), sum(r.files_loaded for r in summary.loads), summary.rebuilt,
+            [str(settings.exports), sum(r.files_loaded for r in summary.loads), summary.rebuilt,
              summary.seconds],
         )
     finally:
         conn.close()
     return summary
+
+
+def _load_result(asset: str, meta: Mapping[str, object]) -> LoadResult:
+    def number(key: str) -> int:
+        value = meta.get(key)
+        return int(getattr(value, "value", value) or 0)
+
+    return LoadResult(source=asset, files_seen=number("files_seen"),
+                      files_loaded=number("files_loaded"), records=number("records"),
+                      quarantined=number("quarantined"))

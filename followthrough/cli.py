@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from models.settings import SettingError
+
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets `func`.
 COMMANDS: tuple[str, ...] = (
     "generate",
@@ -37,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except SettingError as exc:
+        print(f"followthrough {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

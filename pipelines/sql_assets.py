@@ -3,16 +3,17 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.resources import warehouse
-from warehouse.transform import Step, rebuild, step
+from pipelines.lineage import inputs
+from pipelines.runtime import warehouse
+from warehouse.transform import Step, all_steps, rebuild
 
 
-def sql_asset(s: Step, inputs: list[list[str]]) -> dg.AssetsDefinition:
+def sql_asset(s: Step) -> dg.AssetsDefinition:
     first_line = s.sql.strip().splitlines()[0].lstrip("- ").strip()
 
     @dg.asset(
         key=[s.schema, s.table],
-        deps=[dg.AssetKey(k) for k in inputs],
+        deps=inputs(s.sql, exclude=s.qualified),
         kinds={"duckdb", "sql"},
         group_name=s.schema,
         description=first_line,
@@ -26,6 +27,6 @@ def sql_asset(s: Step, inputs: list[list[str]]) -> dg.AssetsDefinition:
     return _asset
 
 
-def sql_assets(inputs: dict[str, list[list[str]]]) -> list[dg.AssetsDefinition]:
-    """One asset per `schema.table` named in `inputs` (table -> the assets it reads)."""
-    return [sql_asset(step(name), deps) for name, deps in inputs.items()]
+def sql_assets() -> list[dg.AssetsDefinition]:
+    """One asset per file of warehouse/sql/{core,models,marts}."""
+    return [sql_asset(s) for s in all_steps()]

@@ -7,7 +7,6 @@ import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import numpy as np
 import polars as pl
@@ -15,12 +14,10 @@ import pytest
 from rapidfuzz import fuzz, utils
 
 from models.analytics.distribution import km_table, prepare
-from models.analytics.follow_through import FollowThroughSettings, SettingError
+from models.analytics.follow_through import FollowThroughSettings
 from models.analytics.ticket_matching import fuzzy_candidates, same_person
-from pipelines.defs import follow_through as ft
-from pipelines.defs import transform
-from pipelines.io import PolarsIOManager
-from pipelines.resources import default_resources
+from models.settings import Settings
+from pipelines.run import FOLLOW_THROUGH, materialize
 from warehouse.db import connect
 
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)  # pm-a's review meeting
@@ -171,10 +168,20 @@ def seed_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def rebuild(path: Path, thresholds: FollowThroughSettings = SETTINGS) -> None:
+    """The follow-through assets and their checks, run through Dagster as a build runs them."""
+    outcome = materialize(Settings(warehouse=path, exports=path.parent, follow_through=thresholds),
+                          FOLLOW_THROUGH)
+    assert outcome.succeeded
+    assert not outcome.failed_checks, [c.line() for c in outcome.failed_checks]
+
+
 @pytest.fixture
 def built(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    conn = seed_warehouse(tmp_path / "w.duckdb")
-    ft.rebuild_follow_through(conn, SETTINGS)
+    path = tmp_path / "w.duckdb"
+    seed_warehouse(path).close()
+    rebuild(path)
+    conn = duckdb.connect(str(path))
     yield conn
     conn.close()
 
@@ -286,7 +293,9 @@ def test_stale_items_one_row_per_reason(built: duckdb.DuckDBPyConnection) -> Non
 def test_closed_item_with_unchecked_verification_goes_stale(tmp_path: Path) -> None:
     conn = seed_warehouse(tmp_path / "w.duckdb")
     conn.execute("DELETE FROM core.ci_jobs WHERE job_name = 'test'")
-    ft.rebuild_follow_through(conn, SETTINGS)
+    conn.close()
+    rebuild(tmp_path / "w.duckdb")
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
     [(reason, detail)] = rows(conn, "SELECT reason, detail FROM marts.stale_action_items "
                                     "WHERE action_item_id = 'pm-a#1'")
     assert reason == "verification_unchecked" and "2026-01-15" in detail
@@ -318,7 +327,9 @@ def test_verification_checks_against_ci_history(built: duckdb.DuckDBPyConnection
 def test_verification_fails_when_threshold_missed(tmp_path: Path) -> None:
     conn = seed_warehouse(tmp_path / "w.duckdb")
     conn.execute("UPDATE core.ci_jobs SET conclusion = 'failure' WHERE job_id IN (1001, 1002)")
-    ft.rebuild_follow_through(conn, SETTINGS)
+    conn.close()
+    rebuild(tmp_path / "w.duckdb")
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
     [(value, result)] = rows(conn, "SELECT observed_value, result FROM marts.verification_checks "
                                    "WHERE postmortem_id = 'pm-a' AND criterion_index = 0")
     assert value == pytest.approx(17 / 20) and result == "fails"
@@ -369,7 +380,9 @@ def test_repeat_incidents_same_service_and_title(built: duckdb.DuckDBPyConnectio
 def test_fix_did_not_hold_when_every_item_was_done(tmp_path: Path) -> None:
     conn = seed_warehouse(tmp_path / "w.duckdb")
     conn.execute("DELETE FROM core.action_items WHERE action_item_id <> 'pm-a#1'")
-    ft.rebuild_follow_through(conn, SETTINGS)
+    conn.close()
+    rebuild(tmp_path / "w.duckdb")
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
     assert rows(conn, "SELECT incident_id, fix_did_not_hold FROM marts.repeat_incidents") == [
         ("INC2", True)]
     conn.close()
@@ -450,53 +463,27 @@ def test_prepare_censors_open_items_at_as_of() -> None:
 # ---------------------------------------------------------------- settings
 
 
-def test_settings_from_env_and_clear_errors() -> None:
-    s = FollowThroughSettings.from_env({"FOLLOWTHROUGH_DONE_WITHIN_DAYS": "45",
-                                        "FOLLOWTHROUGH_AS_OF": "2026-03-01T00:00:00Z",
-                                        "FOLLOWTHROUGH_SLO_OTHER_WEEKS": "6"})
-    assert (s.done_within_days, s.slo_other_weeks) == (45, 6.0)
-    assert s.as_of == datetime(2026, 3, 1, tzinfo=UTC)
-    with pytest.raises(SettingError, match="FOLLOWTHROUGH_DONE_WITHIN_DAYS='soon'"):
-        FollowThroughSettings.from_env({"FOLLOWTHROUGH_DONE_WITHIN_DAYS": "soon"})
-    with pytest.raises(SettingError, match="FOLLOWTHROUGH_FUZZY_THRESHOLD"):
-        FollowThroughSettings.from_env({"FOLLOWTHROUGH_FUZZY_THRESHOLD": "1.5"})
-
-
-def test_done_window_is_a_setting(tmp_path: Path) -> None:
-    conn = seed_warehouse(tmp_path / "w.duckdb")
-    ft.rebuild_follow_through(conn, FollowThroughSettings(as_of=AS_OF, done_within_days=5))
+@pytest.mark.parametrize(("window", "done"), [(5, 0), (9.5, 0), (10.5, 1)])
+def test_done_window_is_a_setting(tmp_path: Path, window: float, done: int) -> None:
+    path = tmp_path / "w.duckdb"
+    seed_warehouse(path).close()
+    rebuild(path, FollowThroughSettings(as_of=AS_OF, done_within_days=window))
+    conn = duckdb.connect(str(path), read_only=True)
     [(done_within, days)] = rows(conn, "SELECT done_within, done_within_days FROM "
                                        "marts.follow_through WHERE team = 'payments'")
-    assert (done_within, days) == (0, 5)  # PAY-1 closed on day 10
+    assert (done_within, days) == (done, window)  # PAY-1 closed on day 10
     conn.close()
 
 
 # ---------------------------------------------------------------- Dagster
 
 
-def test_assets_materialize_with_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "w.duckdb"
-    seed_warehouse(path).close()
-    monkeypatch.setenv("FOLLOWTHROUGH_AS_OF", AS_OF.isoformat())
-    upstream = [a for a in transform.sql_assets
-                if a.key.path in (["models", "action_item_tickets"], ["marts", "time_to_ticket"])]
-    result = dg.materialize(
-        [ft.follow_through_settings, ft.action_item_ticket_candidates, *upstream,
-         *ft.follow_through_sql_assets, ft.time_to_ticket_distribution,
-         ft.action_item_status_covers_every_item, ft.stale_rows_are_explained,
-         ft.checklist_never_passes_the_unknowable, ft.follow_through_counts_add_up],
-        resources={**default_resources(path, tmp_path),
-                   "polars_io": PolarsIOManager(database=str(path))},
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    assert result.success
-    assert all(e.passed for e in result.get_asset_check_evaluations())
-    conn = duckdb.connect(str(path), read_only=True)
-    assert rows(conn, "SELECT link_kind FROM models.action_item_tickets "
-                      "WHERE action_item_id = 'pm-a#2'") == [("fuzzy",)]
-    assert rows(conn, "SELECT count(*) FROM marts.time_to_ticket_distribution "
-                      "WHERE grouping_set = 'org'") == [(1,)]
-    conn.close()
+def test_assets_materialize_with_checks(built: duckdb.DuckDBPyConnection) -> None:
+    """The `built` fixture ran every follow-through asset and check through Dagster."""
+    assert rows(built, "SELECT link_kind FROM models.action_item_tickets "
+                       "WHERE action_item_id = 'pm-a#2'") == [("fuzzy",)]
+    assert rows(built, "SELECT count(*) FROM marts.time_to_ticket_distribution "
+                       "WHERE grouping_set = 'org'") == [(1,)]
 
 
 def test_documented_examples_run(built: duckdb.DuckDBPyConnection) -> None:

@@ -11,17 +11,24 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from pathlib import Path
 
 import duckdb
 
-DEFAULT_WAREHOUSE = "warehouse.duckdb"
+from models.settings import warehouse_path
+
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
 
-def warehouse_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """The warehouse file: explicit path, else $FOLLOWTHROUGH_WAREHOUSE, else ./warehouse.duckdb."""
-    return Path(path or os.environ.get("FOLLOWTHROUGH_WAREHOUSE") or DEFAULT_WAREHOUSE)
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: readers never see a half-replaced table, a failure leaves the old rows."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -52,16 +59,11 @@ def migrate(conn: duckdb.DuckDBPyConnection, target: int | None = None) -> list[
     for version, name, sql in migrations():
         if version <= have or (target is not None and version > target):
             continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(sql)
             conn.execute(
                 "INSERT INTO meta.schema_version VALUES (?, ?, now())", [version, name]
             )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(version)
     return applied
 

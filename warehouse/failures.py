@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from models.logs import Assignment, Cluster
 from models.recurrence.excerpts import ExcerptRow, FailedLog
+from warehouse.db import transaction
 
 PENDING_FAILURES = """
 WITH logs AS (
@@ -77,8 +78,7 @@ def store_clusters(
     conn: duckdb.DuckDBPyConnection, assignments: Sequence[Assignment], created: Sequence[Cluster]
 ) -> None:
     founders = {a.cluster_id: a.fingerprint for a in assignments if a.is_new_cluster}
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         if created:
             c_tbl = pa.table({  # noqa: F841
                 "cluster_id": [c.cluster_id for c in created],
@@ -93,7 +93,3 @@ def store_clusters(
                 "similarity": [a.similarity for a in assignments],
             })
             conn.execute("INSERT OR REPLACE INTO models.fingerprint_clusters SELECT * FROM a_tbl")
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise

@@ -21,6 +21,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from warehouse.db import transaction
+
 log = logging.getLogger("followthrough.ingest")
 
 Mapped = dict[str, list[Any]]  # table -> records produced from one vendor record
@@ -223,8 +225,7 @@ class RawWriter:
         conn = self.conn
         paths = [f[0] for f in self.files]
         now = datetime.now(UTC)
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             path_tbl = pa.table({"path": paths})  # noqa: F841 - referenced by name in SQL
             for table in self.source.tables:
                 conn.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT path FROM path_tbl)")
@@ -269,10 +270,6 @@ class RawWriter:
                     "INSERT OR REPLACE INTO raw.quarantine SELECT path, record_index, source, "
                     "record_key, reason, snippet, quarantined_at FROM q_tbl"
                 )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         self.rows = {t: [] for t in self.source.tables}
         self.row_paths = {t: [] for t in self.source.tables}
         self.files = []

@@ -1,19 +1,24 @@
-"""Rebuilding `core` and `marts` tables from the SQL files in `warehouse/sql/`.
+"""The SQL layer: each file `sql/<schema>/<table>.sql` is one SELECT whose rows replace
+`<schema>.<table>` (whose columns the migrations own) in a single transaction.
 
-Each file `sql/<schema>/NN_<table>.sql` is one SELECT; its result replaces `<schema>.<table>`
-(whose columns the migrations own) in a single transaction, so readers never see half a table.
+What a step reads is parsed from its SQL by DuckDB itself, so the dependency graph (and with it
+the build order) cannot drift from the queries.
 """
 
 from __future__ import annotations
 
+import json
 import re
-import time
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 
 import duckdb
 
-_NAME = re.compile(r"^\d{2}_([a-z0-9_]+)\.sql$")
+from warehouse.db import transaction
+
+SCHEMAS = ("core", "models", "marts")
+_NAME = re.compile(r"^([a-z0-9_]+)\.sql$")
 
 
 @dataclass(frozen=True)
@@ -26,15 +31,48 @@ class Step:
     def qualified(self) -> str:
         return f"{self.schema}.{self.table}"
 
+    @property
+    def reads(self) -> frozenset[str]:
+        """The `schema.table` names the SELECT reads (CTE names excluded)."""
+        return tables_read(self.sql)
 
-def steps(schema: str) -> list[Step]:
+
+@cache
+def tables_read(sql: str) -> frozenset[str]:
+    """Schema-qualified base tables referenced anywhere in one SELECT, per DuckDB's parser."""
+    con = duckdb.connect()
+    try:
+        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    finally:
+        con.close()
+    if tree.get("error"):
+        raise ValueError(f"SQL does not parse: {tree.get('error_message')}")
+    found: set[str] = set()
+    stack: list[object] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
+                found.add(f"{node['schema_name']}.{node['table_name']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(found)
+
+
+@cache
+def steps(schema: str) -> tuple[Step, ...]:
     folder = resources.files("warehouse").joinpath("sql", schema)
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         m = _NAME.match(entry.name)
         if m:
             found.append(Step(schema, m.group(1), entry.read_text(encoding="utf-8")))
-    return found
+    return tuple(found)
+
+
+def all_steps() -> tuple[Step, ...]:
+    return tuple(s for schema in SCHEMAS for s in steps(schema))
 
 
 def step(qualified: str) -> Step:
@@ -47,25 +85,8 @@ def step(qualified: str) -> Step:
 
 def rebuild(conn: duckdb.DuckDBPyConnection, s: Step) -> int:
     """Replace one table's rows with its SELECT; returns the new row count."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute(f"DELETE FROM {s.qualified}")
         conn.execute(f"INSERT INTO {s.qualified} BY NAME {s.sql}")
         count = conn.execute(f"SELECT count(*) FROM {s.qualified}").fetchone()
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return int(count[0]) if count else 0
-
-
-def rebuild_all(conn: duckdb.DuckDBPyConnection,
-                schemas: tuple[str, ...] = ("core", "models", "marts"),
-                ) -> dict[str, tuple[int, float]]:
-    """Rebuild every table of the given layers in dependency order: name -> (rows, seconds)."""
-    out: dict[str, tuple[int, float]] = {}
-    for schema in schemas:
-        for s in steps(schema):
-            t0 = time.perf_counter()
-            out[s.qualified] = (rebuild(conn, s), time.perf_counter() - t0)
-    return out

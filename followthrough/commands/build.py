@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
-from warehouse.db import warehouse_path
+from models.settings import Settings
 
 
 def add_warehouse_arg(p: argparse.ArgumentParser) -> None:
@@ -41,10 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def exports_dir(path: Path | None) -> Path:
-    return Path(path or os.environ.get("FOLLOWTHROUGH_EXPORTS") or "sample-org")
-
-
 def configure_logging(quiet: bool) -> None:
     logging.basicConfig(
         level=logging.ERROR if quiet else logging.WARNING,
@@ -57,19 +52,16 @@ def run(args: argparse.Namespace) -> int:
     from followthrough.build import build
 
     configure_logging(args.quiet)
-    exports = exports_dir(args.exports)
-    if not exports.is_dir():
-        print(f"followthrough build: export directory {exports} does not exist", file=sys.stderr)
-        return 2
-    postmortems = args.postmortems or (
-        Path(os.environ["FOLLOWTHROUGH_POSTMORTEMS"])
-        if os.environ.get("FOLLOWTHROUGH_POSTMORTEMS") else None
-    )
-    if postmortems is not None and not postmortems.is_dir():
-        print(f"followthrough build: postmortem folder {postmortems} does not exist",
+    settings = Settings.load(warehouse=args.warehouse, exports=args.exports,
+                             postmortems=args.postmortems)
+    if not settings.exports.is_dir():
+        print(f"followthrough build: export directory {settings.exports} does not exist",
               file=sys.stderr)
         return 2
-    summary = build(warehouse_path(args.warehouse), exports, force=args.force,
-                    postmortems=postmortems)
+    if settings.postmortems is not None and not settings.postmortems.is_dir():
+        print(f"followthrough build: postmortem folder {settings.postmortems} does not exist",
+              file=sys.stderr)
+        return 2
+    summary = build(settings, force=args.force)
     print("\n".join(summary.lines()))
     return 0

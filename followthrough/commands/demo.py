@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from followthrough.commands.build import add_warehouse_arg, configure_logging
-from warehouse.db import warehouse_path
+from models.settings import Settings
 
 DEFAULT_SEED = 7
 
@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"sample organisation in {exports} is current (seed {args.seed}, "
               f"scale {args.scale:g})")
-    target = warehouse_path(args.warehouse)
-    summary = build(target, exports)
+    settings = Settings.load(warehouse=args.warehouse, exports=exports)
+    target = settings.warehouse
+    summary = build(settings)
     print("\n".join(summary.lines()), flush=True)
     if args.no_serve:
         print(f"explore: followthrough sql \"SELECT * FROM marts.time_to_ticket LIMIT 10\" "

@@ -7,7 +7,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from models.analytics.time_to_ticket import DEFAULT_BENCHMARK_DAYS, summarise, with_durations
-from pipelines.resources import warehouse
+from pipelines.runtime import warehouse
 
 
 def benchmark_days() -> float:

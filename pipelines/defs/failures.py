@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 from models.logs.clusters import DEFAULT_THRESHOLD
 from models.recurrence.clustering import assign
 from models.recurrence.excerpts import excerpt_failures
-from pipelines.resources import warehouse
+from pipelines.runtime import warehouse
 from warehouse.failures import (
     existing_clusters,
     pending_failures,

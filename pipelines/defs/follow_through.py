@@ -1,13 +1,10 @@
 """Follow-through analytics: settings, fuzzy ticket links, per-item status and the marts.
 
-SQL assets are the files `warehouse/sql/{models,marts}/NN_<table>.sql` listed in INPUTS;
-the fuzzy candidates and the Kaplan–Meier distributions are polars assets. `rebuild_follow_through`
-runs the same steps in dependency order without Dagster (tests and the benchmark use it).
+The SQL models and marts are assets made from `warehouse/sql` (pipelines/defs/transform.py);
+here are the Python ones: the settings row, the fuzzy candidates, the Kaplan–Meier distributions.
 """
 
 from __future__ import annotations
-
-import time
 
 import dagster as dg
 import duckdb
@@ -23,37 +20,11 @@ from models.analytics.distribution import (
 )
 from models.analytics.follow_through import AS_OF_SQL, FollowThroughSettings
 from models.analytics.ticket_matching import CANDIDATE_SCHEMA, fuzzy_candidates
-from pipelines.resources import warehouse
-from pipelines.sql_assets import sql_assets as make_sql_assets
-from warehouse.transform import rebuild, step
+from pipelines.lineage import inputs
+from pipelines.runtime import SettingsResource, warehouse
+from warehouse.db import transaction
 
 SETTINGS_KEY = ["models", "follow_through_settings"]
-
-# table -> the assets it reads; the SQL lives in warehouse/sql/<schema>/NN_<table>.sql
-INPUTS: dict[str, list[list[str]]] = {
-    "models.action_item_status": [
-        ["core", "action_items"], ["core", "tickets"], ["core", "ticket_events"],
-        ["models", "action_item_tickets"], SETTINGS_KEY,
-    ],
-    "marts.verification_checks": [
-        ["raw", "postmortems"], ["core", "postmortems"], ["core", "ci_jobs"],
-        ["core", "incidents"], ["models", "action_item_status"], SETTINGS_KEY,
-    ],
-    "marts.follow_through": [["models", "action_item_status"], SETTINGS_KEY],
-    "marts.stale_action_items": [
-        ["models", "action_item_status"], ["core", "tickets"], ["marts", "verification_checks"],
-        SETTINGS_KEY,
-    ],
-    "marts.checklist_compliance": [
-        ["core", "postmortems"], ["raw", "postmortems"], ["core", "incidents"],
-        ["core", "tickets"], ["core", "ci_failures"], ["models", "action_item_status"],
-        ["marts", "verification_checks"], SETTINGS_KEY,
-    ],
-    "marts.checklist_compliance_team": [["marts", "checklist_compliance"]],
-    "marts.repeat_incidents": [
-        ["core", "incidents"], ["core", "postmortems"], ["models", "action_item_status"],
-    ],
-}
 
 SETTINGS_COLUMNS = (
     "as_of", "as_of_source", "benchmark_days", "benchmark_source", "slo_priority_weeks",
@@ -75,30 +46,29 @@ def write_settings(conn: duckdb.DuckDBPyConnection, settings: FollowThroughSetti
             as_of = conn.execute("SELECT now()").fetchone()[0]
             source = "clock (the warehouse holds no events)"
     row = settings.row(as_of, source)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute("DELETE FROM models.follow_through_settings")
         conn.execute(
             f"INSERT INTO models.follow_through_settings ({', '.join(SETTINGS_COLUMNS)}) "
             f"VALUES ({', '.join('?' for _ in SETTINGS_COLUMNS)})",
             [row[c] for c in SETTINGS_COLUMNS],
         )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return row
+
+
+CANDIDATE_ITEMS_SQL = (
+    "SELECT action_item_id, team, text, owner, ticket_ref, identified_at "
+    "FROM core.action_items ORDER BY action_item_id"
+)
+CANDIDATE_TICKETS_SQL = (
+    "SELECT ticket_key, project, title, assignee, created_at, labels FROM core.tickets"
+)
 
 
 def candidate_frame(conn: duckdb.DuckDBPyConnection,
                     settings: FollowThroughSettings) -> pl.DataFrame:
-    items = conn.execute(
-        "SELECT action_item_id, team, text, owner, ticket_ref, identified_at "
-        "FROM core.action_items ORDER BY action_item_id"
-    ).pl()
-    tickets = conn.execute(
-        "SELECT ticket_key, project, title, assignee, created_at, labels FROM core.tickets"
-    ).pl()
+    items = conn.execute(CANDIDATE_ITEMS_SQL).pl()
+    tickets = conn.execute(CANDIDATE_TICKETS_SQL).pl()
     return fuzzy_candidates(items, tickets, window_days=settings.fuzzy_window_days,
                             threshold=settings.fuzzy_threshold).select(list(CANDIDATE_SCHEMA))
 
@@ -134,58 +104,22 @@ def _replace(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -
     return frame.height
 
 
-def rebuild_follow_through(conn: duckdb.DuckDBPyConnection,
-                           settings: FollowThroughSettings | None = None,
-                           ) -> dict[str, tuple[int, float]]:
-    """Every follow-through table in dependency order (after core): name -> (rows, seconds)."""
-    settings = settings or FollowThroughSettings.from_env()
-    out: dict[str, tuple[int, float]] = {}
-
-    def timed(name: str, fn) -> None:
-        t0 = time.perf_counter()
-        out[name] = (fn(), time.perf_counter() - t0)
-
-    timed(".".join(SETTINGS_KEY), lambda: (write_settings(conn, settings), 1)[1])
-    timed("models.action_item_ticket_candidates", lambda: _replace(
-        conn, "models.action_item_ticket_candidates", candidate_frame(conn, settings)))
-    timed("models.action_item_tickets", lambda: rebuild(conn, step("models.action_item_tickets")))
-    timed("marts.time_to_ticket", lambda: rebuild(conn, step("marts.time_to_ticket")))
-    for name in INPUTS:
-        if name.startswith("models."):
-            timed(name, lambda n=name: rebuild(conn, step(n)))
-    for name in INPUTS:
-        if name.startswith("marts."):
-            timed(name, lambda n=name: rebuild(conn, step(n)))
-    frames: dict[str, pl.DataFrame] = {}
-
-    def dist() -> int:
-        frames["d"], frames["c"] = distribution_frames(conn)
-        return _replace(conn, "marts.time_to_ticket_distribution", frames["d"])
-
-    timed("marts.time_to_ticket_distribution", dist)
-    timed("marts.time_to_ticket_curves",
-          lambda: _replace(conn, "marts.time_to_ticket_curves", frames["c"]))
-    return out
-
-
 # ---------------------------------------------------------------- Dagster assets
 
 
 @dg.asset(
     key=SETTINGS_KEY,
-    deps=[dg.AssetKey(k) for k in (["core", "ci_jobs"], ["core", "tickets"],
-                                   ["core", "ticket_events"], ["core", "incidents"],
-                                   ["core", "postmortems"])],
+    deps=inputs(AS_OF_SQL),
     kinds={"duckdb"},
     group_name="models",
     automation_condition=dg.AutomationCondition.eager(),
     description="The thresholds and as-of time every follow-through mart was computed with "
-    "(FOLLOWTHROUGH_* environment variables).",
+    "(FOLLOWTHROUGH_* settings, read once per run).",
 )
-def follow_through_settings(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    settings = FollowThroughSettings.from_env()
+def follow_through_settings(duckdb: DuckDBResource,
+                            settings: SettingsResource) -> dg.MaterializeResult:
     with warehouse(duckdb) as conn:
-        row = write_settings(conn, settings)
+        row = write_settings(conn, settings.get().follow_through)
     return dg.MaterializeResult(metadata={
         "as_of": str(row["as_of"]), "as_of_source": row["as_of_source"],
         "benchmark_days": row["benchmark_days"], "done_within_days": row["done_within_days"],
@@ -194,7 +128,7 @@ def follow_through_settings(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["models", "action_item_ticket_candidates"],
-    deps=[dg.AssetKey(["core", "action_items"]), dg.AssetKey(["core", "tickets"])],
+    deps=inputs(CANDIDATE_ITEMS_SQL, CANDIDATE_TICKETS_SQL),
     io_manager_key="polars_io",
     kinds={"polars", "duckdb"},
     group_name="models",
@@ -202,13 +136,10 @@ def follow_through_settings(duckdb: DuckDBResource) -> dg.MaterializeResult:
     description="Fuzzy ticket candidates per action item (rapidfuzz title score, assignee, "
     "time proximity) at or above FOLLOWTHROUGH_FUZZY_THRESHOLD.",
 )
-def action_item_ticket_candidates(duckdb: DuckDBResource) -> pl.DataFrame:
-    settings = FollowThroughSettings.from_env()
+def action_item_ticket_candidates(duckdb: DuckDBResource,
+                                  settings: SettingsResource) -> pl.DataFrame:
     with warehouse(duckdb) as conn:
-        return candidate_frame(conn, settings)
-
-
-follow_through_sql_assets = make_sql_assets(INPUTS)
+        return candidate_frame(conn, settings.get().follow_through)
 
 
 @dg.multi_asset(

@@ -5,10 +5,18 @@ from datetime import date
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.resources import DAILY, ExportsResource, warehouse
+from pipelines.lineage import RAW_ASSETS
+from pipelines.partitions import DAILY
+from pipelines.runtime import SettingsResource, warehouse
 from warehouse.ingest import ingest
 from warehouse.loader import LoadResult, iter_dates
-from warehouse.sources import GITHUB_SOURCES, JIRA, LINEAR, PAGERDUTY, POSTMORTEMS, Source
+from warehouse.sources import Source
+
+
+class LoadConfig(dg.Config):
+    """`force` reloads every file, even those whose hash is already in raw.files."""
+
+    force: bool = False
 
 
 def _report(results: list[LoadResult]) -> dg.MaterializeResult:
@@ -35,30 +43,47 @@ def _report(results: list[LoadResult]) -> dg.MaterializeResult:
     description="GitHub Actions runs, jobs, job logs, deployments and statuses, by day.",
 )
 def raw_github_actions(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, exports: ExportsResource
+    context: dg.AssetExecutionContext, config: LoadConfig, duckdb: DuckDBResource,
+    settings: SettingsResource,
 ) -> dg.MaterializeResult:
-    window = context.partition_time_window
-    days = list(iter_dates(window.start.date(), date.fromordinal(window.end.toordinal() - 1)))
+    days = None if _whole_history(context) else _days(context.partition_time_window)
     with warehouse(duckdb) as conn:
-        results = ingest(conn, exports.root, GITHUB_SOURCES, dates=days)
+        results = ingest(conn, settings.get().exports, RAW_ASSETS["github_actions"], dates=days,
+                         force=config.force)
     return _report(results)
+
+
+def _whole_history(context: dg.AssetExecutionContext) -> bool:
+    """A run over every partition loads every dated file, also those before the first day."""
+    keys = DAILY.get_partition_keys(dynamic_partitions_store=context.instance)
+    return bool(keys) and context.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
+
+
+def _days(window: dg.TimeWindow) -> list[date]:
+    return list(iter_dates(window.start.date(), date.fromordinal(window.end.toordinal() - 1)))
 
 
 def _unpartitioned(name: str, sources: tuple[Source, ...], kinds: set[str], description: str):
     @dg.asset(key=["raw", name], kinds=kinds | {"duckdb"}, group_name="raw",
               description=description)
-    def _asset(duckdb: DuckDBResource, exports: ExportsResource) -> dg.MaterializeResult:
+    def _asset(config: LoadConfig, duckdb: DuckDBResource,
+               settings: SettingsResource) -> dg.MaterializeResult:
+        s = settings.get()
         with warehouse(duckdb) as conn:
-            return _report(ingest(conn, exports.root, sources, postmortems=exports.postmortems))
+            return _report(ingest(conn, s.exports, sources, postmortems=s.postmortems,
+                                  force=config.force))
 
     return _asset
 
 
-raw_jira = _unpartitioned("jira", (JIRA,), {"jira"}, "Jira issues with changelog and comments.")
-raw_linear = _unpartitioned("linear", (LINEAR,), {"linear"}, "Linear issues with history.")
-raw_pagerduty = _unpartitioned("pagerduty", (PAGERDUTY,), {"pagerduty"}, "PagerDuty incidents.")
+raw_jira = _unpartitioned("jira", RAW_ASSETS["jira"], {"jira"},
+                          "Jira issues with changelog and comments.")
+raw_linear = _unpartitioned("linear", RAW_ASSETS["linear"], {"linear"},
+                            "Linear issues with history.")
+raw_pagerduty = _unpartitioned("pagerduty", RAW_ASSETS["pagerduty"], {"pagerduty"},
+                               "PagerDuty incidents.")
 raw_postmortems = _unpartitioned(
-    "postmortems", (POSTMORTEMS,), {"markdown"},
+    "postmortems", RAW_ASSETS["postmortems"], {"markdown"},
     "Postmortem documents, parsed and linted, with their action items.",
 )
 
@@ -83,6 +108,7 @@ def _quarantine_check(asset: dg.AssetsDefinition, sources: tuple[Source, ...]):
             ).fetchone()[0]
         return dg.AssetCheckResult(
             passed=total == 0,
+            description=f"{total} record(s) quarantined",
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "quarantined": total,
@@ -97,9 +123,6 @@ def _quarantine_check(asset: dg.AssetsDefinition, sources: tuple[Source, ...]):
 
 
 quarantine_checks = [
-    _quarantine_check(raw_github_actions, GITHUB_SOURCES),
-    _quarantine_check(raw_jira, (JIRA,)),
-    _quarantine_check(raw_linear, (LINEAR,)),
-    _quarantine_check(raw_pagerduty, (PAGERDUTY,)),
-    _quarantine_check(raw_postmortems, (POSTMORTEMS,)),
+    _quarantine_check(asset, RAW_ASSETS[asset.key.path[-1]])
+    for asset in (raw_github_actions, raw_jira, raw_linear, raw_pagerduty, raw_postmortems)
 ]

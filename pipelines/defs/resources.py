@@ -1,16 +1,11 @@
+"""The resources of the code location, from the settings in the environment when it loads."""
+
 import dagster as dg
 
-from pipelines.io import PolarsIOManager
-from pipelines.resources import default_resources
-from warehouse.db import warehouse_path
+from models.settings import Settings
+from pipelines.runtime import resources_for
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(
-        resources={
-            **default_resources(),
-            # Only the `models` layer hands polars frames between assets through DuckDB.
-            "polars_io": PolarsIOManager(database=str(warehouse_path())),
-        }
-    )
+    return dg.Definitions(resources=resources_for(Settings.load()))

@@ -1,42 +1,15 @@
-"""core, models and marts tables rebuilt from warehouse/sql whenever their inputs change."""
+"""core, models and marts tables rebuilt from warehouse/sql whenever their inputs change.
+
+Each SQL file is an asset whose inputs are the tables its SELECT reads (pipelines/lineage.py).
+"""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.resources import warehouse
+from pipelines.runtime import warehouse
 from pipelines.sql_assets import sql_assets as make_sql_assets
 
-# table -> the assets it reads; the SQL lives in warehouse/sql/<schema>/NN_<table>.sql
-INPUTS: dict[str, list[list[str]]] = {
-    "core.ci_jobs": [["raw", "github_actions"]],
-    "core.ci_failures": [["core", "ci_jobs"]],
-    "core.deployments": [["raw", "github_actions"]],
-    "core.tickets": [["raw", "jira"], ["raw", "linear"]],
-    "core.ticket_events": [["raw", "jira"], ["raw", "linear"]],
-    "core.incidents": [["raw", "pagerduty"]],
-    "core.postmortems": [["raw", "postmortems"], ["core", "incidents"]],
-    "core.action_items": [["core", "postmortems"]],
-    "models.action_item_tickets": [
-        ["core", "action_items"], ["core", "tickets"], ["models", "action_item_ticket_candidates"],
-    ],
-    "models.ci_failure_clusters": [
-        ["core", "ci_failures"], ["models", "failure_excerpts"], ["models", "failure_clusters"],
-    ],
-    "models.cluster_links": [
-        ["models", "ci_failure_clusters"], ["models", "failure_clusters"], ["core", "tickets"],
-        ["core", "incidents"], ["core", "deployments"], ["raw", "postmortems"],
-    ],
-    "models.recurrences": [
-        ["models", "ci_failure_clusters"], ["models", "cluster_links"], ["core", "tickets"],
-    ],
-    "marts.time_to_ticket": [
-        ["core", "action_items"], ["core", "postmortems"], ["core", "tickets"],
-        ["models", "action_item_tickets"],
-    ],
-}
-
-
-sql_assets = make_sql_assets(INPUTS)
+sql_assets = make_sql_assets()
 
 
 @dg.asset_check(asset=dg.AssetKey(["marts", "time_to_ticket"]),
@@ -59,8 +32,12 @@ def time_to_ticket_keeps_every_item(duckdb: DuckDBResource) -> dg.AssetCheckResu
                 description="Every job belongs to a loaded workflow run.")
 def ci_jobs_have_runs(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with warehouse(duckdb) as conn:
-        orphans = conn.execute("SELECT count(*) FROM core.ci_jobs WHERE repo IS NULL").fetchone()[0]
+        orphans, examples = conn.execute(
+            "SELECT count(*), list(job_id::VARCHAR || ' (run ' || coalesce(run_id::VARCHAR, '?') "
+            "|| ')' ORDER BY job_id)[:5] FROM core.ci_jobs WHERE repo IS NULL"
+        ).fetchone()
     return dg.AssetCheckResult(
         passed=orphans == 0, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"jobs_without_run": orphans},
+        description=f"{orphans} job(s) whose workflow run is not in the export",
+        metadata={"jobs_without_run": orphans, "examples": ", ".join(examples or []) or "none"},
     )

@@ -56,10 +56,10 @@ reasons AS (
                || ' days (last ' || strftime(last_activity_at, '%Y-%m-%d') || ')'
     FROM a
     WHERE is_open AND ticket_key IS NOT NULL
-      AND last_activity_at < as_of - to_microseconds(CAST(inactivity_days AS BIGINT) * 86400000000)
+      AND last_activity_at < as_of - to_microseconds(CAST(inactivity_days * 86400e6 AS BIGINT))
     UNION ALL
     SELECT action_item_id, 'p1_unjustified',
-           identified_at + to_microseconds(CAST(p1_within_days AS BIGINT) * 86400000000),
+           identified_at + to_microseconds(CAST(p1_within_days * 86400e6 AS BIGINT)),
            priority || ' open ' || CAST(floor((epoch(as_of) - epoch(identified_at)) / 86400) AS BIGINT)
                || ' days after identification with no justified reschedule'
                || CASE WHEN reschedules > 0
@@ -67,7 +67,7 @@ reasons AS (
                        ELSE '' END
     FROM a
     WHERE is_open AND priority IN ('P0', 'P1') AND first_justified_at IS NULL
-      AND identified_at + to_microseconds(CAST(p1_within_days AS BIGINT) * 86400000000) < as_of
+      AND identified_at + to_microseconds(CAST(p1_within_days * 86400e6 AS BIGINT)) < as_of
     UNION ALL
     SELECT action_item_id, 'verification_missing', identified_at,
            'no verification criterion, neither on the item nor in the document: '
@@ -75,14 +75,14 @@ reasons AS (
     FROM a WHERE is_open AND NOT has_verification
     UNION ALL
     SELECT action_item_id, 'verification_unchecked',
-           closed_at + to_microseconds(CAST(verification_days AS BIGINT) * 86400000000),
+           closed_at + to_microseconds(CAST(verification_days * 86400e6 AS BIGINT)),
            'closed ' || strftime(closed_at, '%Y-%m-%d') || ' and its verification ('
                || coalesce('"' || left(verification, 80) || '"', 'the document''s section')
-               || ') has not been checked against CI history ' || verification_days
+               || ') has not been checked against CI history ' || printf('%g', verification_days)
                || ' days later'
     FROM a
     WHERE done AND has_verification AND checked = 0 AND closed_at IS NOT NULL
-      AND closed_at + to_microseconds(CAST(verification_days AS BIGINT) * 86400000000) < as_of
+      AND closed_at + to_microseconds(CAST(verification_days * 86400e6 AS BIGINT)) < as_of
 )
 SELECT
     r.action_item_id, r.reason, a.postmortem_id, a.team, a.service, a.owner, a.priority,

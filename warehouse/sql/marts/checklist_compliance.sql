@@ -31,15 +31,15 @@ items AS (
         count(*) FILTER (WHERE priority IN ('P0', 'P1') AND NOT canceled) AS p1,
         count(*) FILTER (WHERE priority IN ('P0', 'P1') AND NOT canceled
             AND ((done AND closed_at <= identified_at
-                     + to_microseconds(CAST(s.p1_within_days AS BIGINT) * 86400000000))
+                     + to_microseconds(CAST(s.p1_within_days * 86400e6 AS BIGINT)))
                  OR first_justified_at <= identified_at
-                     + to_microseconds(CAST(s.p1_within_days AS BIGINT) * 86400000000)))
+                     + to_microseconds(CAST(s.p1_within_days * 86400e6 AS BIGINT))))
             AS p1_handled,
         count(*) FILTER (WHERE NOT canceled AND regexp_matches(lower(coalesce(action_text, '')),
             'run ?book|playbook|procedure|\bsop\b')) AS runbook_items,
         count(*) FILTER (WHERE NOT canceled AND regexp_matches(lower(coalesce(action_text, '')),
             'run ?book|playbook|procedure|\bsop\b') AND done AND closed_at <= identified_at
-                + to_microseconds(CAST(s.p1_within_days AS BIGINT) * 86400000000))
+                + to_microseconds(CAST(s.p1_within_days * 86400e6 AS BIGINT)))
             AS runbook_done
     FROM models.action_item_status, s GROUP BY ALL
 ),
@@ -73,7 +73,7 @@ x AS (
         coalesce(items.runbook_items, 0) AS runbook_items, items.runbook_done,
         coalesce(ver.n, 0) AS n_criteria, ver.checked, ver.waiting, ver.not_checkable,
         coalesce(ci.failures, 0) AS ci_failures, blame.hits AS blame_hits,
-        p.identified_at + to_microseconds(CAST(p.p1_within_days AS BIGINT) * 86400000000)
+        p.identified_at + to_microseconds(CAST(p.p1_within_days * 86400e6 AS BIGINT))
             AS day30
     FROM p
     LEFT JOIN inc_ticket it USING (postmortem_id)
@@ -162,7 +162,7 @@ checks AS (
              ELSE 'failed' END,
         CASE WHEN p1 = 0 THEN 'no P1 action items'
              ELSE p1_handled || ' of ' || p1 || ' P1 item(s) resolved or rescheduled with a reason within '
-                  || p1_within_days || ' days' END
+                  || printf('%g', p1_within_days) || ' days' END
     FROM x
     UNION ALL
     SELECT postmortem_id, 'within_30_days', 'verification_checked',
@@ -193,7 +193,7 @@ checks AS (
         CASE WHEN runbook_items = 0
                  THEN 'no action item mentions a runbook; whether a procedure was missing is not recorded'
              ELSE runbook_done || ' of ' || runbook_items || ' runbook item(s) done within '
-                  || p1_within_days || ' days' END
+                  || printf('%g', p1_within_days) || ' days' END
     FROM x
 )
 SELECT c.postmortem_id, x.team, x.service, x.incident_id, c.phase, c.check_id, c.result,

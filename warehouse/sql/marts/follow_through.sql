@@ -2,9 +2,9 @@
 WITH s AS (SELECT * FROM models.follow_through_settings LIMIT 1),
 i AS (
     SELECT a.*,
-        a.identified_at + to_microseconds(CAST(s.done_within_days AS BIGINT) * 86400000000)
+        a.identified_at + to_microseconds(CAST(s.done_within_days * 86400e6 AS BIGINT))
             AS done_deadline,
-        a.identified_at + to_microseconds(CAST(s.p1_within_days AS BIGINT) * 86400000000)
+        a.identified_at + to_microseconds(CAST(s.p1_within_days * 86400e6 AS BIGINT))
             AS p1_deadline,
         a.priority IN ('P0', 'P1') AS is_p1,
         s.done_within_days, s.p1_within_days

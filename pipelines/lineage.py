@@ -1,0 +1,35 @@
+"""Which asset writes each warehouse table, so an asset's inputs follow from the SQL it reads."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from warehouse.sources import GITHUB_SOURCES, JIRA, LINEAR, PAGERDUTY, POSTMORTEMS, Source
+from warehouse.transform import tables_read
+
+# raw asset name -> the export sources it loads (each source fills one or more raw tables)
+RAW_ASSETS: dict[str, tuple[Source, ...]] = {
+    "github_actions": GITHUB_SOURCES,
+    "jira": (JIRA,),
+    "linear": (LINEAR,),
+    "pagerduty": (PAGERDUTY,),
+    "postmortems": (POSTMORTEMS,),
+}
+
+# Tables written by an asset of another name; every other `schema.table` is its own asset.
+_WRITTEN_BY: dict[str, tuple[str, str]] = {
+    **{table: ("raw", name) for name, sources in RAW_ASSETS.items()
+       for source in sources for table in source.tables},
+    "models.fingerprint_clusters": ("models", "failure_clusters"),
+}
+
+
+def producer(table: str) -> dg.AssetKey:
+    """The asset that writes `schema.table`."""
+    return dg.AssetKey(list(_WRITTEN_BY.get(table) or table.split(".", 1)))
+
+
+def inputs(*sql: str, exclude: str | None = None) -> list[dg.AssetKey]:
+    """The assets whose tables these statements read (an asset never depends on itself)."""
+    keys = {producer(t) for s in sql for t in tables_read(s) if t != exclude}
+    return sorted(keys, key=lambda k: k.to_user_string())

@@ -1,0 +1,150 @@
+"""Running the project's assets in-process: the one execution path of `followthrough build`.
+
+The CLI, the tests and the benchmarks run the same Dagster assets and checks that `dg dev` and
+the daemon run, so every asset check runs in a command-line build too. A build is two runs: the
+raw loads (one run over the whole history, not one per day), then, if they changed anything,
+everything downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from models.settings import Settings
+from pipelines.partitions import DAILY
+from pipelines.runtime import resources_for
+
+RAW = dg.AssetSelection.groups("raw")
+DOWNSTREAM = dg.AssetSelection.all() - RAW
+# The follow-through models and marts: everything after core except the CI-failure analysis.
+FOLLOW_THROUGH = (
+    dg.AssetSelection.groups("models", "marts")
+    - dg.AssetSelection.assets(["models", "failure_excerpts"]).downstream()
+)
+_JOB = "followthrough_build"
+
+# Called with (event, step name) as steps start and finish: "start", "done" or "failed".
+StepListener = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """An asset check that did not pass, with what it found."""
+
+    asset: str
+    check: str
+    severity: str
+    description: str | None
+    metadata: Mapping[str, str]
+
+    def line(self) -> str:
+        head = f"{self.asset}:{self.check}"
+        detail = self.description or ", ".join(
+            f"{k}={v}" for k, v in self.metadata.items() if k != "examples")
+        examples = self.metadata.get("examples")
+        out = f"{head} ({self.severity.lower()}): {detail}" if detail else head
+        if examples and examples != "none":
+            out += f"; e.g. {examples.strip()}"
+        return " ".join(out.split())[:400]
+
+
+@dataclass
+class RunOutcome:
+    succeeded: bool
+    materialized: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    failed_checks: list[CheckFailure] = field(default_factory=list)
+
+
+def _metadata_text(value: Any) -> str:
+    raw = getattr(value, "value", value)
+    if isinstance(raw, (list, tuple)):
+        raw = ", ".join(str(v) for v in raw)
+    return str(raw).replace("\n- ", "; ").lstrip("- ")
+
+
+def _progress_logger(listener: StepListener) -> dg.LoggerDefinition:
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            meta = getattr(record, "dagster_meta", None) or {}
+            event = meta.get("dagster_event")
+            step = meta.get("step_key")
+            if event is None or not step:
+                return
+            kind = {"STEP_START": "start", "STEP_SUCCESS": "done",
+                    "STEP_FAILURE": "failed"}.get(event.event_type_value)
+            if kind:
+                listener(kind, step)
+
+    @dg.logger
+    def progress(_: dg.InitLoggerContext) -> logging.Logger:
+        log = logging.Logger("followthrough.progress", level=logging.DEBUG)
+        log.addHandler(_Handler())
+        return log
+
+    return progress
+
+
+def materialize(
+    settings: Settings,
+    selection: dg.AssetSelection,
+    *,
+    whole_history: bool = False,
+    run_config: Mapping[str, Any] | None = None,
+    listener: StepListener | None = None,
+) -> RunOutcome:
+    """Materialize `selection` (and its checks) of the project's definitions in this process.
+
+    `whole_history` runs the daily-partitioned raw asset over every partition at once, which
+    loads every export file whatever its date.
+    """
+    from pipelines.definitions import defs
+
+    loaded = defs.load_fn()
+    loggers: dict[str, dg.LoggerDefinition] = {"console": dg.default_loggers()["console"]}
+    if listener:
+        loggers["progress"] = _progress_logger(listener)
+    job_defs = dg.Definitions(
+        assets=list(loaded.assets or []),
+        asset_checks=list(loaded.asset_checks or []),
+        jobs=[dg.define_asset_job(_JOB, selection=selection)],
+        resources=resources_for(settings),
+        loggers=loggers,
+    )
+    tags: dict[str, str] = {}
+    if whole_history:
+        keys = DAILY.get_partition_keys()
+        tags = {"dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1]}
+    config: dict[str, Any] = dict(run_config or {})
+    config["loggers"] = {"console": {"config": {"log_level": "ERROR"}},
+                         **{name: {} for name in loggers if name != "console"}}
+    result = job_defs.resolve_job_def(_JOB).execute_in_process(
+        run_config=config, instance=dg.DagsterInstance.ephemeral(), tags=tags,
+    )
+    outcome = RunOutcome(succeeded=result.success)
+    for event in result.get_asset_materialization_events():
+        mat = getattr(event.event_specific_data, "materialization", None)
+        if mat is not None:
+            outcome.materialized[mat.asset_key.to_user_string()] = mat.metadata
+    for ev in result.get_asset_check_evaluations():
+        if ev.passed:
+            continue
+        outcome.failed_checks.append(CheckFailure(
+            asset=ev.asset_check_key.asset_key.to_user_string(),
+            check=ev.asset_check_key.name,
+            severity=ev.severity.value,
+            description=ev.description,
+            metadata={k: _metadata_text(v) for k, v in ev.metadata.items()},
+        ))
+    return outcome
+
+
+def raw_run_config(force: bool) -> dict[str, Any]:
+    """`force` for every raw asset's load config."""
+    names = ("github_actions", "jira", "linear", "pagerduty", "postmortems")
+    return {"ops": {f"raw__{n}": {"config": {"force": force}} for n in names}}
