@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from followthrough.generate import generate
+    from sampleorg import generate
 
     if args.scale <= 0:
         print(f"followthrough generate: --scale must be positive, got {args.scale}",

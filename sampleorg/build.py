@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from followthrough.generate import postmortems as pmmod
-from followthrough.generate import truth
-from followthrough.generate.ci import CiResult, CiStream, PatternPlan, plan_patterns
-from followthrough.generate.incidents import IncidentPlan, plan_incidents, write_incidents
-from followthrough.generate.org import N_DAYS, NOW_TS, START, START_TS, Org, build_org, rng_for
-from followthrough.generate.tickets import (
+from sampleorg import postmortems as pmmod
+from sampleorg import truth
+from sampleorg.ci import CiResult, CiStream, PatternPlan, plan_patterns
+from sampleorg.incidents import IncidentPlan, plan_incidents, write_incidents
+from sampleorg.org import N_DAYS, NOW_TS, START, START_TS, Org, build_org, rng_for
+from sampleorg.tickets import (
     Target,
     Ticket,
     assign_keys,
@@ -21,7 +21,7 @@ from followthrough.generate.tickets import (
     work_time,
     write_tickets,
 )
-from followthrough.generate.writer import OutputTree, iso_z
+from sampleorg.writer import OutputTree, iso_z
 
 _WORK_TITLES = (
     "Add pagination to the {n} list endpoint", "Upgrade {p} to the latest minor version",

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from followthrough.cli import main
-from followthrough.generate import generate
+from sampleorg import generate
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z ")
 ISO_ANY = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$")
@@ -289,7 +289,7 @@ def test_cli_writes_summary_and_rejects_bad_input(tmp_path: Path,
 _RSS_SCRIPT = """
 import resource, sys
 from pathlib import Path
-from followthrough.generate import generate
+from sampleorg import generate
 generate(Path(sys.argv[1]), seed=2, scale=float(sys.argv[2]))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
