@@ -23,6 +23,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from followthrough.progress import Progress
     from sampleorg import generate
 
     if args.scale <= 0:
@@ -37,6 +38,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"followthrough generate: {out} is not empty; choose an empty or new directory",
               file=sys.stderr)
         return 2
-    summary = generate(out, seed=args.seed, scale=args.scale)
+    summary = generate(out, seed=args.seed, scale=args.scale, progress=Progress())
     print(summary.line())
     return 0
