@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from followthrough.build import build
-from followthrough.generate import generate
+from sampleorg import generate
 
 
 def table_hashes(path: Path) -> dict[str, tuple[int, int]]:

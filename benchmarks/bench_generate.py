@@ -16,7 +16,7 @@ from pathlib import Path
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from followthrough.generate import generate
+from sampleorg import generate
 t0 = time.perf_counter()
 s = generate(Path(sys.argv[1]), seed=7, scale=float(sys.argv[2]))
 print(json.dumps({"seconds": time.perf_counter() - t0, "jobs": s.counts["jobs"],

@@ -26,10 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
 
-    from followthrough.generate.build import generate
     from models.analytics.follow_through import FollowThroughSettings
     from models.analytics.time_to_ticket import summarise, with_durations
     from pipelines.defs.follow_through import rebuild_follow_through
+    from sampleorg.build import generate
     from warehouse.db import connect
     from warehouse.ingest import ingest
     from warehouse.transform import rebuild_all

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from followthrough.build import build
-from followthrough.generate import generate
-from followthrough.generate.evaluate import cluster_purity, recurrence_scores
+from sampleorg import generate
+from sampleorg.evaluate import cluster_purity, recurrence_scores
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ def contracts_export(tmp_path: Path) -> Path:
 def sample_org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A small generated organisation and its warehouse, built by the real pipeline."""
     from followthrough.build import build
-    from followthrough.generate import generate
+    from sampleorg import generate
 
     root = tmp_path_factory.mktemp("sample-org")
     exports = root / "exports"

@@ -7,9 +7,9 @@ import json
 import duckdb
 import pytest
 
-from followthrough.generate.build import generate
 from models.analytics.follow_through import FollowThroughSettings
 from pipelines.defs.follow_through import rebuild_follow_through
+from sampleorg.build import generate
 from warehouse.db import connect
 from warehouse.ingest import ingest
 from warehouse.transform import rebuild_all

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from followthrough.generate.evaluate import cluster_purity, recurrence_scores
+from sampleorg.evaluate import cluster_purity, recurrence_scores
 
 
 def test_recurrence_links_recover_planted_recurring_failures(sample_org: tuple[Path, Path]) -> None:

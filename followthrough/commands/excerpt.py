@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from followthrough.progress import Progress, for_output
 from models.logs.excerpt import DEFAULT_MAX_LINES, Excerpt, excerpt_file
 from models.logs.fingerprint import fingerprint
 
@@ -73,16 +74,23 @@ def run(args: argparse.Namespace) -> int:
         )
         passing = None
     failures = 0
-    for path in args.logs:
-        try:
-            ex = excerpt_file(path, passing=passing, max_lines=args.max_lines)
-        except OSError as exc:
-            failures += 1
-            reason = exc.strerror or str(exc)
-            print(f"followthrough excerpt: {path}: {reason}", file=sys.stderr)
-            _print(path, None, f"unreadable: {reason}", args.format)
-            continue
-        for note in ex.notes:
-            print(f"followthrough excerpt: {path}: {note}", file=sys.stderr)
-        _print(path, ex, None, args.format)
+    progress = Progress(enabled=for_output(sys.stdout))
+    with progress.stage("excerpt", total=len(args.logs), unit="files") as stage:
+        for path in args.logs:
+            try:
+                ex = excerpt_file(path, passing=passing, max_lines=args.max_lines)
+            except OSError as exc:
+                failures += 1
+                reason = exc.strerror or str(exc)
+                stage.clear()
+                print(f"followthrough excerpt: {path}: {reason}", file=sys.stderr)
+                _print(path, None, f"unreadable: {reason}", args.format)
+                stage.advance()
+                continue
+            if ex.notes:
+                stage.clear()
+            for note in ex.notes:
+                print(f"followthrough excerpt: {path}: {note}", file=sys.stderr)
+            _print(path, ex, None, args.format)
+            stage.advance()
     return 1 if failures == len(args.logs) else 0

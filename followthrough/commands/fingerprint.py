@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from followthrough.progress import Progress, for_output
 from models.logs.lines import truncate
 from models.logs.redact import redact
 from models.logs.templates import TemplateStore
@@ -57,10 +58,13 @@ def run(args: argparse.Namespace) -> int:
             return 1
     store = TemplateStore()
     out = sys.stdout
+    progress = Progress(enabled=for_output(out))
     try:
-        for batch in _batches(stream, max(1, args.batch_lines)):
-            mined = store.add_batch([redact(m) for m in batch])
-            out.write("".join(f"{gid}\t{tmpl}\n" for gid, tmpl in mined.iter_rows()))
+        with progress.stage("fingerprint", unit="lines") as stage:
+            for batch in _batches(stream, max(1, args.batch_lines)):
+                mined = store.add_batch([redact(m) for m in batch])
+                out.write("".join(f"{gid}\t{tmpl}\n" for gid, tmpl in mined.iter_rows()))
+                stage.advance(len(batch))
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

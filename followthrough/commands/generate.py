@@ -23,7 +23,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from followthrough.generate import generate
+    from followthrough.progress import Progress
+    from sampleorg import generate
 
     if args.scale <= 0:
         print(f"followthrough generate: --scale must be positive, got {args.scale}",
@@ -37,6 +38,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"followthrough generate: {out} is not empty; choose an empty or new directory",
               file=sys.stderr)
         return 2
-    summary = generate(out, seed=args.seed, scale=args.scale)
+    summary = generate(out, seed=args.seed, scale=args.scale, progress=Progress())
     print(summary.line())
     return 0

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from followthrough.generate import postmortems as pmmod
-from followthrough.generate import truth
-from followthrough.generate.ci import CiResult, CiStream, PatternPlan, plan_patterns
-from followthrough.generate.incidents import IncidentPlan, plan_incidents, write_incidents
-from followthrough.generate.org import N_DAYS, NOW_TS, START, START_TS, Org, build_org, rng_for
-from followthrough.generate.tickets import (
+from sampleorg import postmortems as pmmod
+from sampleorg import truth
+from sampleorg.ci import CiResult, CiStream, PatternPlan, plan_patterns
+from sampleorg.incidents import IncidentPlan, plan_incidents, write_incidents
+from sampleorg.org import N_DAYS, NOW_TS, START, START_TS, Org, build_org, rng_for
+from sampleorg.tickets import (
     Target,
     Ticket,
     assign_keys,
@@ -21,7 +21,7 @@ from followthrough.generate.tickets import (
     work_time,
     write_tickets,
 )
-from followthrough.generate.writer import OutputTree, iso_z
+from sampleorg.writer import NullProgress, NullStage, OutputTree, iso_z
 
 _WORK_TITLES = (
     "Add pagination to the {n} list endpoint", "Upgrade {p} to the latest minor version",
@@ -53,30 +53,41 @@ class Summary:
                 f"({self.bytes_written / 1e6:.0f} MB, {self.files_written} files)")
 
 
-def generate(out_dir: Path, seed: int = 7, scale: float = 1.0) -> Summary:
-    """Write a complete sample organisation export (and groundtruth.json) into `out_dir`."""
+def generate(out_dir: Path, seed: int = 7, scale: float = 1.0, progress: Any = None) -> Summary:
+    """Write a complete sample organisation export (and groundtruth.json) into `out_dir`.
+
+    `progress` (e.g. `followthrough.progress.Progress`) hears about each stage and file written;
+    it never changes what is written. The default is silent.
+    """
     if scale <= 0:
         raise ValueError(f"--scale must be positive, got {scale}")
+    if progress is None:
+        progress = NullProgress()
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     out = OutputTree(out_dir)
-    org = build_org(seed)
-    patterns = plan_patterns(org, seed, scale)
-    incidents, deploy_plans = plan_incidents(org, seed, scale, patterns)
-    ci = CiStream(org, out, seed, scale, patterns, deploy_plans).run()
-    pms, tickets = pmmod.plan_postmortems(org, incidents, seed, ci.occurrences)
-    pattern_tickets = _pattern_tickets(org, seed, patterns, ci, pms, tickets)
-    tickets += _incident_tickets(org, seed, incidents)
-    tickets += _work_tickets(org, seed, scale)
-    assign_keys(tickets)
-    for pm in pms:
-        out.write_text(pm.path, pmmod.render(pm, seed))
-    n_jira, n_linear = write_tickets(tickets, org, seed, out.write_json)
-    n_inc = write_incidents(incidents, org, seed, out.write_json)
-    items = [truth.action_item_truth(pm, it) for pm in pms for it in pm.items]
-    gt = _ground_truth(org, seed, scale, patterns, pattern_tickets, ci, incidents, pms, items,
-                       tickets)
-    out.write_json("groundtruth.json", gt)
+    with progress.stage("generate github", unit="files") as stage:
+        out.stage = stage
+        org = build_org(seed)
+        patterns = plan_patterns(org, seed, scale)
+        incidents, deploy_plans = plan_incidents(org, seed, scale, patterns)
+        ci = CiStream(org, out, seed, scale, patterns, deploy_plans).run()
+    with progress.stage("generate postmortems, tickets, incidents", unit="files") as stage:
+        out.stage = stage
+        pms, tickets = pmmod.plan_postmortems(org, incidents, seed, ci.occurrences)
+        pattern_tickets = _pattern_tickets(org, seed, patterns, ci, pms, tickets)
+        tickets += _incident_tickets(org, seed, incidents)
+        tickets += _work_tickets(org, seed, scale)
+        assign_keys(tickets)
+        for pm in pms:
+            out.write_text(pm.path, pmmod.render(pm, seed))
+        n_jira, n_linear = write_tickets(tickets, org, seed, out.write_json)
+        n_inc = write_incidents(incidents, org, seed, out.write_json)
+        items = [truth.action_item_truth(pm, it) for pm in pms for it in pm.items]
+        gt = _ground_truth(org, seed, scale, patterns, pattern_tickets, ci, incidents, pms, items,
+                           tickets)
+        out.write_json("groundtruth.json", gt)
+    out.stage = NullStage()
     counts = {"runs": ci.runs, "jobs": ci.jobs, "failed_jobs": len(ci.failed_jobs),
               "logs": ci.logs_failed + ci.logs_passing, "deployments": ci.deployments,
               "deployment_statuses": ci.deployment_statuses, "incidents": n_inc,

@@ -6,8 +6,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from followthrough.generate.ci import DeployFailurePlan, PatternPlan
-from followthrough.generate.org import (
+from sampleorg.ci import DeployFailurePlan, PatternPlan
+from sampleorg.org import (
     N_DAYS,
     NOW_TS,
     PD_API,
@@ -19,7 +19,7 @@ from followthrough.generate.org import (
     pd_id,
     rng_for,
 )
-from followthrough.generate.writer import iso_z
+from sampleorg.writer import iso_z
 
 PRIORITY_IDS = {"P1": "PQ1SEV1", "P2": "PQ2SEV2", "P3": "PQ3SEV3", "P4": "PQ4SEV4",
                 "P5": "PQ5SEV5"}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from followthrough.generate.ci import CiResult, PatternPlan
-from followthrough.generate.incidents import IncidentPlan
-from followthrough.generate.org import NOW_TS, sprint_number
-from followthrough.generate.postmortems import ActionItemPlan, PostmortemPlan, headings
-from followthrough.generate.tickets import Target, Ticket
-from followthrough.generate.writer import day_str, iso_z
+from sampleorg.ci import CiResult, PatternPlan
+from sampleorg.incidents import IncidentPlan
+from sampleorg.org import NOW_TS, sprint_number
+from sampleorg.postmortems import ActionItemPlan, PostmortemPlan, headings
+from sampleorg.tickets import Target, Ticket
+from sampleorg.writer import day_str, iso_z
 
 DEFINITIONS = {
     "as_of": "All staleness is evaluated at `as_of` (the end of the sample window).",

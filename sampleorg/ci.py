@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from followthrough.generate import deploys, logs
-from followthrough.generate.org import (
+from sampleorg import deploys, logs
+from sampleorg.org import (
     GITHUB_API,
     GITHUB_WEB,
     N_DAYS,
@@ -28,7 +28,7 @@ from followthrough.generate.org import (
     rng_for,
     sha40,
 )
-from followthrough.generate.patterns import (
+from sampleorg.patterns import (
     EXTRA_RECURRING,
     RECURRING,
     Failure,
@@ -37,7 +37,7 @@ from followthrough.generate.patterns import (
     render_network_flake,
     render_one_off,
 )
-from followthrough.generate.writer import OutputTree, day_str, iso_pacific, iso_z
+from sampleorg.writer import OutputTree, day_str, iso_pacific, iso_z
 
 CI_RUNS_PER_WEEKDAY = 96.0  # x ~3.6 jobs/run x ~415 weekday-equivalents ~= 150k jobs
 DEPLOYS_PER_SERVICE_DAY = 0.42
@@ -664,6 +664,6 @@ def day_index(ts: float) -> int:
 
 
 def utc(ts: float) -> datetime:
-    from followthrough.generate.writer import from_epoch
+    from sampleorg.writer import from_epoch
 
     return from_epoch(ts)

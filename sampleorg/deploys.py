@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from followthrough.generate.org import Person, Repo, node_id
-from followthrough.generate.writer import iso_z
+from sampleorg.org import Person, Repo, node_id
+from sampleorg.writer import iso_z
 
 
 def user_ref(p: Person) -> dict[str, Any]:

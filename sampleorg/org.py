@@ -11,7 +11,7 @@ import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from followthrough.generate.writer import epoch
+from sampleorg.writer import epoch
 
 START = datetime(2025, 5, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)  # exclusive; also the fixed "now" of the sample org

@@ -10,8 +10,8 @@ import random
 import string
 from dataclasses import dataclass
 
-from followthrough.generate.patterns import ESC, GREEN, RESET, Failure
-from followthrough.generate.writer import log_ts
+from sampleorg.patterns import ESC, GREEN, RESET, Failure
+from sampleorg.writer import log_ts
 
 CYAN = f"{ESC}[36;1m"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from followthrough.generate.org import (
+from sampleorg.org import (
     JIRA_BASE,
     LINEAR_BASE,
     NOW_TS,
@@ -22,7 +22,7 @@ from followthrough.generate.org import (
     sprint_at,
     sprint_number,
 )
-from followthrough.generate.writer import day_str, iso_jira, iso_ms_z
+from sampleorg.writer import day_str, iso_jira, iso_ms_z
 
 JIRA_PRIORITY = {"P1": ("Highest", "1"), "P2": ("High", "2"), "P3": ("Medium", "3"),
                  "P4": ("Low", "4")}
@@ -439,6 +439,6 @@ def target_for(rng: random.Random, team: Team, ts: float) -> Target:
 
 
 def due_date(ts: float) -> date:
-    from followthrough.generate.writer import from_epoch
+    from sampleorg.writer import from_epoch
 
     return from_epoch(ts).date()

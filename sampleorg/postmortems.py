@@ -11,11 +11,11 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from followthrough.generate.ci import Occurrence, PatternPlan
-from followthrough.generate.incidents import IncidentPlan
-from followthrough.generate.org import NOW_TS, START_TS, Org, Person, Team, rng_for, sprint_at
-from followthrough.generate.tickets import Target, Ticket, lifecycle
-from followthrough.generate.writer import day_str, from_epoch, iso_z
+from sampleorg.ci import Occurrence, PatternPlan
+from sampleorg.incidents import IncidentPlan
+from sampleorg.org import NOW_TS, START_TS, Org, Person, Team, rng_for, sprint_at
+from sampleorg.tickets import Target, Ticket, lifecycle
+from sampleorg.writer import day_str, from_epoch, iso_z
 
 STYLES = ("pagerduty", "google", "frontmatter", "bold_labels", "bullet_labels", "table_meta",
           "confluence_html")
@@ -406,7 +406,7 @@ def _ticket_text(rng: random.Random, it: ActionItemPlan, fmt: str) -> str:
 def _target_text(it: ActionItemPlan, pm: PostmortemPlan) -> str:
     t = it.doc_target
     if t.sprint is not None:
-        from followthrough.generate.org import sprint_number
+        from sampleorg.org import sprint_number
 
         s = sprint_number(t.sprint)
         return s.jira_name(pm.team.project_key) if pm.team.tracker == "jira" else s.linear_name()

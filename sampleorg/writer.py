@@ -86,13 +86,41 @@ def dumps(obj: Any) -> str:
     return _DUMPS(obj)
 
 
+class NullStage:
+    """A progress stage that reports nothing."""
+
+    def __enter__(self) -> NullStage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def set(self, count: int) -> None:
+        pass
+
+
+class NullProgress:
+    """The default progress reporter: silent. Any object with the same `stage` method will do
+    (e.g. `followthrough.progress.Progress`); its stages need `advance`, `set` and `with`."""
+
+    def stage(self, name: str, total: int | None = None, unit: str = "items") -> NullStage:
+        return NullStage()
+
+
 class OutputTree:
-    """Writes files under the export root, creating folders once and counting bytes."""
+    """Writes files under the export root, creating folders once and counting bytes.
+
+    Each file written advances `stage` by one (a progress stage; silent by default).
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.bytes_written = 0
         self.files_written = 0
+        self.stage: Any = NullStage()
         self._dirs: set[str] = set()
 
     def _ensure(self, rel_dir: str) -> None:
@@ -109,6 +137,7 @@ class OutputTree:
             fh.write(data)
         self.bytes_written += len(data)
         self.files_written += 1
+        self.stage.advance()
 
     def write_json(self, rel_path: str, obj: Any) -> None:
         self.write_text(rel_path, dumps(obj))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import subprocess
@@ -14,7 +15,8 @@ from typing import Any
 import pytest
 
 from followthrough.cli import main
-from followthrough.generate import generate
+from followthrough.progress import Progress
+from sampleorg import generate
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z ")
 ISO_ANY = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$")
@@ -267,11 +269,16 @@ def test_same_seed_is_byte_identical(tmp_path: Path) -> None:
 
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     generate(a, seed=3, scale=0.01)
-    generate(b, seed=3, scale=0.01)
+    stderr = io.StringIO()
+    summary = generate(b, seed=3, scale=0.01, progress=Progress(stderr, enabled=True))
     generate(c, seed=4, scale=0.01)
     da = digest(a)
-    assert da == digest(b)
+    assert da == digest(b)  # reporting progress changes nothing that is written
     assert da != digest(c)
+    finals = re.findall(r"\r(generate [^:]+): ([\d,]+) files in ", stderr.getvalue())
+    assert [name for name, _ in finals] == ["generate github",
+                                            "generate postmortems, tickets, incidents"]
+    assert sum(int(n.replace(",", "")) for _, n in finals) == summary.files_written == len(da)
 
 
 def test_cli_writes_summary_and_rejects_bad_input(tmp_path: Path,
@@ -289,7 +296,7 @@ def test_cli_writes_summary_and_rejects_bad_input(tmp_path: Path,
 _RSS_SCRIPT = """
 import resource, sys
 from pathlib import Path
-from followthrough.generate import generate
+from sampleorg import generate
 generate(Path(sys.argv[1]), seed=2, scale=float(sys.argv[2]))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
