@@ -1,73 +1,83 @@
-"""Build time of the sample organisation's warehouse, and what a second run changes.
+"""Time `followthrough build` as a user runs it (a whole process), and what a second run changes.
 
     .venv/bin/python benchmarks/bench_build.py [--scale 1] [--seed 7] [--workdir DIR]
+        [--against CHECKOUT] [--repeat 2]
 
-Prints generation time, first build time, row counts per core table, the time-to-ticket median,
-then a second build over the same files: its time and whether any raw/core/models/marts row
-changed (an order-independent hash of every table before and after).
+Generates the sample organisation unless WORKDIR holds one, then per round: a first build into
+a new warehouse, a second build over the same files (no new data), and whether any
+raw/core/models/marts row changed between them. With `--against` the same rounds also run the
+code of another checkout (e.g. `git worktree add /tmp/base main`), alternating with this one so
+both see the same machine load; the ratios of the medians are printed, and the two warehouses
+are compared table by table.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
+import os
+import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-import duckdb
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_warehouses import table_hashes  # noqa: E402
 
-from followthrough.build import build
-from sampleorg import generate
-
-
-def table_hashes(path: Path) -> dict[str, tuple[int, int]]:
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        out = {}
-        tables = conn.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('raw', 'core', 'models', 'marts') ORDER BY ALL"
-        ).fetchall()
-        for schema, name in tables:
-            cols = [c for (c,) in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-                "AND table_name = ? AND column_name NOT IN ('loaded_at', 'quarantined_at')",
-                [schema, name]).fetchall()]
-            expr = ", ".join(f'"{c}"' for c in cols)
-            out[f"{schema}.{name}"] = conn.execute(
-                f"SELECT count(*), coalesce(sum(hash({expr})), 0) FROM {schema}.{name}"
-            ).fetchone()
-        return out
-    finally:
-        conn.close()
+REPO = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
+def run_build(code: Path, exports: Path, warehouse: Path) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWTHROUGH_")}
+    env["PYTHONPATH"] = str(code)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "followthrough.cli", "build", "--exports", str(exports),
+                    "--warehouse", str(warehouse)], cwd=code, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--workdir", type=Path, default=Path("bench-build"))
+    ap.add_argument("--against", type=Path, default=None, help="another checkout to compare with")
+    ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="ft-bench-"))
-    exports, warehouse = work / "exports", work / "warehouse.duckdb"
+    exports = args.workdir / "exports"
     if not (exports / "groundtruth.json").exists():
-        shutil.rmtree(exports, ignore_errors=True)
         t0 = time.perf_counter()
-        generate(exports, seed=args.seed, scale=args.scale)
+        subprocess.run([sys.executable, "-m", "followthrough.cli", "generate", "--seed",
+                        str(args.seed), "--scale", str(args.scale), str(exports)], check=True,
+                       stdout=subprocess.DEVNULL)
         print(f"generate: {time.perf_counter() - t0:.1f} s")
-    warehouse.unlink(missing_ok=True)
-    first = build(warehouse, exports)
-    print("\n".join(first.lines()))
-    before = table_hashes(warehouse)
-    t0 = time.perf_counter()
-    second = build(warehouse, exports)
-    elapsed = time.perf_counter() - t0
-    after = table_hashes(warehouse)
-    changed = [name for name in before if before[name] != after.get(name)]
-    print(f"second build: {elapsed:.1f} s, files loaded {sum(r.files_loaded for r in second.loads)}, "
-          f"tables changed: {changed or 'none'}")
+    codes = {"this": REPO} | ({"against": args.against.resolve()} if args.against else {})
+    times: dict[str, dict[str, list[float]]] = {n: {"first": [], "second": []} for n in codes}
+    for _ in range(args.repeat):
+        for name, code in codes.items():
+            warehouse = args.workdir / f"{name}.duckdb"
+            for p in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+                p.unlink(missing_ok=True)
+            times[name]["first"].append(run_build(code, exports, warehouse))
+            before = table_hashes(warehouse)
+            times[name]["second"].append(run_build(code, exports, warehouse))
+            changed = [t for t, h in table_hashes(warehouse).items() if before.get(t) != h]
+            print(f"{name}: first {times[name]['first'][-1]:.1f} s, second "
+                  f"{times[name]['second'][-1]:.1f} s, tables changed by the second: "
+                  f"{changed or 'none'}")
+    for kind in ("first", "second"):
+        line = ", ".join(f"{n} median {statistics.median(t[kind]):.1f} s" for n, t in times.items())
+        if args.against:
+            ratio = statistics.median(times["this"][kind]) / statistics.median(
+                times["against"][kind])
+            line += f"; this / against = {ratio:.2f}"
+        print(f"{kind} build: {line}")
+    if args.against:
+        subprocess.run([sys.executable, str(REPO / "benchmarks" / "compare_warehouses.py"),
+                        str(args.workdir / "against.duckdb"), str(args.workdir / "this.duckdb")])
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from followthrough.build import build
+from models.settings import Settings
 from sampleorg import generate
 from sampleorg.evaluate import cluster_purity, recurrence_scores
 
@@ -30,7 +31,7 @@ def main() -> None:
     if not (exports / "groundtruth.json").exists():
         generate(exports, seed=args.seed, scale=args.scale)
     t0 = time.perf_counter()
-    build(warehouse, exports)
+    build(Settings(warehouse=warehouse, exports=exports))
     print(f"build: {time.perf_counter() - t0:.1f} s")
     for name, score in recurrence_scores(exports, warehouse).items():
         print(f"{name:<18} {score}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from followthrough.progress import Progress, Stage
 from models.settings import Settings
 from pipelines.run import DOWNSTREAM, RAW, CheckFailure, StepListener, materialize, raw_run_config
 from warehouse.db import connect
@@ -85,14 +86,15 @@ def build(settings: Settings, *, force: bool = False,
     conn = connect(settings.warehouse)  # creates and migrates, so a first run's checks have tables
     try:
         never_built = conn.execute("SELECT count(*) FROM meta.builds WHERE rebuilt").fetchone()[0] == 0
+        settings_changed = _thresholds_changed(conn, settings)
     finally:
         conn.close()
-    raw = materialize(settings, RAW, whole_history=True, run_config=raw_run_config(force),
-                      listener=listener)
+    raw = materialize(settings, RAW, run_config=raw_run_config(force),
+                      listener=listener, label="load")
     summary.loads = [_load_result(key, meta) for key, meta in sorted(raw.materialized.items())]
     summary.failed_checks = list(raw.failed_checks)
-    if force or never_built or any(r.changed for r in summary.loads):
-        downstream = materialize(settings, DOWNSTREAM, listener=listener)
+    if force or never_built or settings_changed or any(r.changed for r in summary.loads):
+        downstream = materialize(settings, DOWNSTREAM, listener=listener, label="rebuild")
         summary.failed_checks += downstream.failed_checks
         summary.rebuilt = True
     conn = connect(settings.warehouse)
@@ -122,6 +124,46 @@ def build(settings: Settings, *, force: bool = False,
     finally:
         conn.close()
     return summary
+
+
+class StepProgress:
+    """A build's runs as progress stages: steps done of the run's total, and the step running."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.stage: Stage | None = None
+
+    def run_started(self, name: str, steps: int) -> None:
+        self.stage = self.progress.stage(f"build: {name}", total=steps, unit="steps")
+        self.stage.__enter__()
+
+    def step_started(self, step: str) -> None:
+        if self.stage is not None:
+            self.stage.note(step.replace("__", "/"))
+
+    def step_finished(self, step: str, ok: bool) -> None:
+        if self.stage is not None:
+            self.stage.advance()
+
+    def run_finished(self, name: str, ok: bool) -> None:
+        if self.stage is not None:
+            self.stage.note(None)
+            self.stage.__exit__(None, None, None)
+            self.stage = None
+
+
+def _thresholds_changed(conn: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
+    """Whether the follow-through thresholds differ from those the marts were built with."""
+    wanted = asdict(settings.follow_through)
+    if wanted["as_of"] is None:
+        del wanted["as_of"]  # resolved from the data at build time
+    cols = list(wanted)
+    try:
+        stored = conn.execute(
+            f"SELECT {', '.join(cols)} FROM models.follow_through_settings LIMIT 1").fetchone()
+    except duckdb.Error:
+        return True
+    return stored is None or dict(zip(cols, stored, strict=True)) != wanted
 
 
 def _load_result(asset: str, meta: Mapping[str, object]) -> LoadResult:

@@ -94,6 +94,7 @@ class Stage:
         self._start = 0.0
         self._next = 0.0  # clock value before which no redraw happens
         self._width = 0
+        self._note: str | None = None
 
     def __enter__(self) -> Stage:
         if self._on:
@@ -131,6 +132,14 @@ class Stage:
             if now >= self._next:
                 self._draw(now)
 
+    def note(self, text: str | None) -> None:
+        """What the stage is working on right now (shown after the count), or None."""
+        if self._on:
+            self._note = text
+            now = self._p.clock()
+            if now >= self._next:
+                self._draw(now)
+
     def clear(self) -> None:
         """Blank the status line so other messages can go to the same stream; it comes back on
         the next `advance` or `set`."""
@@ -147,7 +156,8 @@ class Stage:
         line = f"{self.name}: {done} {self.unit}"
         if seconds > 0 and self.count:
             line += f", {_rate(self.count / seconds)} {self.unit}/s"
-        return f"{line}, {_elapsed(seconds)}"
+        line = f"{line}, {_elapsed(seconds)}"
+        return f"{line}: {self._note}" if self._note else line
 
     def _draw(self, now: float) -> None:
         self._next = now + self._p.interval

@@ -9,13 +9,14 @@ everything downstream.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import dagster as dg
 
 from models.settings import Settings
+from pipelines.lineage import RAW_ASSETS
 from pipelines.partitions import DAILY
 from pipelines.runtime import resources_for
 
@@ -28,8 +29,13 @@ FOLLOW_THROUGH = (
 )
 _JOB = "followthrough_build"
 
-# Called with (event, step name) as steps start and finish: "start", "done" or "failed".
-StepListener = Callable[[str, str], None]
+class StepListener(Protocol):
+    """Told what a run is doing, for progress on a terminal."""
+
+    def run_started(self, name: str, steps: int) -> None: ...
+    def step_started(self, step: str) -> None: ...
+    def step_finished(self, step: str, ok: bool) -> None: ...
+    def run_finished(self, name: str, ok: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,10 +81,11 @@ def _progress_logger(listener: StepListener) -> dg.LoggerDefinition:
             step = meta.get("step_key")
             if event is None or not step:
                 return
-            kind = {"STEP_START": "start", "STEP_SUCCESS": "done",
-                    "STEP_FAILURE": "failed"}.get(event.event_type_value)
-            if kind:
-                listener(kind, step)
+            kind = event.event_type_value
+            if kind == "STEP_START":
+                listener.step_started(step)
+            elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+                listener.step_finished(step, kind == "STEP_SUCCESS")
 
     @dg.logger
     def progress(_: dg.InitLoggerContext) -> logging.Logger:
@@ -93,14 +100,14 @@ def materialize(
     settings: Settings,
     selection: dg.AssetSelection,
     *,
-    whole_history: bool = False,
     run_config: Mapping[str, Any] | None = None,
     listener: StepListener | None = None,
+    label: str | None = None,
 ) -> RunOutcome:
     """Materialize `selection` (and its checks) of the project's definitions in this process.
 
-    `whole_history` runs the daily-partitioned raw asset over every partition at once, which
-    loads every export file whatever its date.
+    A selection with the daily-partitioned raw asset runs its latest partition; the raw load
+    config (`raw_run_config`) makes that one run load every export file, whatever its date.
     """
     from pipelines.definitions import defs
 
@@ -115,17 +122,19 @@ def materialize(
         resources=resources_for(settings),
         loggers=loggers,
     )
-    tags: dict[str, str] = {}
-    if whole_history:
-        keys = DAILY.get_partition_keys()
-        tags = {"dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1]}
+    partition = DAILY.get_last_partition_key() if selection_has_partitions(job_defs) else None
     config: dict[str, Any] = dict(run_config or {})
     config["loggers"] = {"console": {"config": {"log_level": "ERROR"}},
                          **{name: {} for name in loggers if name != "console"}}
-    result = job_defs.resolve_job_def(_JOB).execute_in_process(
-        run_config=config, instance=dg.DagsterInstance.ephemeral(), tags=tags,
+    job = job_defs.resolve_job_def(_JOB)
+    name = label or "run"
+    if listener:
+        listener.run_started(name, len(job.graph.nodes))
+    result = job.execute_in_process(
+        run_config=config, instance=dg.DagsterInstance.ephemeral(), partition_key=partition,
     )
+    if listener:
+        listener.run_finished(name, result.success)
     outcome = RunOutcome(succeeded=result.success)
     for event in result.get_asset_materialization_events():
         mat = getattr(event.event_specific_data, "materialization", None)
@@ -144,7 +153,13 @@ def materialize(
     return outcome
 
 
+def selection_has_partitions(job_defs: dg.Definitions) -> bool:
+    job = job_defs.resolve_job_def(_JOB)
+    return job.partitions_def is not None
+
+
 def raw_run_config(force: bool) -> dict[str, Any]:
-    """`force` for every raw asset's load config."""
-    names = ("github_actions", "jira", "linear", "pagerduty", "postmortems")
-    return {"ops": {f"raw__{n}": {"config": {"force": force}} for n in names}}
+    """Every raw asset loads every file of the export (`force`: even unchanged ones)."""
+    ops = {f"raw__{n}": {"config": {"force": force}} for n in RAW_ASSETS}
+    ops["raw__github_actions"]["config"]["whole_history"] = True
+    return {"ops": ops}

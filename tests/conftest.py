@@ -42,12 +42,13 @@ def contracts_export(tmp_path: Path) -> Path:
 def sample_org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A small generated organisation and its warehouse, built by the real pipeline."""
     from followthrough.build import build
+    from models.settings import Settings
     from sampleorg import generate
 
     root = tmp_path_factory.mktemp("sample-org")
     exports = root / "exports"
     generate(exports, seed=7, scale=0.05)
     warehouse = root / "warehouse.duckdb"
-    summary = build(warehouse, exports)
+    summary = build(Settings(warehouse=warehouse, exports=exports))
     assert summary.rebuilt and not summary.failed_checks, summary.lines()
     return exports, warehouse

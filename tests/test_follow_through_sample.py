@@ -7,12 +7,14 @@ import json
 import duckdb
 import pytest
 
+from datetime import datetime
+
+import dagster as dg
+
 from models.analytics.follow_through import FollowThroughSettings
-from pipelines.defs.follow_through import rebuild_follow_through
+from models.settings import Settings
+from pipelines.run import FOLLOW_THROUGH, RAW, materialize, raw_run_config
 from sampleorg.build import generate
-from warehouse.db import connect
-from warehouse.ingest import ingest
-from warehouse.transform import rebuild_all
 
 # marts.stale_action_items reason -> the generator's name for it
 REASON_NAMES = {
@@ -29,14 +31,13 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, duckdb.DuckD
     exports = root / "exports"
     generate(exports, seed=7, scale=0.05)
     truth = json.loads((exports / "groundtruth.json").read_text(encoding="utf-8"))
-    conn = connect(root / "w.duckdb")
-    ingest(conn, exports)
-    rebuild_all(conn, ("core",))
     # the generator's clock: staleness is judged at the end of its window
-    as_of = truth["as_of"].replace("Z", "+00:00")
-    from datetime import datetime
-
-    rebuild_follow_through(conn, FollowThroughSettings(as_of=datetime.fromisoformat(as_of)))
+    as_of = datetime.fromisoformat(truth["as_of"].replace("Z", "+00:00"))
+    settings = Settings(warehouse=root / "w.duckdb", exports=exports,
+                        follow_through=FollowThroughSettings(as_of=as_of))
+    assert materialize(settings, RAW, run_config=raw_run_config(False)).succeeded
+    assert materialize(settings, dg.AssetSelection.groups("core") | FOLLOW_THROUGH).succeeded
+    conn = duckdb.connect(str(settings.warehouse), read_only=True)
     yield truth, conn
     conn.close()
 

@@ -9,10 +9,10 @@ import dagster as dg
 import duckdb
 import polars as pl
 from conftest import CONTRACTS
+from pipelines.resources import default_resources
 
 from pipelines.defs import analytics, raw, transform
 from pipelines.io import PolarsIOManager
-from pipelines.resources import default_resources
 
 
 def _resources(warehouse: Path, exports: Path) -> dict[str, object]:

@@ -49,7 +49,8 @@ def configure_logging(quiet: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from followthrough.build import build
+    from followthrough.build import StepProgress, build
+    from followthrough.progress import Progress
 
     configure_logging(args.quiet)
     settings = Settings.load(warehouse=args.warehouse, exports=args.exports,
@@ -62,6 +63,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"followthrough build: postmortem folder {settings.postmortems} does not exist",
               file=sys.stderr)
         return 2
-    summary = build(settings, force=args.force)
+    summary = build(settings, force=args.force, listener=StepProgress(Progress()))
     print("\n".join(summary.lines()))
     return 0

@@ -39,8 +39,9 @@ def _generated_with(exports: Path) -> tuple[int, float] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from followthrough.build import build
+    from followthrough.build import StepProgress, build
     from followthrough.cli import main as cli_main
+    from followthrough.progress import Progress
 
     configure_logging(quiet=True)
     exports: Path = args.exports
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
               f"scale {args.scale:g})")
     settings = Settings.load(warehouse=args.warehouse, exports=exports)
     target = settings.warehouse
-    summary = build(settings)
+    summary = build(settings, listener=StepProgress(Progress()))
     print("\n".join(summary.lines()), flush=True)
     if args.no_serve:
         print(f"explore: followthrough sql \"SELECT * FROM marts.time_to_ticket LIMIT 10\" "

@@ -14,9 +14,14 @@ from warehouse.sources import Source
 
 
 class LoadConfig(dg.Config):
-    """`force` reloads every file, even those whose hash is already in raw.files."""
+    """`force` reloads every file, even those whose hash is already in raw.files.
+
+    `whole_history` makes one partition's run load every dated file: the command-line build
+    loads an export in one run that way, instead of one run (or 500 events) per day.
+    """
 
     force: bool = False
+    whole_history: bool = False
 
 
 def _report(results: list[LoadResult]) -> dg.MaterializeResult:
@@ -46,14 +51,15 @@ def raw_github_actions(
     context: dg.AssetExecutionContext, config: LoadConfig, duckdb: DuckDBResource,
     settings: SettingsResource,
 ) -> dg.MaterializeResult:
-    days = None if _whole_history(context) else _days(context.partition_time_window)
+    days = None if config.whole_history or _every_partition(context) else _days(
+        context.partition_time_window)
     with warehouse(duckdb) as conn:
         results = ingest(conn, settings.get().exports, RAW_ASSETS["github_actions"], dates=days,
                          force=config.force)
     return _report(results)
 
 
-def _whole_history(context: dg.AssetExecutionContext) -> bool:
+def _every_partition(context: dg.AssetExecutionContext) -> bool:
     """A run over every partition loads every dated file, also those before the first day."""
     keys = DAILY.get_partition_keys(dynamic_partitions_store=context.instance)
     return bool(keys) and context.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
