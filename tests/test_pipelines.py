@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import polars as pl
-from conftest import CONTRACTS
 
 from pipelines.defs import analytics, raw, transform
 from pipelines.io import PolarsIOManager
@@ -33,24 +33,23 @@ def test_definitions_load_with_current_apis() -> None:
     assert loaded.resolve_asset_graph().asset_check_keys
 
 
-def _two_day_export(root: Path) -> Path:
-    """The published GitHub examples filed under two days of 2025, one job per day."""
+def _two_day_export(root: Path, vendors: Path) -> Path:
+    """The project's GitHub payloads filed under two days of 2025, one job per day."""
     for folder in ("github/jobs", "github/runs", "pagerduty/incidents"):
         (root / folder).mkdir(parents=True)
-    jobs = (CONTRACTS / "github_workflow_run_jobs_list.json").read_text()
+    jobs = json.loads((vendors / "github_workflow_run_jobs_list.json").read_text())
     for day, job_id in (("2025-06-03", 1), ("2025-06-04", 2)):
-        (root / "github/jobs" / f"{day}.json").write_text(
-            jobs.replace('"id": 399444496', f'"id": {job_id}', 1)
-        )
-        shutil.copyfile(CONTRACTS / "github_workflow_runs_list.json",
+        jobs["jobs"][0]["id"] = job_id
+        (root / "github/jobs" / f"{day}.json").write_text(json.dumps(jobs))
+        shutil.copyfile(vendors / "github_workflow_runs_list.json",
                         root / "github/runs" / f"{day}.json")
-    shutil.copyfile(CONTRACTS / "pagerduty_incidents_list.json",
+    shutil.copyfile(vendors / "pagerduty_incidents_list.json",
                     root / "pagerduty/incidents/2025-06.json")
     return root
 
 
-def test_daily_partition_loads_only_its_day(tmp_path: Path) -> None:
-    exports = _two_day_export(tmp_path / "exports")
+def test_daily_partition_loads_only_its_day(vendor_dir: Path, tmp_path: Path) -> None:
+    exports = _two_day_export(tmp_path / "exports", vendor_dir)
     warehouse = tmp_path / "w.duckdb"
     result = dg.materialize(
         [raw.raw_github_actions],
@@ -64,8 +63,8 @@ def test_daily_partition_loads_only_its_day(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_materialize_ingest_to_marts(tmp_path: Path) -> None:
-    exports = _two_day_export(tmp_path / "exports")
+def test_materialize_ingest_to_marts(vendor_dir: Path, tmp_path: Path) -> None:
+    exports = _two_day_export(tmp_path / "exports", vendor_dir)
     warehouse = tmp_path / "w.duckdb"
     instance = dg.DagsterInstance.ephemeral()
     for day in ("2025-06-03", "2025-06-04"):
@@ -81,7 +80,7 @@ def test_materialize_ingest_to_marts(tmp_path: Path) -> None:
     assert result.success
     conn = duckdb.connect(str(warehouse), read_only=True)
     assert conn.execute("SELECT count(*) FROM core.ci_jobs").fetchone()[0] == 2
-    assert conn.execute("SELECT incident_id FROM core.incidents").fetchall() == [("PT4KHLK",)]
+    assert conn.execute("SELECT incident_id FROM core.incidents").fetchall() == [("Q1LDG7R",)]
     conn.close()
     [check] = result.get_asset_check_evaluations()
     assert check.passed
