@@ -3,7 +3,8 @@
 Tests that score against the reference data sets or the vendors' *published* examples read them
 from `shared/` beside the repository (or `$FOLLOWTHROUGH_SHARED`), and skip when it is absent:
 mark them `@pytest.mark.requires_shared("datasets/...")` and/or take the `shared_dir` fixture.
-Every other test uses the payloads under tests/fixtures/vendors.
+Every other test uses the payloads under tests/fixtures/vendors, or builds what it needs here
+(the dashboard's fixture warehouse).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,3 +135,143 @@ def sample_org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     summary = build(warehouse, exports)
     assert summary.rebuilt and not summary.failed_checks, summary.lines()
     return exports, warehouse
+
+
+# The dashboard tests' fixture warehouse: hand-made tables with the production column names.
+DASHBOARD_T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+# (id, team, service, identified_at, hours_to_ticket) — None hours = never ticketed.
+DASHBOARD_ITEMS: list[tuple[str, str | None, str | None, datetime | None, float | None]] = [
+    ("AI-1", "payments", "checkout-api", datetime(2024, 1, 10, 9, tzinfo=UTC), 2.0),
+    ("AI-2", "payments", "checkout-api", datetime(2024, 1, 20, 9, tzinfo=UTC), 36.0),
+    ("AI-3", "payments", "checkout-api", datetime(2024, 2, 5, 9, tzinfo=UTC), 120.0),
+    ("AI-4", "payments", "checkout-api", datetime(2024, 3, 5, 9, tzinfo=UTC), None),
+    ("AI-5", "search", "search-api", datetime(2024, 1, 15, 9, tzinfo=UTC), 10.0),
+    ("AI-6", "search", "search-api", datetime(2024, 2, 12, 9, tzinfo=UTC), 200.0),
+    ("AI-7", "search", "search-api", datetime(2024, 3, 20, 9, tzinfo=UTC), None),
+    ("AI-8", None, "checkout-api", datetime(2024, 2, 25, 9, tzinfo=UTC), 0.5),
+    ("AI-9", None, None, None, None),
+    ("AI-10", None, "billing", datetime(2024, 3, 1, 9, tzinfo=UTC), 50.0),
+]
+
+# Hand-worked figures for DASHBOARD_ITEMS with the default 4.3-day (103.2 h) benchmark.
+DASHBOARD_EXPECTED = {
+    "total": 10,
+    "ticketed": 7,
+    "never": 3,
+    "median_hours": 36.0,  # of 0.5, 2, 10, 36, 50, 120, 200
+    "km_median_hours": 50.0,  # survival 8/9·7/8·6/7·5/6·4/5 = 4/9 < 0.5 first at 50 h
+    "within_24h": 3,  # 0.5, 2, 10
+    "beyond_benchmark": 5,  # 120, 200 ticketed late + 3 never ticketed (2 old, 1 undated)
+}
+
+DASHBOARD_INCIDENTS: list[tuple[str, str | None, datetime, float | None]] = [
+    ("INC-1", "checkout-api", datetime(2024, 1, 9, tzinfo=UTC), 3.0),
+    ("INC-2", "checkout-api", datetime(2024, 1, 19, tzinfo=UTC), 5.0),
+    ("INC-3", "search-api", datetime(2024, 1, 14, tzinfo=UTC), 1.0),
+    ("INC-4", "checkout-api", datetime(2024, 2, 4, tzinfo=UTC), None),
+    ("INC-5", None, datetime(2024, 3, 2, tzinfo=UTC), 8.0),
+]
+
+
+def _build_dashboard_warehouse(
+    path: Path,
+    *,
+    items: bool = True,
+    incidents: bool = True,
+    postmortems: bool = True,
+) -> Path:
+    """Write the fixture tables with exactly the production column names and types."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for schema in ("marts", "core"):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        if items:
+            con.execute(
+                """CREATE TABLE marts.time_to_ticket (
+                    action_item_id VARCHAR, postmortem_id VARCHAR, postmortem_title VARCHAR,
+                    team VARCHAR, service VARCHAR, action_text VARCHAR, owner VARCHAR,
+                    priority VARCHAR, identified_at TIMESTAMPTZ, ticket_key VARCHAR,
+                    ticket_provider VARCHAR, ticket_url VARCHAR, ticket_created_at TIMESTAMPTZ,
+                    hours_to_ticket DOUBLE, link_kind VARCHAR)"""
+            )
+            for n, (item_id, team, service, identified, hours) in enumerate(DASHBOARD_ITEMS, start=1):
+                ticketed = hours is not None
+                created = identified + timedelta(hours=hours) if ticketed and identified else None
+                con.execute(
+                    "INSERT INTO marts.time_to_ticket VALUES"
+                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        item_id,
+                        f"PM-{(n + 1) // 2}",
+                        f"Postmortem {(n + 1) // 2}: {service or 'unknown'} outage",
+                        team,
+                        service,
+                        f"Add alerting for failure mode {n}",
+                        f"owner{n}@example.com" if n % 3 else None,
+                        ["P1", "P2", None][n % 3],
+                        identified,
+                        f"OPS-{100 + n}" if ticketed else None,
+                        "jira" if ticketed else None,
+                        f"https://example.atlassian.net/browse/OPS-{100 + n}" if ticketed else None,
+                        created,
+                        hours,
+                        (
+                            ("doc_key" if n % 2 else "ticket_mentions_postmortem")
+                            if ticketed
+                            else None
+                        ),
+                    ],
+                )
+        if incidents:
+            con.execute(
+                """CREATE TABLE core.incidents (
+                    incident_id VARCHAR, incident_number INTEGER, title VARCHAR, service VARCHAR,
+                    team VARCHAR, priority VARCHAR, urgency VARCHAR, status VARCHAR,
+                    created_at TIMESTAMPTZ, resolved_at TIMESTAMPTZ, url VARCHAR)"""
+            )
+            for n, (inc_id, service, created, hours) in enumerate(DASHBOARD_INCIDENTS, start=1):
+                con.execute(
+                    "INSERT INTO core.incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        inc_id,
+                        n,
+                        f"Incident {n}",
+                        service,
+                        "payments",
+                        "P1",
+                        "high",
+                        "resolved" if hours is not None else "triggered",
+                        created,
+                        created + timedelta(hours=hours) if hours is not None else None,
+                        f"https://example.pagerduty.com/incidents/{inc_id}",
+                    ],
+                )
+        if postmortems:
+            con.execute(
+                """CREATE TABLE core.postmortems (
+                    postmortem_id VARCHAR, path VARCHAR, title VARCHAR, incident_id VARCHAR,
+                    team VARCHAR, service VARCHAR, identified_at TIMESTAMPTZ, doc_date DATE,
+                    action_item_count INTEGER, lint_errors INTEGER, lint_warnings INTEGER)"""
+            )
+            for n, inc_id in enumerate(["INC-1", "INC-3", None], start=1):
+                con.execute(
+                    "INSERT INTO core.postmortems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [f"PM-{n}", f"pm/{n}.md", f"PM {n}", inc_id, None, None, DASHBOARD_T0, None, 2, 0, 0],
+                )
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def build_dashboard_warehouse() -> Callable[..., Path]:
+    """`build(path, *, items=True, incidents=True, postmortems=True)`: the dashboard's fixture warehouse."""
+    return _build_dashboard_warehouse
+
+
+@pytest.fixture(scope="session")
+def dashboard_expected() -> dict[str, float]:
+    """Hand-worked figures for the dashboard's fixture warehouse."""
+    return dict(DASHBOARD_EXPECTED)
