@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_dashboard_warehouse import EXPECTED, build_warehouse
 
 from dashboards import charts, data
 from followthrough.commands import serve
@@ -34,11 +33,11 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return build_warehouse(tmp_path / "warehouse.duckdb")
+def warehouse(build_dashboard_warehouse, tmp_path: Path) -> Path:
+    return build_dashboard_warehouse(tmp_path / "warehouse.duckdb")
 
 
-def test_overview_headline(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
+def test_overview_headline(dashboard_expected, monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
     at = _app(monkeypatch, warehouse)
     assert _metrics(at) == {
         "Action items": "10",
@@ -53,7 +52,7 @@ def test_overview_headline(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> 
     assert deltas["Beyond 4.3 days"] == "5 items"
     note = at.warning[0].value
     assert "Never ticketed: 3 (30%)" in note
-    assert data.format_hours(EXPECTED["km_median_hours"]) in note  # Kaplan–Meier median
+    assert data.format_hours(dashboard_expected["km_median_hours"]) in note  # Kaplan–Meier median
     captions = " ".join(c.value for c in at.caption)
     assert "4.3 days — vendor-reported industry figure" in captions
     assert "1 item without an identification date" in captions
@@ -109,8 +108,10 @@ def test_incidents_page(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> Non
     assert list(pivot["total"]) == [3, 1, 1]
 
 
-def test_incidents_page_without_tables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    path = build_warehouse(tmp_path / "w.duckdb", incidents=False, postmortems=False)
+def test_incidents_page_without_tables(
+    build_dashboard_warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = build_dashboard_warehouse(tmp_path / "w.duckdb", incidents=False, postmortems=False)
     at = _app(monkeypatch, path)
     assert _metrics(at)["Action items"] == "10"  # the overview does not need them
     at.switch_page("app_pages/incidents.py").run()
@@ -131,9 +132,9 @@ def test_missing_warehouse_explains_how_to_build(
 
 
 def test_missing_table_explains_how_to_build(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    build_dashboard_warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    at = _app(monkeypatch, build_warehouse(tmp_path / "w.duckdb", items=False))
+    at = _app(monkeypatch, build_dashboard_warehouse(tmp_path / "w.duckdb", items=False))
     assert "marts.time_to_ticket" in at.warning[0].value
     assert "followthrough build" in at.warning[0].value
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import duckdb
 import httpx
 import pytest
-from test_dashboard_warehouse import EXPECTED, build_warehouse
 
 from dashboards import data
 
@@ -101,15 +100,15 @@ def _serve(warehouse: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def dashboard_url(tmp_path: Path) -> Iterator[str]:
-    with _serve(build_warehouse(tmp_path / "warehouse.duckdb"), tmp_path) as url:
+def dashboard_url(build_dashboard_warehouse, tmp_path: Path) -> Iterator[str]:
+    with _serve(build_dashboard_warehouse(tmp_path / "warehouse.duckdb"), tmp_path) as url:
         yield url
 
 
-def test_overview_in_chromium(dashboard_url: str, tmp_path: Path) -> None:
+def test_overview_in_chromium(dashboard_expected, dashboard_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    median = data.format_hours(EXPECTED["median_hours"])
+    median = data.format_hours(dashboard_expected["median_hours"])
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

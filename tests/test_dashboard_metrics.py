@@ -10,7 +10,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from test_dashboard_warehouse import EXPECTED, build_warehouse
 
 from dashboards import data
 
@@ -124,19 +123,19 @@ def test_no_ticketed_items_gives_no_median(tmp_path: Path) -> None:
     assert data.format_hours(h.median_hours) == "—"
 
 
-def test_fixture_warehouse_headline(tmp_path: Path) -> None:
-    df = data.load_time_to_ticket(build_warehouse(tmp_path / "w.duckdb"))
+def test_fixture_warehouse_headline(build_dashboard_warehouse, dashboard_expected, tmp_path: Path) -> None:
+    df = data.load_time_to_ticket(build_dashboard_warehouse(tmp_path / "w.duckdb"))
     h = data.headline(df, 4.3)
-    assert h.total == EXPECTED["total"]
-    assert h.never_ticketed == EXPECTED["never"]
-    assert h.median_hours == EXPECTED["median_hours"]
-    assert h.km_median_hours == EXPECTED["km_median_hours"]
-    assert h.within_24h == EXPECTED["within_24h"]
-    assert h.beyond_benchmark == EXPECTED["beyond_benchmark"]
+    assert h.total == dashboard_expected["total"]
+    assert h.never_ticketed == dashboard_expected["never"]
+    assert h.median_hours == dashboard_expected["median_hours"]
+    assert h.km_median_hours == dashboard_expected["km_median_hours"]
+    assert h.within_24h == dashboard_expected["within_24h"]
+    assert h.beyond_benchmark == dashboard_expected["beyond_benchmark"]
 
 
-def test_by_team_keeps_items_without_team(tmp_path: Path) -> None:
-    df = data.load_time_to_ticket(build_warehouse(tmp_path / "w.duckdb"))
+def test_by_team_keeps_items_without_team(build_dashboard_warehouse, tmp_path: Path) -> None:
+    df = data.load_time_to_ticket(build_dashboard_warehouse(tmp_path / "w.duckdb"))
     teams = data.by_team(df, 4.3).set_index("team")
     assert teams["items"].sum() == 10
     assert teams.loc["payments", "median_hours"] == 36.0  # 2, 36, 120
@@ -147,8 +146,8 @@ def test_by_team_keeps_items_without_team(tmp_path: Path) -> None:
     assert teams.loc["search", "ticketed_late"] == 1
 
 
-def test_monthly_trend(tmp_path: Path) -> None:
-    df = data.load_time_to_ticket(build_warehouse(tmp_path / "w.duckdb"))
+def test_monthly_trend(build_dashboard_warehouse, tmp_path: Path) -> None:
+    df = data.load_time_to_ticket(build_dashboard_warehouse(tmp_path / "w.duckdb"))
     trend = data.monthly_trend(df, 4.3)
     assert [m.strftime("%Y-%m") for m in trend["month"]] == ["2024-01", "2024-02", "2024-03"]
     assert list(trend["median_hours"]) == [10.0, 120.0, 50.0]
@@ -156,8 +155,8 @@ def test_monthly_trend(tmp_path: Path) -> None:
     assert trend["items"].sum() == 9  # the undated item has no month
 
 
-def test_distribution_counts_every_ticketed_item_once(tmp_path: Path) -> None:
-    df = data.load_time_to_ticket(build_warehouse(tmp_path / "w.duckdb"))
+def test_distribution_counts_every_ticketed_item_once(build_dashboard_warehouse, tmp_path: Path) -> None:
+    df = data.load_time_to_ticket(build_dashboard_warehouse(tmp_path / "w.duckdb"))
     bins = data.distribution(df).set_index("bin")
     assert bins["items"].sum() == 7
     assert bins.loc["< 1 h", "items"] == 1  # 0.5 h
@@ -165,8 +164,8 @@ def test_distribution_counts_every_ticketed_item_once(tmp_path: Path) -> None:
     assert bins.loc["7 d – 14 d", "items"] == 1  # 200 h
 
 
-def test_filter_items(tmp_path: Path) -> None:
-    df = data.load_time_to_ticket(build_warehouse(tmp_path / "w.duckdb"))
+def test_filter_items(build_dashboard_warehouse, tmp_path: Path) -> None:
+    df = data.load_time_to_ticket(build_dashboard_warehouse(tmp_path / "w.duckdb"))
     f = data.filter_items
     assert len(f(df, data.ItemFilter(teams=("payments",)), 4.3)) == 4
     assert len(f(df, data.ItemFilter(teams=(data.NO_TEAM,)), 4.3)) == 3
@@ -179,8 +178,8 @@ def test_filter_items(tmp_path: Path) -> None:
     assert list(f(df, both, 4.3)["action_item_id"]) == ["AI-6"]
 
 
-def test_incidents_per_month_service(tmp_path: Path) -> None:
-    df = data.load_incidents(build_warehouse(tmp_path / "w.duckdb"))
+def test_incidents_per_month_service(build_dashboard_warehouse, tmp_path: Path) -> None:
+    df = data.load_incidents(build_dashboard_warehouse(tmp_path / "w.duckdb"))
     counts = data.incidents_per_month_service(df)
     got = {(m.strftime("%Y-%m"), s): n for m, s, n in counts.itertuples(index=False)}
     assert got == {

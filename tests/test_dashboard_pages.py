@@ -14,7 +14,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_dashboard_warehouse import build_warehouse
 
 from dashboards import charts, data, quality, recurring, stale
 from dashboards import follow_through as ft
@@ -420,10 +419,10 @@ def test_excerpt_parsing_and_formatting() -> None:
 
 @pytest.mark.parametrize(("page", "table"), NEW_PAGES.items())
 def test_new_pages_explain_missing_tables(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, page: str, table: str
+    build_dashboard_warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, page: str, table: str
 ) -> None:
     # A warehouse built before these tables existed: only the overview's mart.
-    warehouse = build_warehouse(tmp_path / "w.duckdb", incidents=False, postmortems=False)
+    warehouse = build_dashboard_warehouse(tmp_path / "w.duckdb", incidents=False, postmortems=False)
     at = _page(monkeypatch, warehouse, page)
     assert not at.metric
     text = at.warning[0].value

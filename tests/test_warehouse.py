@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import contract
 
 from followthrough.build import build
 from warehouse.db import connect, current_version, migrate, migrations
@@ -74,11 +73,42 @@ def test_older_warehouse_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_vendor_examples_land_in_core(contracts_export: Path, tmp_path: Path) -> None:
+def test_vendor_payloads_land_in_core(contracts_export: Path, vendor_payload, tmp_path: Path) -> None:
     summary = build(tmp_path / "w.duckdb", contracts_export)
     assert summary.rebuilt
     conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
-    run = contract("github_workflow_run_jobs_list.json")["jobs"][0]
+    job = vendor_payload("github_workflow_run_jobs_list.json")["jobs"][0]
+    row = conn.execute(
+        "SELECT job_id, job_name, conclusion, duration_s, failed_step, repo FROM core.ci_jobs"
+    ).fetchone()
+    assert row == (job["id"], job["name"], "failure", 287.0, "Run tests", "quayside-dev/ledger-api")
+    dep = conn.execute(
+        "SELECT deployment_id, environment, production, created_at::VARCHAR, final_state "
+        "FROM core.deployments"
+    ).fetchone()
+    assert dep == (1904417, "production", True, "2025-06-03 14:20:05+00", "success")
+    inc = conn.execute(
+        "SELECT incident_id, incident_number, priority, team, created_at::VARCHAR, duration_min "
+        "FROM core.incidents"
+    ).fetchone()
+    # created 16:09:12+02:00 (14:09:12 UTC), resolved 14:51:42Z: 42 min 30 s
+    assert inc[:5] == ("Q1LDG7R", 317, "P1", "Payments", "2025-06-03 14:09:12+00")
+    assert inc[5] == pytest.approx(42.5)
+    ticket = conn.execute(
+        "SELECT ticket_key, provider, url, title, description, created_at::VARCHAR FROM core.tickets"
+    ).fetchone()
+    assert ticket == ("LEDG-231", "jira", "https://quayside.atlassian.net/browse/LEDG-231",
+                      "Ledger writes are lost after a database connection reset",
+                      "Retry ledger writes when the connection resets", "2025-06-03 15:00:41+00")
+    conn.close()
+
+
+def test_vendor_examples_land_in_core(published_export: Path, tmp_path: Path) -> None:
+    """The mappers against the vendors' own published examples (reference data in shared/)."""
+    summary = build(tmp_path / "w.duckdb", published_export)
+    assert summary.rebuilt
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    run = json.loads((published_export / "github/jobs/2020-01-20.json").read_text())["jobs"][0]
     row = conn.execute(
         "SELECT job_id, job_name, conclusion, duration_s FROM core.ci_jobs"
     ).fetchone()
@@ -99,10 +129,10 @@ def test_vendor_examples_land_in_core(contracts_export: Path, tmp_path: Path) ->
     conn.close()
 
 
-def test_timestamps_with_offsets_are_stored_as_utc(tmp_path: Path) -> None:
-    jobs = contract("github_workflow_run_jobs_list.json")
+def test_timestamps_with_offsets_are_stored_as_utc(vendor_payload, tmp_path: Path) -> None:
+    jobs = vendor_payload("github_workflow_run_jobs_list.json")
     job = jobs["jobs"][0]
-    job["started_at"] = "2020-01-20T09:42:40.000-08:00"  # the steps' style in the same payload
+    job["started_at"] = "2020-01-20T09:42:40.000-08:00"  # the steps' style: a local offset
     root = tmp_path / "exports"
     (root / "github/jobs").mkdir(parents=True)
     (root / "github/jobs/2020-01-20.json").write_text(json.dumps(jobs))
@@ -114,8 +144,8 @@ def test_timestamps_with_offsets_are_stored_as_utc(tmp_path: Path) -> None:
     conn.close()
 
 
-def _jobs_payload(n: int) -> dict:
-    base = contract("github_workflow_run_jobs_list.json")["jobs"][0]
+def _jobs_payload(n: int, jobs_list: dict) -> dict:
+    base = jobs_list["jobs"][0]
     jobs = []
     for i in range(n):
         j = copy.deepcopy(base)
@@ -132,10 +162,10 @@ def _quarantine(conn: duckdb.DuckDBPyConnection) -> list[tuple]:
     ).fetchall()
 
 
-def test_truncated_file_keeps_records_before_the_break(tmp_path: Path) -> None:
+def test_truncated_file_keeps_records_before_the_break(vendor_payload, tmp_path: Path) -> None:
     root = tmp_path / "exports"
     (root / "github/jobs").mkdir(parents=True)
-    text = json.dumps(_jobs_payload(5))
+    text = json.dumps(_jobs_payload(5, vendor_payload("github_workflow_run_jobs_list.json")))
     cut = text.index('"id": 1004') + 20  # inside the fifth job
     (root / "github/jobs/2020-01-20.json").write_text(text[:cut])
     conn = connect(tmp_path / "w.duckdb")
@@ -150,10 +180,12 @@ def test_truncated_file_keeps_records_before_the_break(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_wrong_shape_and_bad_records_are_quarantined_with_reasons(tmp_path: Path) -> None:
+def test_wrong_shape_and_bad_records_are_quarantined_with_reasons(
+    vendor_payload, tmp_path: Path
+) -> None:
     root = tmp_path / "exports"
     (root / "github/jobs").mkdir(parents=True)
-    payload = _jobs_payload(4)
+    payload = _jobs_payload(4, vendor_payload("github_workflow_run_jobs_list.json"))
     del payload["jobs"][1]["run_id"]
     payload["jobs"][2]["started_at"] = "yesterday-ish"
     (root / "github/jobs/2020-01-20.json").write_text(json.dumps(payload))
@@ -173,10 +205,10 @@ def test_wrong_shape_and_bad_records_are_quarantined_with_reasons(tmp_path: Path
     conn.close()
 
 
-def test_non_utf8_record_is_quarantined_and_the_rest_load(tmp_path: Path) -> None:
+def test_non_utf8_record_is_quarantined_and_the_rest_load(vendor_payload, tmp_path: Path) -> None:
     root = tmp_path / "exports"
     (root / "github/runs").mkdir(parents=True)
-    payload = contract("github_workflow_runs_list.json")
+    payload = vendor_payload("github_workflow_runs_list.json")
     run = payload["workflow_runs"][0]
     second = copy.deepcopy(run)
     second["id"] = run["id"] + 1
@@ -202,19 +234,19 @@ def test_second_build_changes_no_row(contracts_export: Path, tmp_path: Path) -> 
     assert table_fingerprints(path) == before
 
 
-def test_changed_file_replaces_its_rows(tmp_path: Path) -> None:
+def test_changed_file_replaces_its_rows(vendor_payload, tmp_path: Path) -> None:
     root = tmp_path / "exports"
     (root / "jira/issues").mkdir(parents=True)
-    payload = contract("jira_search_jql_response.json")
+    payload = vendor_payload("jira_search_jql_response.json")
     target = root / "jira/issues/2023-06.json"
     target.write_text(json.dumps(payload))
     conn = connect(tmp_path / "w.duckdb")
     ingest(conn, root, [JIRA])
-    payload["issues"][0]["key"] = "ED-7"
+    payload["issues"][0]["key"] = "LEDG-7"
     target.write_text(json.dumps(payload))
     [result] = ingest(conn, root, [JIRA])
     assert result.files_loaded == 1
-    assert conn.execute("SELECT list(key) FROM raw.jira_issues").fetchone()[0] == ["ED-7"]
+    assert conn.execute("SELECT list(key) FROM raw.jira_issues").fetchone()[0] == ["LEDG-7"]
     assert conn.execute("SELECT count(*) FROM raw.files").fetchone()[0] == 1
     conn.close()
 
@@ -263,7 +295,7 @@ def test_sql_reads_with_select_describe_and_summarize(contracts_export: Path, tm
     path = tmp_path / "w.duckdb"
     build(path, contracts_export)
     res = query("WITH t AS (SELECT * FROM core.incidents) SELECT incident_id FROM t", path)
-    assert res.columns == ["incident_id"] and res.rows == [("PT4KHLK",)]
+    assert res.columns == ["incident_id"] and res.rows == [("Q1LDG7R",)]
     assert query("DESCRIBE core.tickets", path).rows[0][0] == "ticket_key"
     assert query("SUMMARIZE core.incidents", path).rows
 
@@ -273,7 +305,7 @@ def test_postmortems_from_a_separate_folder(contracts_export: Path, tmp_path: Pa
     repo.mkdir(parents=True)
     (repo / "db-failover.md").write_text(
         "# Database failover stalled\n\n**Date:** 2025-03-04\n\n## Action Items\n\n"
-        "| Action | Owner | Ticket |\n|---|---|---|\n| Add failover drill | @dana | ED-1 |\n",
+        "| Action | Owner | Ticket |\n|---|---|---|\n| Add failover drill | @dana | LEDG-231 |\n",
         encoding="utf-8",
     )
     path = tmp_path / "w.duckdb"
@@ -283,4 +315,4 @@ def test_postmortems_from_a_separate_folder(contracts_export: Path, tmp_path: Pa
         "SELECT action_item_id, ticket_key, link_kind FROM marts.time_to_ticket"
     ).fetchall()
     conn.close()
-    assert rows == [("2025/db-failover#1", "ED-1", "doc_key")]
+    assert rows == [("2025/db-failover#1", "LEDG-231", "doc_key")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -11,9 +10,7 @@ import pytest
 from models.logs.excerpt import excerpt, excerpt_file
 from models.logs.lines import MAX_LINE_CHARS, iter_file_lines
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("FOLLOWTHROUGH_SHARED", REPO / ".." / "shared"))
-BREAKAGES = SHARED / "datasets" / "ci-log-breakages"
+BREAKAGES = "datasets/ci-log-breakages"  # in the reference data (shared/)
 
 
 def _marked_error_lines(groundtruth: Path) -> set[int]:
@@ -25,9 +22,9 @@ def _marked_error_lines(groundtruth: Path) -> set[int]:
     return marked
 
 
-def _recall_table(with_passing: bool) -> list[tuple[str, float, float, float]]:
+def _recall_table(breakages: Path, with_passing: bool) -> list[tuple[str, float, float, float]]:
     rows = []
-    for case in sorted(p for p in BREAKAGES.iterdir() if p.is_dir()):
+    for case in sorted(p for p in breakages.iterdir() if p.is_dir()):
         marked = _marked_error_lines(case / "groundtruth")
         ex = excerpt_file(case / "fail.log", passing=(case / "pass.log") if with_passing else None)
         got = {line.n for line in ex.lines}
@@ -46,10 +43,10 @@ def _recall_table(with_passing: bool) -> list[tuple[str, float, float, float]]:
     return rows
 
 
-@pytest.mark.skipif(not BREAKAGES.is_dir(), reason="shared ci-log-breakages data set not present")
+@pytest.mark.requires_shared(BREAKAGES)
 @pytest.mark.parametrize("with_passing", [True, False], ids=["with-passing", "no-passing"])
-def test_recall_on_marked_breakages_beats_last_40_lines(with_passing: bool) -> None:
-    rows = _recall_table(with_passing)
+def test_recall_on_marked_breakages_beats_last_40_lines(shared_dir: Path, with_passing: bool) -> None:
+    rows = _recall_table(shared_dir / BREAKAGES, with_passing)
     k = len(rows)
     raw = sum(r[1] for r in rows) / k
     capped = sum(r[2] for r in rows) / k

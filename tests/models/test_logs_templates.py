@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
@@ -11,9 +10,7 @@ import pytest
 from models.logs.normalise import fold_digits, mask, mask_series
 from models.logs.templates import TemplateStore, mine_templates
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("FOLLOWTHROUGH_SHARED", REPO / ".." / "shared"))
-LOGHUB = SHARED / "datasets" / "loghub-dev"
+LOGHUB = "datasets/loghub-dev"  # in the reference data (shared/)
 
 
 @pytest.mark.parametrize(
@@ -80,10 +77,10 @@ def test_grouping_accuracy_metric() -> None:
     assert grouping_accuracy(truth, pl.Series([1, 1, 1, 3])) == 0.25
 
 
-@pytest.mark.skipif(not LOGHUB.is_dir(), reason="shared loghub-dev data set not present")
-def test_grouping_accuracy_on_loghub_dev() -> None:
+@pytest.mark.requires_shared(LOGHUB)
+def test_grouping_accuracy_on_loghub_dev(shared_dir: Path) -> None:
     scores = {}
-    for f in sorted(LOGHUB.glob("*_2k.log_structured_corrected.csv")):
+    for f in sorted((shared_dir / LOGHUB).glob("*_2k.log_structured_corrected.csv")):
         df = pl.read_csv(f, infer_schema=False)
         scores[f.name.split("_")[0]] = grouping_accuracy(
             df["EventTemplate"], mine_templates(df["Content"])["group_id"]
