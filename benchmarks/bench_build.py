@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_warehouses import table_hashes  # noqa: E402
+from compare_warehouses import table_hashes
 
 REPO = Path(__file__).resolve().parents[1]
 

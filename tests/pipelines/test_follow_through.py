@@ -492,7 +492,7 @@ def test_documented_examples_run(built: duckdb.DuckDBPyConnection) -> None:
 
     from warehouse.readonly import check_statements
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "follow-through.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "follow-through.md").read_text()
     blocks = re.findall(r"```sql\n(.*?)```", doc, re.S)
     statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
     assert len(statements) >= 10

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-
-import duckdb
-import pytest
-
 from datetime import datetime
 
 import dagster as dg
+import duckdb
+import pytest
 
 from models.analytics.follow_through import FollowThroughSettings
 from models.settings import Settings

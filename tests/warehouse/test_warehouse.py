@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from followthrough.build import build
+from models.settings import Settings
 from warehouse.db import connect, current_version, migrate, migrations
 from warehouse.ingest import ingest
 from warehouse.readonly import SqlRefused, query
@@ -74,7 +75,7 @@ def test_older_warehouse_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
 
 
 def test_vendor_payloads_land_in_core(contracts_export: Path, vendor_payload, tmp_path: Path) -> None:
-    summary = build(tmp_path / "w.duckdb", contracts_export)
+    summary = build(Settings(warehouse=tmp_path / "w.duckdb", exports=contracts_export))
     assert summary.rebuilt
     conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     job = vendor_payload("github_workflow_run_jobs_list.json")["jobs"][0]
@@ -105,7 +106,7 @@ def test_vendor_payloads_land_in_core(contracts_export: Path, vendor_payload, tm
 
 def test_vendor_examples_land_in_core(published_export: Path, tmp_path: Path) -> None:
     """The mappers against the vendors' own published examples (reference data in shared/)."""
-    summary = build(tmp_path / "w.duckdb", published_export)
+    summary = build(Settings(warehouse=tmp_path / "w.duckdb", exports=published_export))
     assert summary.rebuilt
     conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     run = json.loads((published_export / "github/jobs/2020-01-20.json").read_text())["jobs"][0]
@@ -226,9 +227,9 @@ def test_non_utf8_record_is_quarantined_and_the_rest_load(vendor_payload, tmp_pa
 
 def test_second_build_changes_no_row(contracts_export: Path, tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    first = build(path, contracts_export)
+    first = build(Settings(warehouse=path, exports=contracts_export))
     before = table_fingerprints(path)
-    second = build(path, contracts_export)
+    second = build(Settings(warehouse=path, exports=contracts_export))
     assert first.rebuilt and not second.rebuilt
     assert sum(r.files_loaded for r in second.loads) == 0
     assert table_fingerprints(path) == before
@@ -268,7 +269,7 @@ def test_sql_refuses_anything_but_reading(
     contracts_export: Path, tmp_path: Path, sql: str, expected: str
 ) -> None:
     path = tmp_path / "w.duckdb"
-    build(path, contracts_export)
+    build(Settings(warehouse=path, exports=contracts_export))
     with pytest.raises(SqlRefused, match=expected):
         query(sql, path)
     assert query("SELECT count(*) FROM core.tickets", path).rows == [(1,)]
@@ -286,14 +287,14 @@ def test_sql_cannot_read_local_files(contracts_export: Path, tmp_path: Path, sql
     secret = tmp_path / "secret.csv"
     secret.write_text("token\nabc\n")
     path = tmp_path / "w.duckdb"
-    build(path, contracts_export)
+    build(Settings(warehouse=path, exports=contracts_export))
     with pytest.raises(SqlRefused, match="outside the warehouse"):
         query(sql.format(f=secret), path)
 
 
 def test_sql_reads_with_select_describe_and_summarize(contracts_export: Path, tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    build(path, contracts_export)
+    build(Settings(warehouse=path, exports=contracts_export))
     res = query("WITH t AS (SELECT * FROM core.incidents) SELECT incident_id FROM t", path)
     assert res.columns == ["incident_id"] and res.rows == [("Q1LDG7R",)]
     assert query("DESCRIBE core.tickets", path).rows[0][0] == "ticket_key"
@@ -309,7 +310,8 @@ def test_postmortems_from_a_separate_folder(contracts_export: Path, tmp_path: Pa
         encoding="utf-8",
     )
     path = tmp_path / "w.duckdb"
-    build(path, contracts_export, postmortems=tmp_path / "postmortem-repo")
+    build(Settings(warehouse=path, exports=contracts_export,
+                   postmortems=tmp_path / "postmortem-repo"))
     conn = duckdb.connect(str(path), read_only=True)
     rows = conn.execute(
         "SELECT action_item_id, ticket_key, link_kind FROM marts.time_to_ticket"
