@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from followthrough.progress import Progress, Stage
+from followthrough.progress import EVENTS, Progress, Stage
 from models.settings import Settings
 from pipelines.run import DOWNSTREAM, RAW, CheckFailure, StepListener, materialize, raw_run_config
 from warehouse.db import connect
@@ -126,20 +127,39 @@ def build(settings: Settings, *, force: bool = False,
     return summary
 
 
-class StepProgress:
-    """A build's runs as progress stages: steps done of the run's total, and the step running."""
+class StepProgress(logging.Handler):
+    """A build's runs as progress stages: steps done of the run's total, the step running, and
+    how far that step got when it reports (files loaded, logs excerpted)."""
 
     def __init__(self, progress: Progress) -> None:
+        super().__init__(logging.DEBUG)
         self.progress = progress
         self.stage: Stage | None = None
+        self.step = ""
+        self.task_started: dict[str, float] = {}
+        if progress.enabled:
+            EVENTS.setLevel(logging.DEBUG)
+            EVENTS.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        task, done, total, unit = getattr(record, "progress", (None, 0, None, ""))
+        if self.stage is None or task is None:
+            return
+        started = self.task_started.setdefault(task, time.perf_counter())
+        seconds = time.perf_counter() - started
+        count = f"{done:,}" + (f" / {total:,}" if total else "")
+        rate = f", {done / seconds:,.0f} {unit}/s" if seconds > 1 and done else ""
+        self.stage.note(f"{self.step}: {task} {count} {unit}{rate}")
 
     def run_started(self, name: str, steps: int) -> None:
         self.stage = self.progress.stage(f"build: {name}", total=steps, unit="steps")
         self.stage.__enter__()
 
     def step_started(self, step: str) -> None:
+        self.step = step.replace("__", "/")
+        self.task_started.clear()
         if self.stage is not None:
-            self.stage.note(step.replace("__", "/"))
+            self.stage.note(self.step)
 
     def step_finished(self, step: str, ok: bool) -> None:
         if self.stage is not None:
@@ -150,6 +170,10 @@ class StepProgress:
             self.stage.note(None)
             self.stage.__exit__(None, None, None)
             self.stage = None
+
+    def close(self) -> None:
+        EVENTS.removeHandler(self)
+        super().close()
 
 
 def _thresholds_changed(conn: duckdb.DuckDBPyConnection, settings: Settings) -> bool:

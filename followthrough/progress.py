@@ -15,6 +15,7 @@ Stages are meant to run one at a time. No dependencies beyond the standard libra
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -176,3 +177,17 @@ class Stage:
 
 NULL = Progress(enabled=False)
 """A reporter that never writes anything: the default for library callers."""
+
+EVENTS = logging.getLogger("followthrough.progress")
+EVENTS.propagate = False  # only a terminal's progress line listens; never the run's logs
+
+
+def report(task: str, done: int, total: int | None = None, unit: str = "items") -> None:
+    """How far a long step inside a pipeline asset got, for whoever shows progress.
+
+    Assets run inside Dagster, out of reach of the command's `Progress`; they report through this
+    logger instead, and `followthrough build` listens to it. Without a listener it costs one
+    level check.
+    """
+    if EVENTS.isEnabledFor(logging.DEBUG):
+        EVENTS.debug("%s: %d", task, done, extra={"progress": (task, done, total, unit)})

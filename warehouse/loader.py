@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from followthrough.progress import report
 from warehouse.db import transaction
 
 log = logging.getLogger("followthrough.ingest")
@@ -312,8 +313,10 @@ def load_files(
     result = LoadResult(source.name)
     seen = {} if force else known_digests(conn, source.name)
     writer = RawWriter(conn, source)
+    paths = list(paths)
     for path in paths:
         result.files_seen += 1
+        report(f"load {source.name}", result.files_seen, len(paths), "files")
         key = str(path)  # absolute: discover() globs under a resolved root
         try:
             data = path.read_bytes()

@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from followthrough.progress import report
 from models.logs import FINGERPRINT_VERSION, Excerpt, excerpt_file, excerpt_many
 from models.logs.fingerprint import fingerprint_many
 from models.logs.lines import BINARY_SNIFF_BYTES, is_binary
@@ -120,7 +121,11 @@ def excerpt_failures(items: Iterable[FailedLog], workers: int | None = None) -> 
     todo = list(items)
     workers = workers or min(os.cpu_count() or 1, 4)
     if workers <= 1 or len(todo) < 400:
-        return [row for i in range(0, len(todo), 200) for row in _chunk(todo[i : i + 200])]
+        out = []
+        for i in range(0, len(todo), 200):
+            out.extend(_chunk(todo[i : i + 200]))
+            report("excerpt", len(out), len(todo), "logs")
+        return out
     size = min(200, max(50, len(todo) // (workers * 4)))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     out: list[ExcerptRow] = []
@@ -130,4 +135,5 @@ def excerpt_failures(items: Iterable[FailedLog], workers: int | None = None) -> 
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         for rows in pool.map(_chunk, chunks):
             out.extend(rows)
+            report("excerpt", len(out), len(todo), "logs")
     return out

@@ -176,6 +176,16 @@ def rebuild(path: Path, thresholds: FollowThroughSettings = SETTINGS) -> None:
     assert not outcome.failed_checks, [c.line() for c in outcome.failed_checks]
 
 
+def rebuilt_after(tmp_path: Path, change: str) -> duckdb.DuckDBPyConnection:
+    """The seeded warehouse, changed by one statement, then rebuilt."""
+    path = tmp_path / "w.duckdb"
+    conn = seed_warehouse(path)
+    conn.execute(change)
+    conn.close()
+    rebuild(path)
+    return duckdb.connect(str(path))
+
+
 @pytest.fixture
 def built(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     path = tmp_path / "w.duckdb"
@@ -291,11 +301,7 @@ def test_stale_items_one_row_per_reason(built: duckdb.DuckDBPyConnection) -> Non
 
 
 def test_closed_item_with_unchecked_verification_goes_stale(tmp_path: Path) -> None:
-    conn = seed_warehouse(tmp_path / "w.duckdb")
-    conn.execute("DELETE FROM core.ci_jobs WHERE job_name = 'test'")
-    conn.close()
-    rebuild(tmp_path / "w.duckdb")
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn = rebuilt_after(tmp_path, "DELETE FROM core.ci_jobs WHERE job_name = 'test'")
     [(reason, detail)] = rows(conn, "SELECT reason, detail FROM marts.stale_action_items "
                                     "WHERE action_item_id = 'pm-a#1'")
     assert reason == "verification_unchecked" and "2026-01-15" in detail
@@ -325,11 +331,8 @@ def test_verification_checks_against_ci_history(built: duckdb.DuckDBPyConnection
 
 
 def test_verification_fails_when_threshold_missed(tmp_path: Path) -> None:
-    conn = seed_warehouse(tmp_path / "w.duckdb")
-    conn.execute("UPDATE core.ci_jobs SET conclusion = 'failure' WHERE job_id IN (1001, 1002)")
-    conn.close()
-    rebuild(tmp_path / "w.duckdb")
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn = rebuilt_after(
+        tmp_path, "UPDATE core.ci_jobs SET conclusion = 'failure' WHERE job_id IN (1001, 1002)")
     [(value, result)] = rows(conn, "SELECT observed_value, result FROM marts.verification_checks "
                                    "WHERE postmortem_id = 'pm-a' AND criterion_index = 0")
     assert value == pytest.approx(17 / 20) and result == "fails"
@@ -378,11 +381,7 @@ def test_repeat_incidents_same_service_and_title(built: duckdb.DuckDBPyConnectio
 
 
 def test_fix_did_not_hold_when_every_item_was_done(tmp_path: Path) -> None:
-    conn = seed_warehouse(tmp_path / "w.duckdb")
-    conn.execute("DELETE FROM core.action_items WHERE action_item_id <> 'pm-a#1'")
-    conn.close()
-    rebuild(tmp_path / "w.duckdb")
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn = rebuilt_after(tmp_path, "DELETE FROM core.action_items WHERE action_item_id <> 'pm-a#1'")
     assert rows(conn, "SELECT incident_id, fix_did_not_hold FROM marts.repeat_incidents") == [
         ("INC2", True)]
     conn.close()
