@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from .blame import find_blame
-from .model import PARTS, Finding, Postmortem
-
-PART_LABELS = {
-    "timeline": "Timeline",
-    "contributing_conditions": "Contributing conditions",
-    "impact": "Impact",
-    "action_items": "Action items",
-    "verification": "Verification",
-}
+from .model import PART_LABELS, PARTS, Finding, Postmortem
 
 # rule id -> (severity, one-line description)
 RULES: dict[str, tuple[str, str]] = {
