@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from models.ci import FAILED_CONCLUSIONS
 from models.postmortems.draft import (
     CiActivity,
     CiFailure,
@@ -36,7 +37,8 @@ TICKET_FOLLOW_HOURS = 24.0
 MAX_FAILURES = 200
 MAX_TICKET_EVENTS = 200
 MAX_HOURS = 24 * 31
-_FAILED = ("failure", "timed_out", "startup_failure")
+# One SQL placeholder per failed conclusion, bound from FAILED_CONCLUSIONS.
+_FAILED_IN = ", ".join("?" for _ in FAILED_CONCLUSIONS)
 _REPO_URL_RE = re.compile(r"github\.com/(?:repos/)?([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)")
 _NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
 
@@ -329,13 +331,13 @@ def _activity(
     conn: duckdb.DuckDBPyConnection, repos: list[str], start: dt.datetime, end: dt.datetime
 ) -> list[CiActivity]:
     rows = conn.execute(
-        """
-        SELECT repo, count(*) AS jobs, count(*) FILTER (WHERE conclusion IN (?, ?, ?)) AS failures
+        f"""
+        SELECT repo, count(*) AS jobs, count(*) FILTER (WHERE conclusion IN ({_FAILED_IN})) AS failures
         FROM core.ci_jobs
         WHERE list_contains(?, repo) AND completed_at >= ? AND completed_at <= ?
         GROUP BY repo ORDER BY repo
         """,
-        [*_FAILED, repos, start, end],
+        [*FAILED_CONCLUSIONS, repos, start, end],
     ).fetchall()
     return [CiActivity(r[0], int(r[1]), int(r[2])) for r in rows]
 
@@ -345,20 +347,20 @@ def _recoveries(
 ) -> list[CiRecovery]:
     """The first success of a job after it failed, within the window."""
     rows = conn.execute(
-        """
+        f"""
         WITH j AS (
             SELECT repo, workflow, job_name, branch, sha, url, conclusion, completed_at,
                    lag(conclusion) OVER (PARTITION BY repo, workflow, job_name
                                          ORDER BY completed_at, job_id) AS prev
             FROM core.ci_jobs
             WHERE list_contains(?, repo) AND completed_at >= ? AND completed_at <= ?
-              AND conclusion IN ('success', ?, ?, ?)
+              AND conclusion IN ('success', {_FAILED_IN})
         )
         SELECT repo, workflow, job_name, branch, sha, url, completed_at FROM j
-        WHERE conclusion = 'success' AND prev IN (?, ?, ?)
+        WHERE conclusion = 'success' AND prev IN ({_FAILED_IN})
         ORDER BY completed_at
         """,
-        [repos, start, end, *_FAILED, *_FAILED],
+        [repos, start, end, *FAILED_CONCLUSIONS, *FAILED_CONCLUSIONS],
     ).fetchall()
     return [
         CiRecovery(

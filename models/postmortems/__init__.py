@@ -2,6 +2,7 @@
 
 from .lint import RULES, lint
 from .model import (
+    PART_LABELS,
     PARTS,
     ActionItem,
     Criterion,
@@ -18,6 +19,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_LINES",
     "PARTS",
+    "PART_LABELS",
     "RULES",
     "ActionItem",
     "Criterion",

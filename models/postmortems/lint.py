@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from .blame import find_blame
-from .model import PARTS, Finding, Postmortem
-
-PART_LABELS = {
-    "timeline": "Timeline",
-    "contributing_conditions": "Contributing conditions",
-    "impact": "Impact",
-    "action_items": "Action items",
-    "verification": "Verification",
-}
+from .model import PART_LABELS, PARTS, ActionItem, Finding, Postmortem
 
 # rule id -> (severity, one-line description)
 RULES: dict[str, tuple[str, str]] = {
@@ -57,9 +49,8 @@ def _f(rule: str, line: int | None, message: str, suggestion: str | None = None)
 
 
 def lint(pm: Postmortem) -> list[Finding]:
-    findings: list[Finding] = []
-    blank = pm.line_count == 0 or not any(text.strip() for _, text in pm.prose)
-    if blank and not any(s.present for s in pm.sections.values()):
+    """Every finding for one document, by line then rule (document-level findings first)."""
+    if _is_empty(pm):
         return [
             _f(
                 "empty-document",
@@ -68,20 +59,50 @@ def lint(pm: Postmortem) -> list[Finding]:
                 "Start from the postmortem template (docs/postmortems.md).",
             )
         ]
-    if pm.truncated:
-        findings.append(
-            _f(
-                "document-truncated",
-                None,
-                "document is larger than the parser's limit; only its start was read",
-                "Split attachments and logs out of the postmortem and link them.",
-            )
+    findings = [
+        *_truncation(pm),
+        *_missing_parts(pm),
+        *_empty_parts(pm),
+        *_conditions_count(pm),
+        *_timeline_times(pm),
+        *_impact_duration(pm),
+        *_action_items(pm),
+        *_criteria(pm),
+        *_blame(pm),
+    ]
+    findings.sort(key=lambda f: (f.line if f.line is not None else 0, f.rule))
+    return findings
+
+
+def _is_empty(pm: Postmortem) -> bool:
+    blank = pm.line_count == 0 or not any(text.strip() for _, text in pm.prose)
+    return blank and not any(s.present for s in pm.sections.values())
+
+
+def _present(pm: Postmortem) -> set[str]:
+    return {p for p, s in pm.sections.items() if s.present}
+
+
+def _truncation(pm: Postmortem) -> list[Finding]:
+    if not pm.truncated:
+        return []
+    return [
+        _f(
+            "document-truncated",
+            None,
+            "document is larger than the parser's limit; only its start was read",
+            "Split attachments and logs out of the postmortem and link them.",
         )
+    ]
+
+
+def _missing_parts(pm: Postmortem) -> list[Finding]:
+    out: list[Finding] = []
     for part in PARTS:
         sec = pm.sections.get(part)
         label = PART_LABELS[part]
         if sec is None or not sec.present:
-            findings.append(
+            out.append(
                 _f(
                     f"missing-{part.replace('_', '-')}",
                     None,
@@ -89,7 +110,12 @@ def lint(pm: Postmortem) -> list[Finding]:
                     f'Add a "## {label}" section.',
                 )
             )
-    present = {p for p, s in pm.sections.items() if s.present}
+    return out
+
+
+def _empty_parts(pm: Postmortem) -> list[Finding]:
+    """Parts with a heading but nothing the parser could read under it (placeholders only)."""
+    present = _present(pm)
     empties = {
         "timeline": not pm.timeline,
         "contributing_conditions": not pm.contributing_conditions,
@@ -97,10 +123,11 @@ def lint(pm: Postmortem) -> list[Finding]:
         "action_items": not pm.action_items,
         "verification": not any(c.source == "section" for c in pm.verification_criteria),
     }
+    out: list[Finding] = []
     for part in PARTS:
         if part in present and empties[part]:
             sec = pm.sections[part]
-            findings.append(
+            out.append(
                 _f(
                     "empty-section",
                     sec.line,
@@ -108,99 +135,123 @@ def lint(pm: Postmortem) -> list[Finding]:
                     "Fill it in, or remove the template placeholder text.",
                 )
             )
+    return out
+
+
+def _conditions_count(pm: Postmortem) -> list[Finding]:
     n = len(pm.contributing_conditions)
-    if "contributing_conditions" in present and n and not MIN_CONDITIONS <= n <= MAX_CONDITIONS:
-        sec = pm.sections["contributing_conditions"]
-        findings.append(
-            _f(
-                "conditions-count",
-                sec.line,
-                f"{n} contributing condition{'s' if n != 1 else ''} listed; expected "
-                f"{MIN_CONDITIONS}-{MAX_CONDITIONS}",
-                "Incidents rarely have a single cause: list the conditions that had to h"
-                "old together."
-                if n < MIN_CONDITIONS
-                else "Group related conditions; keep the ones that action items address.",
-            )
+    if "contributing_conditions" not in _present(pm) or not n or MIN_CONDITIONS <= n <= MAX_CONDITIONS:
+        return []
+    sec = pm.sections["contributing_conditions"]
+    return [
+        _f(
+            "conditions-count",
+            sec.line,
+            f"{n} contributing condition{'s' if n != 1 else ''} listed; expected "
+            f"{MIN_CONDITIONS}-{MAX_CONDITIONS}",
+            "Incidents rarely have a single cause: list the conditions that had to hold together."
+            if n < MIN_CONDITIONS
+            else "Group related conditions; keep the ones that action items address.",
         )
-    if pm.timeline and not any(e.at or e.clock for e in pm.timeline):
-        sec = pm.sections["timeline"]
-        findings.append(
-            _f(
-                "timeline-no-times",
-                sec.line,
-                "timeline entries carry no times",
-                'Prefix each entry with a time, e.g. "14:02 UTC — deploy starts".',
-            )
+    ]
+
+
+def _timeline_times(pm: Postmortem) -> list[Finding]:
+    if not pm.timeline or any(e.at or e.clock for e in pm.timeline):
+        return []
+    return [
+        _f(
+            "timeline-no-times",
+            pm.sections["timeline"].line,
+            "timeline entries carry no times",
+            'Prefix each entry with a time, e.g. "14:02 UTC — deploy starts".',
         )
-    if "impact" in present and pm.impact.duration_minutes is None:
-        findings.append(
-            _f(
-                "impact-no-duration",
-                pm.sections["impact"].line,
-                "impact duration not stated and not derivable from the timeline",
-                'State it ("47 minutes") or mark OUTAGE BEGINS / OUTAGE ENDS in the timeline.',
-            )
+    ]
+
+
+def _impact_duration(pm: Postmortem) -> list[Finding]:
+    if "impact" not in _present(pm) or pm.impact.duration_minutes is not None:
+        return []
+    return [
+        _f(
+            "impact-no-duration",
+            pm.sections["impact"].line,
+            "impact duration not stated and not derivable from the timeline",
+            'State it ("47 minutes") or mark OUTAGE BEGINS / OUTAGE ENDS in the timeline.',
         )
-    section_tickets = " ".join(c.text for c in pm.verification_criteria if c.source == "section")
+    ]
+
+
+def _action_items(pm: Postmortem) -> list[Finding]:
+    # An item whose ticket a Verification criterion names is verified there.
+    section_text = " ".join(c.text for c in pm.verification_criteria if c.source == "section")
+    out: list[Finding] = []
     for item in pm.action_items:
-        short = item.text if len(item.text) <= 60 else item.text[:57] + "..."
-        if not item.owner:
-            findings.append(
-                _f(
-                    "action-item-no-owner",
-                    item.line,
-                    f'action item #{item.ordinal} "{short}" has no owner',
-                    "Add an owner, e.g. (owner: @handle).",
-                )
-            )
-        if not item.ticket:
-            findings.append(
-                _f(
-                    "action-item-no-ticket",
-                    item.line,
-                    f'action item #{item.ordinal} "{short}" has no ticket',
-                    "File a ticket and reference its key, e.g. PAY-412.",
-                )
-            )
-        if item.due is None and item.sprint is None and item.status not in ("done", "cancelled"):
-            findings.append(
-                _f(
-                    "action-item-no-due",
-                    item.line,
-                    f'action item #{item.ordinal} "{short}" has no due date or sprint',
-                    "Add a target, e.g. (due 2025-04-01) or (sprint 2025-S07).",
-                )
-            )
-        if not item.verification and not (item.ticket and item.ticket in section_tickets):
-            findings.append(
-                _f(
-                    "action-item-no-verification",
-                    item.line,
-                    f'action item #{item.ordinal} "{short}" has no verification criterion',
-                    'Say how we will know it worked, e.g. "verify: CI pass rate on '
-                    'payments tests > 95% for 30 days".',
-                )
-            )
-    for c in pm.verification_criteria:
-        if not c.checkable:
-            findings.append(
-                _f(
-                    "criterion-not-checkable",
-                    c.line,
-                    f'verification criterion is not checkable: "{c.text[:80]}"',
-                    "Name a metric, a scope, a threshold and a window, e.g. "
-                    '"error rate on checkout-api < 0.5% for 30 days".',
-                )
-            )
-    for hit in find_blame(pm.prose, pm.names):
-        findings.append(
+        out += _action_item(item, section_text)
+    return out
+
+
+def _action_item(item: ActionItem, section_text: str) -> list[Finding]:
+    """Owner, ticket, due date and verification of one action item."""
+    short = item.text if len(item.text) <= 60 else item.text[:57] + "..."
+    ref = f'action item #{item.ordinal} "{short}"'
+    out: list[Finding] = []
+    if not item.owner:
+        out.append(
             _f(
-                "blame-language",
-                hit.line,
-                f'blame language ("{hit.phrase}"): "{hit.sentence}"',
-                hit.suggestion,
+                "action-item-no-owner",
+                item.line,
+                f"{ref} has no owner",
+                "Add an owner, e.g. (owner: @handle).",
             )
         )
-    findings.sort(key=lambda f: (f.line if f.line is not None else 0, f.rule))
-    return findings
+    if not item.ticket:
+        out.append(
+            _f(
+                "action-item-no-ticket",
+                item.line,
+                f"{ref} has no ticket",
+                "File a ticket and reference its key, e.g. PAY-412.",
+            )
+        )
+    if item.due is None and item.sprint is None and item.status not in ("done", "cancelled"):
+        out.append(
+            _f(
+                "action-item-no-due",
+                item.line,
+                f"{ref} has no due date or sprint",
+                "Add a target, e.g. (due 2025-04-01) or (sprint 2025-S07).",
+            )
+        )
+    if not item.verification and not (item.ticket and item.ticket in section_text):
+        out.append(
+            _f(
+                "action-item-no-verification",
+                item.line,
+                f"{ref} has no verification criterion",
+                'Say how we will know it worked, e.g. "verify: CI pass rate on '
+                'payments tests > 95% for 30 days".',
+            )
+        )
+    return out
+
+
+def _criteria(pm: Postmortem) -> list[Finding]:
+    return [
+        _f(
+            "criterion-not-checkable",
+            c.line,
+            f'verification criterion is not checkable: "{c.text[:80]}"',
+            "Name a metric, a scope, a threshold and a window, e.g. "
+            '"error rate on checkout-api < 0.5% for 30 days".',
+        )
+        for c in pm.verification_criteria
+        if not c.checkable
+    ]
+
+
+def _blame(pm: Postmortem) -> list[Finding]:
+    return [
+        _f("blame-language", hit.line, f'blame language ("{hit.phrase}"): "{hit.sentence}"', hit.suggestion)
+        for hit in find_blame(pm.prose, pm.names)
+    ]

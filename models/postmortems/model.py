@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-PARTS: tuple[str, ...] = (
-    "timeline",
-    "contributing_conditions",
-    "impact",
-    "action_items",
-    "verification",
-)
+# The five parts every postmortem needs, in document order, with the heading each is called by
+# in findings, templates and drafts. The one definition: everything else iterates over these.
+PART_LABELS: dict[str, str] = {
+    "timeline": "Timeline",
+    "contributing_conditions": "Contributing conditions",
+    "impact": "Impact",
+    "action_items": "Action items",
+    "verification": "Verification",
+}
+PARTS: tuple[str, ...] = tuple(PART_LABELS)
 
 
 class PostmortemReadError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,20 +17,16 @@ from models.postmortems import (
     parse_postmortem,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "postmortems"
 UTC = dt.UTC
-
-
-def load(name: str) -> Postmortem:
-    return parse_file(FIXTURES / name)
+Load = Callable[[str], Postmortem]  # the load_fixture fixture
 
 
 def present(pm: Postmortem) -> set[str]:
     return {p for p in PARTS if pm.sections[p].present}
 
 
-def test_sre_book_style_labels_table_and_markers() -> None:
-    pm = load("sre-book-format.md")
+def test_sre_book_style_labels_table_and_markers(load_fixture: Load) -> None:
+    pm = load_fixture("sre-book-format.md")
     assert pm.title == "Atlas Tiles Label Renderer Postmortem (incident #812)"
     assert pm.date == dt.date(2023, 4, 17)
     assert pm.authors == ("okafor", "ilse", "rdesai")
@@ -57,8 +54,8 @@ def test_sre_book_style_labels_table_and_markers() -> None:
     assert pm.identified_at == dt.datetime(2023, 4, 17, tzinfo=UTC)
 
 
-def test_gitlab_style_prose_whys_and_issue_links() -> None:
-    pm = load("gitlab-blog-format.md")
+def test_gitlab_style_prose_whys_and_issue_links(load_fixture: Load) -> None:
+    pm = load_fixture("gitlab-blog-format.md")
     assert pm.title == "Postmortem of the job history loss of September 14"
     assert pm.date == dt.date(2021, 9, 24)
     assert present(pm) == {"timeline", "contributing_conditions", "action_items"}
@@ -74,8 +71,8 @@ def test_gitlab_style_prose_whys_and_issue_links() -> None:
     assert pm.impact.affected_users is None  # "2,300 pipelines" are not users
 
 
-def test_cloudflare_style_table_timeline_and_stated_duration() -> None:
-    pm = load("cloudflare-blog-format.md")
+def test_cloudflare_style_table_timeline_and_stated_duration(load_fixture: Load) -> None:
+    pm = load_fixture("cloudflare-blog-format.md")
     assert present(pm) == set(PARTS)
     assert pm.sections["contributing_conditions"].heading == "What went wrong"
     assert len(pm.contributing_conditions) == 6
@@ -91,8 +88,8 @@ def test_cloudflare_style_table_timeline_and_stated_duration() -> None:
     )
 
 
-def test_pagerduty_template_filled() -> None:
-    pm = load("pagerduty-filled.md")
+def test_pagerduty_template_filled(load_fixture: Load) -> None:
+    pm = load_fixture("pagerduty-filled.md")
     assert pm.title is None  # the template has no title line
     assert pm.meeting_at == dt.datetime(2025, 3, 6, 15, 0, tzinfo=UTC)
     assert pm.identified_at == pm.meeting_at
@@ -119,8 +116,8 @@ def test_pagerduty_template_filled() -> None:
     assert len(pm.timeline) == 6
 
 
-def test_morgue_metadata_times_and_irc_timeline() -> None:
-    pm = load("morgue-etsy-style.md")
+def test_morgue_metadata_times_and_irc_timeline(load_fixture: Load) -> None:
+    pm = load_fixture("morgue-etsy-style.md")
     assert pm.status == "Resolved"
     assert pm.impact.severity == "SEV2"
     assert pm.impact.duration_minutes == 72  # Impact start 09:58 EDT .. Impact end 11:10 EDT
@@ -132,8 +129,8 @@ def test_morgue_metadata_times_and_irc_timeline() -> None:
     assert len(pm.timeline) == 5
 
 
-def test_confluence_export_tables_macros_and_scripts() -> None:
-    pm = load("confluence-checkout-latency.html")
+def test_confluence_export_tables_macros_and_scripts(load_fixture: Load) -> None:
+    pm = load_fixture("confluence-checkout-latency.html")
     assert pm.format == "html"
     assert pm.title == "Incident review: checkout latency (INC-2041)"
     assert pm.date == dt.date(2025, 2, 11)
@@ -155,8 +152,8 @@ def test_confluence_export_tables_macros_and_scripts() -> None:
     assert "pwned" not in text and "evil.example" not in text and "alert(" not in text
 
 
-def test_notion_export_properties_and_todo_checkboxes() -> None:
-    pm = load("notion-export-queue-backlog.html")
+def test_notion_export_properties_and_todo_checkboxes(load_fixture: Load) -> None:
+    pm = load_fixture("notion-export-queue-backlog.html")
     assert pm.date == dt.date(2025, 3, 18)
     assert pm.meeting_at == dt.datetime(2025, 3, 20, 14, 0, tzinfo=UTC)
     assert pm.authors == ("Lena Fischer", "Omar Haddad")
@@ -174,8 +171,8 @@ def test_notion_export_properties_and_todo_checkboxes() -> None:
     )
 
 
-def test_google_docs_export_numbered_headings_and_bold_spans() -> None:
-    pm = load("gdocs-dns-outage.html")
+def test_google_docs_export_numbered_headings_and_bold_spans(load_fixture: Load) -> None:
+    pm = load_fixture("gdocs-dns-outage.html")
     assert pm.title == "Postmortem: internal DNS resolution failures — 2024-11-07"
     assert pm.sections["timeline"].heading == "4. Timeline"
     assert present(pm) == set(PARTS)
@@ -189,8 +186,8 @@ def test_google_docs_export_numbered_headings_and_bold_spans() -> None:
     ]
 
 
-def test_front_matter_checkboxes_nested_fields() -> None:
-    pm = load("github-frontmatter-checkboxes.md")
+def test_front_matter_checkboxes_nested_fields(load_fixture: Load) -> None:
+    pm = load_fixture("github-frontmatter-checkboxes.md")
     assert pm.meeting_at == dt.datetime(2025, 3, 5, 15, 0, tzinfo=UTC)
     assert pm.impact.severity == "SEV2"
     assert "PQ7R2XY" in pm.incident_refs
@@ -205,8 +202,8 @@ def test_front_matter_checkboxes_nested_fields() -> None:
     assert items[3].verification == "CI pass rate on webhook load tests >= 98% over 2 weeks"
 
 
-def test_bullet_labels_and_inline_fields() -> None:
-    pm = load("bullet-labels-atlassian.md")
+def test_bullet_labels_and_inline_fields(load_fixture: Load) -> None:
+    pm = load_fixture("bullet-labels-atlassian.md")
     assert present(pm) == set(PARTS)
     assert pm.meeting_at == dt.datetime(2024, 9, 19, 10, 0, tzinfo=UTC)
     assert pm.impact.duration_minutes == 34 and pm.impact.affected_users == 6500
@@ -223,8 +220,8 @@ def test_bullet_labels_and_inline_fields() -> None:
     assert (b.status, b.sprint) == ("done", "2024-S19")
 
 
-def test_two_column_table_sections() -> None:
-    pm = load("two-column-table.md")
+def test_two_column_table_sections(load_fixture: Load) -> None:
+    pm = load_fixture("two-column-table.md")
     assert present(pm) == set(PARTS)
     assert len(pm.contributing_conditions) == 3
     assert pm.impact.duration_minutes == 180
@@ -232,8 +229,8 @@ def test_two_column_table_sections() -> None:
     assert all(a.status == "todo" for a in pm.action_items)
 
 
-def test_plain_text_labels() -> None:
-    pm = load("plain-text-export.md")
+def test_plain_text_labels(load_fixture: Load) -> None:
+    pm = load_fixture("plain-text-export.md")
     assert pm.title == "Cache stampede on product pages"
     assert present(pm) == set(PARTS)
     assert pm.impact.duration_minutes == 40

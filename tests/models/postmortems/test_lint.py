@@ -14,9 +14,6 @@ from followthrough.cli import main
 from models.postmortems import RULES, lint, parse_file, parse_postmortem
 from models.postmortems.verification import parse_criterion
 
-FIXTURES = Path(__file__).parent / "fixtures" / "postmortems"
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "postmortems.md"
-
 GOOD = """# Webhook timeouts — 2025-03-04
 
 **Review meeting:** 2025-03-05 15:00 UTC
@@ -84,8 +81,8 @@ def test_condition_count_and_action_item_fields() -> None:
     assert {f.line for f in findings} == {19}
 
 
-def test_every_rule_is_documented() -> None:
-    doc = DOCS.read_text(encoding="utf-8")
+def test_every_rule_is_documented(postmortems_doc: Path) -> None:
+    doc = postmortems_doc.read_text(encoding="utf-8")
     for rule in [*RULES, "unreadable"]:
         assert f"`{rule}`" in doc, rule
 
@@ -176,10 +173,10 @@ def test_cli_directory_exit_codes_and_text_format(
     assert blob["findings"][0]["rule"] == "unreadable" and blob["passed"] is False
 
 
-def test_cli_on_fixture_folder(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["lint", "--format", "json", str(FIXTURES)])
+def test_cli_on_fixture_folder(postmortem_fixtures: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["lint", "--format", "json", str(postmortem_fixtures)])
     objs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert code == 1 and len(objs) == len(list(FIXTURES.iterdir()))
+    assert code == 1 and len(objs) == len(list(postmortem_fixtures.iterdir()))
     blame = {
         o["path"].rsplit("/", 1)[-1]: [f for f in o["findings"] if f["rule"] == "blame-language"]
         for o in objs
