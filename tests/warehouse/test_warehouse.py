@@ -318,3 +318,14 @@ def test_postmortems_from_a_separate_folder(contracts_export: Path, tmp_path: Pa
     ).fetchall()
     conn.close()
     assert rows == [("2025/db-failover#1", "LEDG-231", "doc_key")]
+
+
+def test_core_failures_use_the_one_failed_conclusion_list() -> None:
+    """SQL cannot import Python: the list in core.ci_failures is held to models.ci here."""
+    import re
+
+    from models.ci import FAILED_CONCLUSIONS
+    from warehouse.transform import step
+
+    [listed] = re.findall(r"conclusion IN \(([^)]*)\)", step("core.ci_failures").sql)
+    assert tuple(v.strip().strip("'") for v in listed.split(",")) == FAILED_CONCLUSIONS
