@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from models.settings import Settings
     from pipelines.run import FOLLOW_THROUGH, RAW, materialize, raw_run_config
-    from sampleorg.build import generate
+    from sampleorg.generator import generate
 
     exports = args.workdir / "exports"
     wh = args.workdir / "warehouse.duckdb"

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from followthrough.build import build
+from followthrough.commands.build import build
 from models.settings import Settings
 from sampleorg import generate
 from sampleorg.evaluate import cluster_purity, recurrence_scores

@@ -1,5 +1,5 @@
 """Sample-organisation generator: vendor-shaped exports plus planted ground truth."""
 
-from sampleorg.build import Summary, generate
+from sampleorg.generator import Summary, generate
 
 __all__ = ["Summary", "generate"]

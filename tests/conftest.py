@@ -127,7 +127,7 @@ def published_export(shared_dir: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def sample_org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A small generated organisation and its warehouse, built by the real pipeline."""
-    from followthrough.build import build
+    from followthrough.commands.build import build
     from models.settings import Settings
     from sampleorg import generate
 

@@ -1,13 +1,213 @@
-"""`followthrough build`: ingest an export directory into the warehouse."""
+"""`followthrough build`: load an export directory through the raw assets and rebuild what follows.
+
+`build()` is also what `demo`, the tests and the benchmarks call.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import duckdb
+
+from followthrough.progress import EVENTS, Progress, Stage
 from models.settings import Settings
+from warehouse.db import connect
+from warehouse.loader import LoadResult
+
+if TYPE_CHECKING:  # Dagster loads only when a build runs, not for every command's --help
+    from pipelines.run import CheckFailure, StepListener
+
+CORE_TABLES = (
+    "core.ci_jobs", "core.ci_failures", "core.deployments", "core.tickets",
+    "core.ticket_events", "core.incidents", "core.postmortems", "core.action_items",
+)
+
+
+@dataclass
+class BuildSummary:
+    warehouse: Path
+    exports: Path
+    seconds: float = 0.0
+    loads: list[LoadResult] = field(default_factory=list)
+    rebuilt: bool = False
+    row_counts: dict[str, int] = field(default_factory=dict)
+    failed_checks: list[CheckFailure] = field(default_factory=list)
+    quarantined: int = 0
+    median_hours_to_ticket: float | None = None
+    never_ticketed: int = 0
+    action_items: int = 0
+    recurrences: tuple[int, int, int] | None = None  # failures recurring, with prior links, fix broke
+    stale_items: int | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"warehouse {self.warehouse} from {self.exports}"]
+        loaded = sum(r.files_loaded for r in self.loads)
+        seen = sum(r.files_seen for r in self.loads)
+        out.append(
+            f"files: {loaded} loaded, {seen - loaded} unchanged; "
+            f"{self.quarantined} record(s) in raw.quarantine"
+        )
+        if not self.rebuilt:
+            out.append("no new data: core and marts unchanged")
+        for name, n in self.row_counts.items():
+            out.append(f"  {name:<26} {n:>10,}")
+        if self.action_items:
+            med = self.median_hours_to_ticket
+            med_s = "n/a" if med is None else f"{med:.1f} h ({med / 24:.2f} days)"
+            out.append(
+                f"time to ticket: median {med_s} over ticketed items; "
+                f"{self.never_ticketed} of {self.action_items} never ticketed"
+            )
+        if self.recurrences is not None:
+            n, linked, broken = self.recurrences
+            out.append(
+                f"recurring CI failures: {n:,} seen before, {linked:,} with an earlier ticket or "
+                f"postmortem, {broken:,} after a fix that did not hold"
+            )
+        if self.stale_items is not None:
+            out.append(f"stale action items: {self.stale_items} (see marts.stale_action_items)")
+        for check in self.failed_checks:
+            out.append(f"check failed: {check.line()}")
+        out.append(f"built in {self.seconds:.1f} s")
+        return out
+
+
+def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
+    """A summary figure from a table that an older or partial build may not have filled."""
+    try:
+        return conn.execute(sql).fetchone()
+    except duckdb.CatalogException:
+        return None
+
+
+def build(settings: Settings, *, force: bool = False,
+          listener: StepListener | None = None) -> BuildSummary:
+    """Load the exports through the raw assets, then rebuild downstream if anything changed."""
+    from pipelines.run import DOWNSTREAM, RAW, materialize, raw_run_config
+
+    t0 = time.perf_counter()
+    summary = BuildSummary(warehouse=settings.warehouse, exports=settings.exports)
+    conn = connect(settings.warehouse)  # creates and migrates, so a first run's checks have tables
+    try:
+        never_built = conn.execute("SELECT count(*) FROM meta.builds WHERE rebuilt").fetchone()[0] == 0
+        settings_changed = _thresholds_changed(conn, settings)
+    finally:
+        conn.close()
+    raw = materialize(settings, RAW, run_config=raw_run_config(force),
+                      listener=listener, label="load")
+    summary.loads = [_load_result(key, meta) for key, meta in sorted(raw.materialized.items())]
+    summary.failed_checks = list(raw.failed_checks)
+    if force or never_built or settings_changed or any(r.changed for r in summary.loads):
+        downstream = materialize(settings, DOWNSTREAM, listener=listener, label="rebuild")
+        summary.failed_checks += downstream.failed_checks
+        summary.rebuilt = True
+    conn = connect(settings.warehouse)
+    try:
+        for name in (*CORE_TABLES, "marts.time_to_ticket"):
+            summary.row_counts[name] = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        summary.quarantined = conn.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0]
+        row = conn.execute(
+            "SELECT median(hours_to_ticket), count(*) FILTER (WHERE ticket_key IS NULL), count(*) "
+            "FROM marts.time_to_ticket"
+        ).fetchone()
+        summary.median_hours_to_ticket, summary.never_ticketed, summary.action_items = row
+        summary.recurrences = _optional(
+            conn,
+            "SELECT count(*), count(*) FILTER (WHERE len(prior_ticket_keys) > 0 "
+            "OR len(prior_postmortem_ids) > 0), count(*) FILTER (WHERE fix_did_not_hold) "
+            "FROM models.recurrences",
+        )
+        stale = _optional(conn, "SELECT count(DISTINCT action_item_id) FROM marts.stale_action_items")
+        summary.stale_items = stale[0] if stale else None
+        summary.seconds = time.perf_counter() - t0
+        conn.execute(
+            "INSERT INTO meta.builds VALUES (now(), ?, ?, ?, ?)",
+            [str(settings.exports), sum(r.files_loaded for r in summary.loads), summary.rebuilt,
+             summary.seconds],
+        )
+    finally:
+        conn.close()
+    return summary
+
+
+class StepProgress(logging.Handler):
+    """A build's runs as progress stages: steps done of the run's total, the step running, and
+    how far that step got when it reports (files loaded, logs excerpted)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(logging.DEBUG)
+        self.progress = progress
+        self.stage: Stage | None = None
+        self.step = ""
+        self.task_started: dict[str, float] = {}
+        if progress.enabled:
+            EVENTS.setLevel(logging.DEBUG)
+            EVENTS.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        task, done, total, unit = getattr(record, "progress", (None, 0, None, ""))
+        if self.stage is None or task is None:
+            return
+        started = self.task_started.setdefault(task, time.perf_counter())
+        seconds = time.perf_counter() - started
+        count = f"{done:,}" + (f" / {total:,}" if total else "")
+        rate = f", {done / seconds:,.0f} {unit}/s" if seconds > 1 and done else ""
+        self.stage.note(f"{self.step}: {task} {count} {unit}{rate}")
+
+    def run_started(self, name: str, steps: int) -> None:
+        self.stage = self.progress.stage(f"build: {name}", total=steps, unit="steps")
+        self.stage.__enter__()
+
+    def step_started(self, step: str) -> None:
+        self.step = step.replace("__", "/")
+        self.task_started.clear()
+        if self.stage is not None:
+            self.stage.note(self.step)
+
+    def step_finished(self, step: str, ok: bool) -> None:
+        if self.stage is not None:
+            self.stage.advance()
+
+    def run_finished(self, name: str, ok: bool) -> None:
+        if self.stage is not None:
+            self.stage.note(None)
+            self.stage.__exit__(None, None, None)
+            self.stage = None
+
+    def close(self) -> None:
+        EVENTS.removeHandler(self)
+        super().close()
+
+
+def _thresholds_changed(conn: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
+    """Whether the follow-through thresholds differ from those the marts were built with."""
+    wanted = asdict(settings.follow_through)
+    if wanted["as_of"] is None:
+        del wanted["as_of"]  # resolved from the data at build time
+    cols = list(wanted)
+    try:
+        stored = conn.execute(
+            f"SELECT {', '.join(cols)} FROM models.follow_through_settings LIMIT 1").fetchone()
+    except duckdb.Error:
+        return True
+    return stored is None or dict(zip(cols, stored, strict=True)) != wanted
+
+
+def _load_result(asset: str, meta: Mapping[str, object]) -> LoadResult:
+    def number(key: str) -> int:
+        value = meta.get(key)
+        return int(getattr(value, "value", value) or 0)
+
+    return LoadResult(source=asset, files_seen=number("files_seen"),
+                      files_loaded=number("files_loaded"), records=number("records"),
+                      quarantined=number("quarantined"))
 
 
 def add_warehouse_arg(p: argparse.ArgumentParser) -> None:
@@ -49,9 +249,6 @@ def configure_logging(quiet: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from followthrough.build import StepProgress, build
-    from followthrough.progress import Progress
-
     configure_logging(args.quiet)
     settings = Settings.load(warehouse=args.warehouse, exports=args.exports,
                              postmortems=args.postmortems)

@@ -39,8 +39,8 @@ def _generated_with(exports: Path) -> tuple[int, float] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from followthrough.build import StepProgress, build
     from followthrough.cli import main as cli_main
+    from followthrough.commands.build import StepProgress, build
     from followthrough.progress import Progress
 
     configure_logging(quiet=True)

@@ -12,7 +12,7 @@ import pytest
 from models.analytics.follow_through import FollowThroughSettings
 from models.settings import Settings
 from pipelines.run import FOLLOW_THROUGH, RAW, materialize, raw_run_config
-from sampleorg.build import generate
+from sampleorg.generator import generate
 
 # marts.stale_action_items reason -> the generator's name for it
 REASON_NAMES = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from followthrough.build import build
+from followthrough.commands.build import build
 from models.settings import Settings
 from warehouse.db import connect, current_version, migrate, migrations
 from warehouse.ingest import ingest
