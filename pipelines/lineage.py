@@ -29,7 +29,8 @@ def producer(table: str) -> dg.AssetKey:
     return dg.AssetKey(list(_WRITTEN_BY.get(table) or table.split(".", 1)))
 
 
-def inputs(*sql: str, exclude: str | None = None) -> list[dg.AssetKey]:
-    """The assets whose tables these statements read (an asset never depends on itself)."""
-    keys = {producer(t) for s in sql for t in tables_read(s) if t != exclude}
+def inputs(*sql: str, itself: dg.AssetKey | None = None) -> list[dg.AssetKey]:
+    """The assets whose tables these statements read; an incremental asset that reads its own
+    tables (`itself`) does not depend on itself."""
+    keys = {producer(t) for s in sql for t in tables_read(s)} - {itself}
     return sorted(keys, key=lambda k: k.to_user_string())

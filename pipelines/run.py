@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 import dagster as dg
@@ -96,6 +97,14 @@ def _progress_logger(listener: StepListener) -> dg.LoggerDefinition:
     return progress
 
 
+@cache
+def _project_definitions() -> dg.Definitions:
+    """The code location's definitions, loaded once per process (a build runs two jobs)."""
+    from pipelines.definitions import defs
+
+    return defs.load_fn()
+
+
 def materialize(
     settings: Settings,
     selection: dg.AssetSelection,
@@ -109,9 +118,7 @@ def materialize(
     A selection with the daily-partitioned raw asset runs its latest partition; the raw load
     config (`raw_run_config`) makes that one run load every export file, whatever its date.
     """
-    from pipelines.definitions import defs
-
-    loaded = defs.load_fn()
+    loaded = _project_definitions()
     loggers: dict[str, dg.LoggerDefinition] = {"console": dg.default_loggers()["console"]}
     if listener:
         loggers["progress"] = _progress_logger(listener)

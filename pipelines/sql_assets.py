@@ -13,7 +13,7 @@ def sql_asset(s: Step) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=[s.schema, s.table],
-        deps=inputs(s.sql, exclude=s.qualified),
+        deps=inputs(s.sql, itself=dg.AssetKey([s.schema, s.table])),
         kinds={"duckdb", "sql"},
         group_name=s.schema,
         description=first_line,

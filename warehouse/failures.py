@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
-from models.logs import Assignment, Cluster
 from models.recurrence.excerpts import ExcerptRow, FailedLog
 from warehouse.db import transaction
+
+if TYPE_CHECKING:  # clustering loads scikit-learn; only the clustering step needs it
+    from models.logs.clusters import Assignment, Cluster
 
 PENDING_FAILURES = """
 WITH logs AS (
@@ -71,6 +74,8 @@ def existing_clusters(conn: duckdb.DuckDBPyConnection) -> list[Cluster]:
     rows = conn.execute(
         "SELECT cluster_id, representative FROM models.failure_clusters ORDER BY cluster_id"
     ).fetchall()
+    from models.logs.clusters import Cluster
+
     return [Cluster(cid, rep) for cid, rep in rows]
 
 

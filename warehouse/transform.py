@@ -38,13 +38,18 @@ class Step:
 
 
 @cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()  # in memory: only its SQL parser is used
+
+
+@cache
 def tables_read(sql: str) -> frozenset[str]:
     """Schema-qualified base tables referenced anywhere in one SELECT, per DuckDB's parser."""
-    con = duckdb.connect()
+    cursor = _parser().cursor()
     try:
-        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+        tree = json.loads(cursor.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     finally:
-        con.close()
+        cursor.close()
     if tree.get("error"):
         raise ValueError(f"SQL does not parse: {tree.get('error_message')}")
     found: set[str] = set()

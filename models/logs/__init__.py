@@ -1,29 +1,32 @@
-"""CI log analysis: redaction, excerpts, parameter masking, template mining, fingerprints."""
+"""CI log analysis: redaction, excerpts, parameter masking, template mining, fingerprints.
 
-from models.logs.clusters import Assignment, Cluster, FailureItem, assign_clusters
-from models.logs.excerpt import Excerpt, ExcerptLine, excerpt, excerpt_file, excerpt_many
-from models.logs.fingerprint import FINGERPRINT_VERSION, fingerprint, fingerprint_for_job
-from models.logs.normalise import mask, mask_series
-from models.logs.redact import redact
-from models.logs.templates import TemplateStore, mine_templates, template_id
+Names load on first use: clustering pulls in scikit-learn, which a command that only excerpts
+or lints should not wait for. Functions named like their module (`excerpt`, `fingerprint`,
+`redact`) are imported from that module, since the package attribute is the module itself.
+"""
 
-__all__ = [
-    "FINGERPRINT_VERSION",
-    "Assignment",
-    "Cluster",
-    "Excerpt",
-    "ExcerptLine",
-    "FailureItem",
-    "TemplateStore",
-    "assign_clusters",
-    "excerpt",
-    "excerpt_file",
-    "excerpt_many",
-    "fingerprint",
-    "fingerprint_for_job",
-    "mask",
-    "mask_series",
-    "mine_templates",
-    "redact",
-    "template_id",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "Assignment": "clusters", "Cluster": "clusters", "FailureItem": "clusters",
+    "assign_clusters": "clusters",
+    "Excerpt": "excerpt", "ExcerptLine": "excerpt", "excerpt_file": "excerpt",
+    "excerpt_many": "excerpt",
+    "FINGERPRINT_VERSION": "fingerprint", "fingerprint_for_job": "fingerprint",
+    "mask": "normalise", "mask_series": "normalise",
+    "TemplateStore": "templates", "mine_templates": "templates", "template_id": "templates",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'models.logs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"models.logs.{home}"), name)
+    globals()[name] = value
+    return value

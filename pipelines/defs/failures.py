@@ -7,11 +7,11 @@ Excerpts and cluster assignment are incremental: a run reads only failures it ha
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from models.logs.clusters import DEFAULT_THRESHOLD
-from models.recurrence.clustering import assign
-from models.recurrence.excerpts import excerpt_failures
+from pipelines.lineage import inputs
 from pipelines.runtime import warehouse
 from warehouse.failures import (
+    PENDING_FAILURES,
+    UNCLUSTERED,
     existing_clusters,
     pending_failures,
     store_clusters,
@@ -19,16 +19,21 @@ from warehouse.failures import (
     unclustered,
 )
 
+EXCERPTS = dg.AssetKey(["models", "failure_excerpts"])
+CLUSTERS = dg.AssetKey(["models", "failure_clusters"])
+
 
 @dg.asset(
-    key=["models", "failure_excerpts"],
-    deps=[dg.AssetKey(["core", "ci_failures"]), dg.AssetKey(["core", "ci_jobs"])],
+    key=EXCERPTS,
+    deps=inputs(PENDING_FAILURES, itself=EXCERPTS),
     kinds={"python", "duckdb"},
     group_name="models",
     automation_condition=dg.AutomationCondition.eager(),
     description="The few redacted lines that explain each failed CI job, and their fingerprint.",
 )
 def failure_excerpts(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    from models.recurrence.excerpts import excerpt_failures
+
     with warehouse(duckdb) as conn:
         todo = pending_failures(conn)
     rows = excerpt_failures(todo)
@@ -45,14 +50,17 @@ def failure_excerpts(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    key=["models", "failure_clusters"],
-    deps=[failure_excerpts],
+    key=CLUSTERS,
+    deps=inputs(UNCLUSTERED, itself=CLUSTERS),
     kinds={"scikitlearn", "duckdb"},
     group_name="models",
     automation_condition=dg.AutomationCondition.eager(),
     description="Clusters of near-identical failure fingerprints (TF-IDF, cosine); ids are stable.",
 )
 def failure_clusters(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    from models.logs.clusters import DEFAULT_THRESHOLD  # scikit-learn: loaded when clustering
+    from models.recurrence.clustering import assign
+
     with warehouse(duckdb) as conn:
         rows = unclustered(conn)
         existing = existing_clusters(conn)

@@ -26,7 +26,7 @@ def test_sql_asset_inputs_are_exactly_the_tables_its_sql_reads(graph: dg.AssetGr
     for step in all_steps():
         key = dg.AssetKey([step.schema, step.table])
         declared = set(graph.get(key).parent_keys)
-        assert declared == set(inputs(step.sql, exclude=step.qualified)), step.qualified
+        assert declared == set(inputs(step.sql, itself=key)), step.qualified
         assert declared, f"{step.qualified} reads no table"
 
 
