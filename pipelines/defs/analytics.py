@@ -1,17 +1,11 @@
 """Polars analytics over the marts (the `models` layer hands frames through DuckDB)."""
 
-import os
-
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from models.analytics.time_to_ticket import DEFAULT_BENCHMARK_DAYS, summarise, with_durations
+from models.analytics.time_to_ticket import with_durations
 from pipelines.resources import warehouse
-
-
-def benchmark_days() -> float:
-    return float(os.environ.get("FOLLOWTHROUGH_BENCHMARK_DAYS", DEFAULT_BENCHMARK_DAYS))
 
 
 @dg.asset(
@@ -35,17 +29,3 @@ def action_item_delays(duckdb: DuckDBResource) -> pl.DataFrame:
             "FROM marts.time_to_ticket"
         ).fetchone()[0]
     return with_durations(items, as_of)
-
-
-@dg.asset(
-    key=["marts", "time_to_ticket_monthly"],
-    ins={"action_item_delays": dg.AssetIn(key=["models", "action_item_delays"])},
-    io_manager_key="polars_io",
-    kinds={"polars", "duckdb"},
-    group_name="marts",
-    automation_condition=dg.AutomationCondition.eager(),
-    description="Per team and month: items, never ticketed, Kaplan–Meier median/p90 hours, "
-    "shares within 24 h and beyond the benchmark.",
-)
-def time_to_ticket_monthly(action_item_delays: pl.DataFrame) -> pl.DataFrame:
-    return summarise(action_item_delays, benchmark_days=benchmark_days())
