@@ -20,6 +20,7 @@ SCHEMA = {
     "month": pl.Date,
     **{c: pl.Int64 for c in COUNT_COLUMNS},
     "p1_handled": pl.Int64,
+    "too_new": pl.Int64,
     "share_done_within": pl.Float64,
     "share_p1_handled": pl.Float64,
     "share_slo_met": pl.Float64,
@@ -33,6 +34,7 @@ def _ratio(num: str, den: str) -> pl.Expr:
 def _with_shares(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(
         p1_handled=pl.col("p1_resolved_within") + pl.col("p1_rescheduled_justified"),
+        too_new=pl.col("items") - pl.col("matured"),
     ).with_columns(
         share_done_within=_ratio("done_within", "matured"),
         share_p1_handled=_ratio("p1_handled", "p1_matured"),

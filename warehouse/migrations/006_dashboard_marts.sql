@@ -23,6 +23,8 @@ CREATE TABLE marts.time_to_ticket_summary (
     ticketed                BIGINT NOT NULL,
     timed                   BIGINT NOT NULL,   -- ticketed with a known hours_to_ticket
     never_ticketed          BIGINT NOT NULL,
+    untimed                 BIGINT NOT NULL,   -- ticketed, but no identification time
+    undated                 BIGINT NOT NULL,   -- no identification time (not in month rows)
     median_hours            DOUBLE,            -- over the timed items only
     km_median_hours         DOUBLE,            -- never-ticketed items censored at their age
     within_24h              BIGINT NOT NULL,
@@ -68,7 +70,8 @@ CREATE TABLE marts.follow_through_summary (
     p1_rescheduled_justified  BIGINT NOT NULL,
     slo_matured               BIGINT NOT NULL,
     slo_met                   BIGINT NOT NULL,
-    p1_handled                BIGINT NOT NULL,
+    p1_handled                BIGINT NOT NULL,   -- resolved within + rescheduled justified
+    too_new                   BIGINT NOT NULL,   -- items - matured: too new to judge
     share_done_within         DOUBLE,
     share_p1_handled          DOUBLE,
     share_slo_met             DOUBLE
