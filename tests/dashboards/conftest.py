@@ -1,20 +1,20 @@
-"""Fixture warehouse for the dashboard tests, and tests of how the dashboard reads the file.
+"""Fixtures of the dashboard tests: a small hand-worked warehouse and the sample org's.
 
-The numbers below are hand-worked; other dashboard test modules import `build_warehouse` and
-the expected figures from here.
+The hand-worked warehouse holds marts.time_to_ticket, core.incidents and core.postmortems as
+fixture rows, and the marts the build derives from them (settings row, time-to-ticket
+summary, ages and histogram) computed by the same model functions the pipeline runs.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from dashboards import data
+from models.analytics import time_to_ticket
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -31,6 +31,9 @@ ITEMS: list[tuple[str, str | None, str | None, datetime | None, float | None]] =
     ("AI-9", None, None, None, None),
     ("AI-10", None, "billing", datetime(2024, 3, 1, 9, tzinfo=UTC), 50.0),
 ]
+
+# The build's as-of time: every never-ticketed item is older than the benchmark by then.
+AS_OF = datetime(2024, 6, 1, tzinfo=UTC)
 
 # Hand-worked figures for ITEMS with the default 4.3-day (103.2 h) benchmark.
 EXPECTED = {
@@ -52,14 +55,20 @@ INCIDENTS: list[tuple[str, str | None, datetime, float | None]] = [
 ]
 
 
-def build_warehouse(
+def _build_warehouse(
     path: Path,
     *,
     items: bool = True,
     incidents: bool = True,
     postmortems: bool = True,
+    no_items: bool = False,
+    benchmark_days: float = 4.3,
 ) -> Path:
-    """Write the fixture tables with exactly the production column names and types."""
+    """Write the fixture tables with exactly the production column names and types.
+
+    `items=False` leaves marts.time_to_ticket and its derived marts out; `no_items` builds
+    them empty, as a build of an organisation without action items would.
+    """
     con = duckdb.connect(str(path))
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -74,7 +83,9 @@ def build_warehouse(
                     ticket_provider VARCHAR, ticket_url VARCHAR, ticket_created_at TIMESTAMPTZ,
                     hours_to_ticket DOUBLE, link_kind VARCHAR)"""
             )
-            for n, (item_id, team, service, identified, hours) in enumerate(ITEMS, start=1):
+            for n, (item_id, team, service, identified, hours) in enumerate(
+                [] if no_items else ITEMS, start=1
+            ):
                 ticketed = hours is not None
                 created = identified + timedelta(hours=hours) if ticketed and identified else None
                 con.execute(
@@ -138,78 +149,71 @@ def build_warehouse(
                     "INSERT INTO core.postmortems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [f"PM-{n}", f"pm/{n}.md", f"PM {n}", inc_id, None, None, T0, None, 2, 0, 0],
                 )
+        _write_settings(con, benchmark_days)
+        if items:
+            _write_ticket_marts(con, benchmark_days)
     finally:
         con.close()
     return path
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return build_warehouse(tmp_path / "warehouse.duckdb")
-
-
-def test_loads_every_item_including_never_ticketed(warehouse: Path) -> None:
-    df = data.load_time_to_ticket(warehouse)
-    assert len(df) == len(ITEMS)
-    assert int(df["hours_to_ticket"].isna().sum()) == EXPECTED["never"]
-    assert str(df["identified_at"].dt.tz) == "UTC"
-
-
-def test_missing_file_is_reported_as_missing(tmp_path: Path) -> None:
-    with pytest.raises(data.WarehouseMissing):
-        data.load_time_to_ticket(tmp_path / "nope.duckdb")
-    assert not (tmp_path / "nope.duckdb").exists(), "a read must never create the file"
-
-
-def test_missing_table_names_the_table(tmp_path: Path) -> None:
-    path = build_warehouse(tmp_path / "w.duckdb", items=False)
-    with pytest.raises(data.TableMissing) as err:
-        data.load_time_to_ticket(path)
-    assert err.value.table == "marts.time_to_ticket"
-    assert data.load_postmortem_incident_ids(path) == {"INC-1", "INC-3"}
-
-
-def test_absent_postmortems_give_no_coverage_rather_than_zero(tmp_path: Path) -> None:
-    path = build_warehouse(tmp_path / "w.duckdb", postmortems=False)
-    assert data.load_postmortem_incident_ids(path) is None
-
-
-def test_reader_does_not_keep_the_file_locked(warehouse: Path) -> None:
-    data.load_time_to_ticket(warehouse)
-    # A writer must be able to open the file right after a dashboard query.
-    con = duckdb.connect(str(warehouse))
-    con.execute("CREATE TABLE marts.writer_was_here (x INTEGER)")
-    con.close()
-
-
-def test_file_locked_by_a_writer_process_is_busy(warehouse: Path) -> None:
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time\n"
-            f"c = duckdb.connect({str(warehouse)!r})\n"
-            "print('locked', flush=True)\n"
-            "sys.stdin.read()\n",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+def _write_settings(con: duckdb.DuckDBPyConnection, benchmark_days: float) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS models")
+    con.execute(
+        "CREATE TABLE models.follow_through_settings (as_of TIMESTAMPTZ, benchmark_days DOUBLE,"
+        " slo_priority_weeks DOUBLE, slo_other_weeks DOUBLE, done_within_days INTEGER,"
+        " p1_within_days INTEGER, inactivity_days INTEGER, ticket_grace_hours DOUBLE)"
     )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(data.WarehouseBusy):
-            data.load_time_to_ticket(warehouse)
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
+    con.execute(
+        "INSERT INTO models.follow_through_settings VALUES (?, ?, 4, 8, 30, 30, 30, 24)",
+        [AS_OF, benchmark_days],
+    )
 
 
-def test_warehouse_path_and_benchmark_from_environment() -> None:
-    assert data.warehouse_path({}) == Path("warehouse.duckdb")
-    assert data.warehouse_path({data.WAREHOUSE_ENV: "/data/w.duckdb"}) == Path("/data/w.duckdb")
-    assert data.default_benchmark_days({}) == 4.3
-    assert data.default_benchmark_days({data.BENCHMARK_ENV: "7"}) == 7.0
-    assert data.default_benchmark_days({data.BENCHMARK_ENV: "soon"}) == 4.3
-    assert data.default_benchmark_days({data.BENCHMARK_ENV: "-1"}) == 4.3
+def _write_ticket_marts(con: duckdb.DuckDBPyConnection, benchmark_days: float) -> None:
+    """The marts the build derives from marts.time_to_ticket, by the pipeline's functions."""
+    rows = con.execute(
+        "SELECT action_item_id, team, identified_at, ticket_key, hours_to_ticket"
+        " FROM marts.time_to_ticket"
+    ).pl()
+    frames = {
+        "time_to_ticket_summary": time_to_ticket.summary(rows, AS_OF, benchmark_days),
+        "time_to_ticket_ages": time_to_ticket.ages(rows, AS_OF, benchmark_days),
+        "time_to_ticket_histogram": time_to_ticket.histogram(rows),
+    }
+    for name, frame in frames.items():
+        con.register("_frame", frame.to_arrow())
+        con.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM _frame")
+        con.unregister("_frame")
+
+
+@pytest.fixture
+def build_warehouse(tmp_path: Path) -> Callable[..., Path]:
+    """`build_warehouse(name="w.duckdb", **options)`: a fixture warehouse file under tmp_path."""
+
+    def build(name: str = "warehouse.duckdb", **options: object) -> Path:
+        return _build_warehouse(tmp_path / name, **options)
+
+    return build
+
+
+@pytest.fixture
+def warehouse(build_warehouse: Callable[..., Path]) -> Path:
+    return build_warehouse()
+
+
+@pytest.fixture
+def expected() -> dict[str, float]:
+    """Hand-worked figures of the fixture warehouse."""
+    return dict(EXPECTED)
+
+
+@pytest.fixture
+def fixture_items() -> list[tuple]:
+    return list(ITEMS)
+
+
+@pytest.fixture(scope="module")
+def org(sample_org: tuple[Path, Path]) -> Path:
+    """The sample organisation's warehouse, built by the real pipeline."""
+    return sample_org[1]
