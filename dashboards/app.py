@@ -62,7 +62,7 @@ pages = {
 }
 nav = st.navigation(pages)
 
-ui.benchmark_input()
+ui.show_benchmark()
 st.sidebar.caption(f"Warehouse: `{ui.warehouse()}`")
 st.sidebar.caption("Data is re-read at most once a minute, or as soon as the file changes.")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
-from dashboards.data import BENCHMARK_LABEL
+from dashboards.formatting import BENCHMARK_LABEL
 
 BENCHMARK_COLOR = "#d62728"
 BAR_COLOR = "#4c78a8"
@@ -230,6 +231,25 @@ def reference_lines(lines: pd.DataFrame, height: int) -> list[alt.Chart]:
     return [rule, text]
 
 
+def step_points(curves: pd.DataFrame, max_days: float) -> pd.DataFrame:
+    """Stored curves as plottable steps: start each at (0 days, 100 %) and extend to `max_days`.
+
+    Without the start point a group's first drawn step would begin at its first event, and
+    without the end point a curve whose last event is early would stop short of the axis.
+    """
+    parts = []
+    for team, g in curves.groupby("team", sort=False):
+        g = g.sort_values("days")
+        shown = g[g["days"] <= max_days]
+        last = float(shown["survival"].iloc[-1]) if len(shown) else 1.0
+        start = pd.DataFrame({"team": [team], "days": [0.0], "survival": [1.0]})
+        end = pd.DataFrame({"team": [team], "days": [max_days], "survival": [last]})
+        parts.extend([start, shown[["team", "days", "survival"]], end])
+    if not parts:
+        return pd.DataFrame(columns=["team", "days", "survival"])
+    return pd.concat(parts, ignore_index=True)
+
+
 def survival_chart(
     steps: pd.DataFrame,
     lines: pd.DataFrame,
@@ -278,8 +298,17 @@ def survival_chart(
 
 
 def share_heatmap(grid: pd.DataFrame, title: str) -> alt.LayerChart:
-    """Team × month cells coloured by share done within the window, labelled 'done/matured'."""
-    data = grid.assign(month=pd.to_datetime(grid["month"]).dt.strftime("%Y-%m"))
+    """Team × month cells coloured by share done within the window, labelled 'done/matured'.
+
+    `grid` holds the team x month rows of marts.follow_through_summary; cells too new to
+    judge read "too new", months without items stay blank.
+    """
+    label = np.select(
+        [grid["matured"] > 0, grid["items"] > 0],
+        [grid["done_within"].astype(str) + "/" + grid["matured"].astype(str), "too new"],
+        "",
+    )
+    data = grid.assign(month=pd.to_datetime(grid["month"]).dt.strftime("%Y-%m"), label=label)
     base = alt.Chart(data).encode(
         x=alt.X("month:O", title="month identified", axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("team:N", title=None),

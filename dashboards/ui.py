@@ -1,4 +1,4 @@
-"""Streamlit glue shared by the pages: cached loaders, the benchmark setting, friendly errors."""
+"""Streamlit glue shared by the pages: cached loaders, the build's benchmark, friendly errors."""
 
 from __future__ import annotations
 
@@ -8,10 +8,27 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, follow_through, quality, recurring, stale
+from dashboards.formatting import BENCHMARK_LABEL
+from dashboards.reads import (
+    checklist_compliance,
+    core_incidents,
+    failure_clusters,
+    follow_through_marts,
+    stale_action_items,
+)
+from dashboards.reads import time_to_ticket as ticket_reads
+from dashboards.reads.connection import (
+    BUILD_HINT,
+    WAREHOUSE_ENV,
+    TableMissing,
+    WarehouseBusy,
+    WarehouseError,
+    WarehouseMissing,
+)
+from dashboards.reads.connection import warehouse as warehouse_file
+from models.logs.excerpt import ExcerptLine
 
 CACHE_TTL_SECONDS = 60
-BENCHMARK_KEY = "benchmark_days"
 
 
 def _mtime(path: Path) -> int:
@@ -24,67 +41,64 @@ def _mtime(path: Path) -> int:
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _time_to_ticket(path: str, mtime: int) -> pd.DataFrame:
-    return data.load_time_to_ticket(Path(path))
+    return ticket_reads.load_time_to_ticket(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _incidents(path: str, mtime: int) -> pd.DataFrame:
-    return data.load_incidents(Path(path))
+    return core_incidents.load_incidents(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _postmortem_incident_ids(path: str, mtime: int) -> set[str] | None:
-    return data.load_postmortem_incident_ids(Path(path))
+    return core_incidents.load_postmortem_incident_ids(Path(path))
 
 
 def warehouse() -> Path:
-    return data.warehouse_path()
+    return warehouse_file()
 
 
 def benchmark_days() -> float:
-    """The sidebar value when set, else FOLLOWTHROUGH_BENCHMARK_DAYS, else 4.3."""
-    value = st.session_state.get(BENCHMARK_KEY)
-    return float(value) if value else data.default_benchmark_days()
+    """The benchmark the build used (models.follow_through_settings); 4.3 without a build."""
+    return settings().benchmark_days
 
 
-def benchmark_input() -> float:
-    """Sidebar number input; its initial value comes from the environment."""
-    if BENCHMARK_KEY not in st.session_state:
-        st.session_state[BENCHMARK_KEY] = data.default_benchmark_days()
-    return float(
-        st.sidebar.number_input(
-            "Benchmark (days)",
-            min_value=0.1,
-            max_value=365.0,
-            step=0.1,
-            format="%.1f",
-            key=BENCHMARK_KEY,
-            help="Reference time-to-ticket drawn on the charts. Default 4.3 days, a "
-            f"{data.BENCHMARK_LABEL}; set {data.BENCHMARK_ENV} to change the default.",
-        )
+def show_benchmark() -> float:
+    """The build's benchmark in the sidebar, read-only: the marts were computed with it."""
+    cfg = settings()
+    where = (
+        "set at build time (FOLLOWTHROUGH_BENCHMARK_DAYS)"
+        if cfg.from_warehouse
+        else "the default; the warehouse holds no build settings"
     )
+    st.sidebar.markdown(
+        f"**Benchmark:** {cfg.benchmark_days:g} days",
+        help=f"Reference time-to-ticket, {where}. Default 4.3 days, a {BENCHMARK_LABEL}. "
+        "Rebuild with another FOLLOWTHROUGH_BENCHMARK_DAYS to change it.",
+    )
+    return cfg.benchmark_days
 
 
 def _load(loader: Callable[[str, int], pd.DataFrame], path: Path) -> pd.DataFrame | None:
     try:
         return loader(str(path), _mtime(path))
-    except data.WarehouseMissing:
+    except WarehouseMissing:
         st.warning(
-            f"No warehouse at `{path}` yet. {data.BUILD_HINT} "
-            f"To read another file, set `{data.WAREHOUSE_ENV}` or pass "
+            f"No warehouse at `{path}` yet. {BUILD_HINT} "
+            f"To read another file, set `{WAREHOUSE_ENV}` or pass "
             "`followthrough serve --warehouse PATH`.",
             icon=":material/construction:",
         )
-    except data.WarehouseBusy:
+    except WarehouseBusy:
         st.info(
             "The warehouse is being rebuilt right now (a pipeline run holds the file). "
             "Retry in a moment.",
             icon=":material/hourglass_top:",
         )
         st.button("Retry", key=f"retry-{loader.__name__}")
-    except data.TableMissing as exc:
+    except TableMissing as exc:
         st.warning(
-            f"The warehouse `{path}` has no table `{exc.table}` yet. {data.BUILD_HINT}",
+            f"The warehouse `{path}` has no table `{exc.table}` yet. {BUILD_HINT}",
             icon=":material/construction:",
         )
     return None
@@ -104,7 +118,7 @@ def postmortem_incident_ids() -> set[str] | None:
     path = warehouse()
     try:
         return _postmortem_incident_ids(str(path), _mtime(path))
-    except data.WarehouseError:
+    except WarehouseError:
         return None
 
 
@@ -114,97 +128,109 @@ def postmortem_incident_ids() -> set[str] | None:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _settings(path: str, mtime: int) -> follow_through.Settings:
-    return follow_through.load_settings(Path(path))
+def _settings(path: str, mtime: int) -> follow_through_marts.Settings:
+    return follow_through_marts.load_settings(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _follow_through(path: str, mtime: int) -> pd.DataFrame:
-    return follow_through.load_follow_through(Path(path))
+def _follow_through_summary(path: str, mtime: int) -> pd.DataFrame:
+    return follow_through_marts.load_summary(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _ticket_summary(path: str, mtime: int) -> pd.DataFrame:
+    return ticket_reads.load_summary(Path(path))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _histogram(path: str, mtime: int) -> pd.DataFrame:
+    return ticket_reads.load_histogram(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _curves(path: str, mtime: int) -> pd.DataFrame:
-    return follow_through.load_curves(Path(path))
+    return follow_through_marts.load_curves(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _distribution(path: str, mtime: int) -> pd.DataFrame:
-    return follow_through.load_distribution(Path(path))
+    return follow_through_marts.load_distribution(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _item_status(path: str, mtime: int) -> pd.DataFrame:
-    return follow_through.load_item_status(Path(path))
+def _done_curves(path: str, mtime: int) -> pd.DataFrame:
+    return follow_through_marts.load_done_curves(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _stale(path: str, mtime: int) -> pd.DataFrame:
-    return stale.load_stale(Path(path))
+    return stale_action_items.load_stale(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _checklist(path: str, mtime: int) -> pd.DataFrame:
-    return quality.load_checklist(Path(path))
+    return checklist_compliance.load_checklist(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _checklist_team(path: str, mtime: int) -> pd.DataFrame:
-    return quality.load_checklist_team(Path(path))
+    return checklist_compliance.load_checklist_team(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _postmortems(path: str, mtime: int) -> pd.DataFrame:
-    return quality.load_postmortems(Path(path))
+    return checklist_compliance.load_postmortems(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _verification(path: str, mtime: int) -> pd.DataFrame:
-    return quality.load_verification(Path(path))
+    return checklist_compliance.load_verification(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _failures(path: str, mtime: int) -> pd.DataFrame:
-    return recurring.load_failures(Path(path))
+    return failure_clusters.load_failures(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _recurrences(path: str, mtime: int) -> pd.DataFrame:
-    return recurring.load_recurrences(Path(path))
+    return failure_clusters.load_recurrences(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _links(path: str, mtime: int) -> pd.DataFrame:
-    return recurring.load_links(Path(path))
+    return failure_clusters.load_links(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _clusters(path: str, mtime: int) -> pd.DataFrame:
-    return recurring.load_clusters(Path(path))
+    return failure_clusters.load_clusters(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _tickets(path: str, mtime: int) -> pd.DataFrame:
-    return recurring.load_tickets(Path(path))
+    return failure_clusters.load_tickets(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _repeat_incidents(path: str, mtime: int) -> pd.DataFrame:
-    return recurring.load_repeat_incidents(Path(path))
+    return failure_clusters.load_repeat_incidents(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _excerpt(
     path: str, mtime: int, provider: str, job_id: int
-) -> tuple[list[recurring.ExcerptLine], int | None]:
-    return recurring.load_excerpt(Path(path), provider, job_id)
+) -> tuple[list[ExcerptLine], int | None]:
+    return failure_clusters.load_excerpt(Path(path), provider, job_id)
 
 
 LOADERS: dict[str, Callable[[str, int], pd.DataFrame]] = {
-    "marts.follow_through": _follow_through,
+    "marts.follow_through_summary": _follow_through_summary,
+    "marts.time_to_ticket_summary": _ticket_summary,
+    "marts.time_to_ticket_histogram": _histogram,
     "marts.time_to_ticket_curves": _curves,
     "marts.time_to_ticket_distribution": _distribution,
-    "models.action_item_status": _item_status,
+    "marts.time_to_done_curves": _done_curves,
     "marts.stale_action_items": _stale,
     "marts.checklist_compliance": _checklist,
     "marts.checklist_compliance_team": _checklist_team,
@@ -231,37 +257,37 @@ def table(name: str, what: str, *, quiet: bool = False) -> pd.DataFrame | None:
     if quiet:
         try:
             df = loader(str(path), _mtime(path))
-        except data.WarehouseError:
+        except WarehouseError:
             return None
         return None if df.empty else df
     df = _load(loader, path)
     if df is None:
         return None
     if df.empty:
-        st.info(f"`{name}` is empty: {what}. {data.BUILD_HINT}", icon=":material/inbox:")
+        st.info(f"`{name}` is empty: {what}. {BUILD_HINT}", icon=":material/inbox:")
         return None
     return df
 
 
-def settings() -> follow_through.Settings:
+def settings() -> follow_through_marts.Settings:
     """The build's follow-through settings; the documented defaults if unavailable."""
     path = warehouse()
     try:
         return _settings(str(path), _mtime(path))
-    except data.WarehouseError:
-        return follow_through.DEFAULT_SETTINGS
+    except WarehouseError:
+        return follow_through_marts.DEFAULT_SETTINGS
 
 
-def excerpt(provider: str, job_id: int) -> tuple[list[recurring.ExcerptLine], int | None] | None:
+def excerpt(provider: str, job_id: int) -> tuple[list[ExcerptLine], int | None] | None:
     """One failed job's redacted excerpt; None (after a message) when it cannot be read."""
     path = warehouse()
     try:
         return _excerpt(str(path), _mtime(path), provider, int(job_id))
-    except data.TableMissing as exc:
+    except TableMissing as exc:
         st.warning(
-            f"The warehouse has no table `{exc.table}` yet. {data.BUILD_HINT}",
+            f"The warehouse has no table `{exc.table}` yet. {BUILD_HINT}",
             icon=":material/construction:",
         )
-    except data.WarehouseError:
+    except WarehouseError:
         st.info("The excerpt cannot be read right now; retry in a moment.")
     return None

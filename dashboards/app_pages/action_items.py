@@ -5,7 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, ui
+from dashboards import ui
+from dashboards.formatting import NO_SERVICE, NO_TEAM
+from dashboards.reads.connection import BUILD_HINT
+from dashboards.reads.time_to_ticket import ItemFilter, filter_items
 
 st.title("Action items")
 
@@ -13,43 +16,40 @@ items = ui.time_to_ticket()
 if items is None:
     st.stop()
 if items.empty:
-    st.info(f"`marts.time_to_ticket` is empty: no postmortem action items yet. {data.BUILD_HINT}")
+    st.info(f"`marts.time_to_ticket` is empty: no postmortem action items yet. {BUILD_HINT}")
     st.stop()
 
 bench = ui.benchmark_days()
-teams = sorted(items["team"].fillna(data.NO_TEAM).unique())
-services = sorted(items["service"].fillna(data.NO_SERVICE).unique())
+teams = sorted(items["team"].fillna(NO_TEAM).unique())
+services = sorted(items["service"].fillna(NO_SERVICE).unique())
 
 f1, f2, f3 = st.columns([2, 2, 3])
-flt = data.ItemFilter(
+flt = ItemFilter(
     teams=tuple(f1.multiselect("Team", teams, placeholder="All teams")),
     services=tuple(f2.multiselect("Service", services, placeholder="All services")),
     status=f3.radio("Ticket", ["all", "ticketed", "never ticketed"], horizontal=True, key="status"),
     beyond_benchmark_only=f3.checkbox(f"Beyond {bench:g} days only", key="beyond"),
 )
-shown = data.filter_items(items, flt, bench).sort_values(
+shown = filter_items(items, flt).sort_values(
     "identified_at", ascending=False, na_position="last"
 )
 
-never = int((~data.ticketed(shown)).sum())
 st.markdown(
     f"**{len(shown):,}** of {len(items):,} action items shown · "
-    f"**{never:,}** never ticketed · median time to ticket "
-    f"**{data.format_hours(shown['hours_to_ticket'].median())}**"
+    f"**{(~shown['ticketed']).sum():,}** never ticketed"
 )
 
-age_days = data.open_age_hours(shown) / 24.0
 table = pd.DataFrame(
     {
         "identified": shown["identified_at"].dt.tz_convert("UTC").dt.tz_localize(None),
-        "team": shown["team"].fillna(data.NO_TEAM),
-        "service": shown["service"].fillna(data.NO_SERVICE),
+        "team": shown["team"].fillna(NO_TEAM),
+        "service": shown["service"].fillna(NO_SERVICE),
         "action item": shown["action_text"],
         "ticket": shown["ticket_key"],
         "ticket link": shown["ticket_url"],
         "days to ticket": shown["hours_to_ticket"] / 24.0,
-        "open for": age_days,
-        "beyond": data.beyond_benchmark_mask(shown, bench),
+        "open for": shown["open_hours"] / 24.0,
+        "beyond": shown["beyond_benchmark"],
         "owner": shown["owner"],
         "priority": shown["priority"],
         "postmortem": shown["postmortem_title"],
@@ -71,7 +71,9 @@ st.dataframe(
         "ticket link": st.column_config.LinkColumn("Link", display_text="open ↗", width="small"),
         "days to ticket": st.column_config.NumberColumn("Days to ticket", format="%.1f"),
         "open for": st.column_config.NumberColumn(
-            "Open for (days)", format="%.0f", help="Never-ticketed items: days since identified."
+            "Open for (days)",
+            format="%.0f",
+            help="Never-ticketed items: days since identified, at the build's as-of time.",
         ),
         "beyond": st.column_config.CheckboxColumn(
             f"> {bench:g} d", help="Ticketed later than the benchmark, or still open past it."
@@ -88,7 +90,7 @@ st.dataframe(
 )
 st.download_button(
     "Download CSV",
-    shown.to_csv(index=False).encode(),
+    shown.drop(columns=["ticketed", "open_hours", "beyond_benchmark"]).to_csv(index=False).encode(),
     file_name="action_items.csv",
     mime="text/csv",
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, ui
-from dashboards import follow_through as ft
+from dashboards import charts, ui
+from dashboards.formatting import format_share
+from dashboards.reads.follow_through_marts import ALL_TEAMS
 
 st.title("Follow-through")
 st.caption(
@@ -14,8 +15,8 @@ st.caption(
     "and for completion, with items still waiting counted rather than dropped."
 )
 
-monthly = ui.table("marts.follow_through", "no action items to follow through yet")
-if monthly is None:
+summary = ui.table("marts.follow_through_summary", "no action items to follow through yet")
+if summary is None:
     st.stop()
 
 cfg = ui.settings()
@@ -23,34 +24,45 @@ bench = ui.benchmark_days()
 window = cfg.done_within_days
 p1_window = cfg.p1_within_days
 
-teams = sorted(monthly["team"].unique())
-chosen = st.columns([3, 2])[0].multiselect("Team", teams, placeholder="All teams", key="ft_teams")
-shown = monthly[monthly["team"].isin(chosen)] if chosen else monthly
-tot = ft.totals(shown)
+team_rows = summary[summary["grouping_set"] == "team"]
+teams = sorted(team_rows["team"])
+choice = st.columns([3, 2])[0].selectbox("Team", [ALL_TEAMS, *teams], key="ft_team")
+chosen = [] if choice == ALL_TEAMS else [choice]
+tot = summary[summary["grouping_set"].isin(["org"] if not chosen else ["team"])
+              & summary["team"].isin([choice])].iloc[0]
+
+
+def _int(col: str) -> int:
+    return int(tot[col])
+
+
+def _share(col: str) -> float | None:
+    return None if pd.isna(tot[col]) else float(tot[col])
+
 
 quiet = {"delta_color": "off", "delta_arrow": "off"}
 c1, c2, c3, c4 = st.columns(4, border=True)
 c1.metric(
     f"Done within {window} days",
-    data.format_share(tot.share_done_within),
-    delta=f"{tot.done_within:,} of {tot.matured:,} items",
+    format_share(_share("share_done_within")),
+    delta=f"{_int('done_within'):,} of {_int('matured'):,} items",
     help=f"Items identified at least {window} days ago that were done within {window} days of "
     "the review meeting. Cancelled items stay in the denominator: not done is not done.",
     **quiet,
 )
 c2.metric(
     "P1s handled",
-    data.format_share(tot.share_p1_handled),
-    delta=f"{tot.p1_handled:,} of {tot.p1_matured:,} P0/P1 items",
+    format_share(_share("share_p1_handled")),
+    delta=f"{_int('p1_handled'):,} of {_int('p1_matured'):,} P0/P1 items",
     help=f"P0/P1 items identified at least {p1_window} days ago that were resolved within "
-    f"{p1_window} days ({tot.p1_resolved_within:,}), or rescheduled with a written reason "
-    f"within the window ({tot.p1_rescheduled_justified:,}).",
+    f"{p1_window} days ({_int('p1_resolved_within'):,}), or rescheduled with a written reason "
+    f"within the window ({_int('p1_rescheduled_justified'):,}).",
     **quiet,
 )
 c3.metric(
     "Completion SLO met",
-    data.format_share(tot.share_slo_met),
-    delta=f"{tot.slo_met:,} of {tot.slo_matured:,} items",
+    format_share(_share("share_slo_met")),
+    delta=f"{_int('slo_met'):,} of {_int('slo_matured'):,} items",
     help=f"{charts.SLO_TEXT}: {cfg.slo_priority_weeks:g} weeks for P0–P2 items, "
     f"{cfg.slo_other_weeks:g} weeks for the rest. Over items whose outcome is known: done, "
     "or still open past the deadline.",
@@ -58,11 +70,11 @@ c3.metric(
 )
 c4.metric(
     "Action items",
-    f"{tot.items:,}",
-    delta=f"{tot.done:,} done · {tot.canceled:,} cancelled",
+    f"{_int('items'):,}",
+    delta=f"{_int('done'):,} done · {_int('canceled'):,} cancelled",
     **quiet,
 )
-young = tot.items - tot.matured
+young = _int("too_new")
 if young:
     when = f"{cfg.as_of:%Y-%m-%d}, the data's as-of time" if cfg.as_of is not None else "now"
     st.caption(
@@ -71,14 +83,16 @@ if young:
     )
 
 st.subheader(f"Done within {window} days, by team and month identified")
-grid = ft.team_month_grid(shown)
+grid = summary[(summary["grouping_set"] == "team_month")
+               & (summary["team"].isin(chosen) if chosen else True)]
 st.altair_chart(charts.share_heatmap(grid, f"done ≤ {window} d"), width="stretch")
 st.caption(
     "Each cell: items done in time / items old enough to judge. “too new”: identified less "
     f"than {window} days before the as-of time."
 )
 
-team_table = ft.by_team(shown)
+team_table = team_rows[team_rows["team"].isin(chosen)] if chosen else team_rows
+team_table = team_table.sort_values(["share_done_within", "team"], na_position="last")
 st.dataframe(
     team_table[
         [
@@ -138,32 +152,29 @@ max_days = r2.select_slider(
     "Show up to (days)", options=range_options, value=default_range, key="ft_range"
 )
 lines = charts.reference_frame(bench, cfg.slo_priority_weeks, cfg.slo_other_weeks)
-wanted = {ft.ALL_TEAMS, *(curve_teams or teams)}
+wanted = {ALL_TEAMS, *(curve_teams or teams)}
 
 st.markdown("**Time to ticket** — share of items with no ticket yet")
 curves = ui.table("marts.time_to_ticket_curves", "no action items to draw")
 if curves is not None:
-    steps = ft.step_points(curves[curves["team"].isin(wanted)], float(max_days))
+    steps = charts.step_points(curves[curves["team"].isin(wanted)], float(max_days))
     st.altair_chart(
         charts.survival_chart(steps, lines, float(max_days), "still without a ticket"),
         width="stretch",
     )
 st.markdown("**Time to done** — share of items not done yet")
-status = ui.table("models.action_item_status", "no action items to draw")
-done_curves = None
-if status is not None:
-    as_of = cfg.as_of
-    if as_of is None:
-        as_of = pd.concat([status["identified_at"], status["closed_at"]]).max()
-    done_curves = ft.done_curves(ft.done_durations(status, as_of))
-    done_steps = ft.step_points(done_curves[done_curves["team"].isin(wanted)], float(max_days))
+done_curves = ui.table("marts.time_to_done_curves", "no action items to draw")
+if done_curves is not None:
+    done_steps = charts.step_points(
+        done_curves[done_curves["team"].isin(wanted)], float(max_days)
+    )
     slo_lines = charts.reference_frame(None, cfg.slo_priority_weeks, cfg.slo_other_weeks)
     st.altair_chart(
         charts.survival_chart(done_steps, slo_lines, float(max_days), "not done yet"),
         width="stretch",
     )
 st.caption(
-    f"Dashed red: {charts.benchmark_text(bench)} (time to ticket; change it in the sidebar). "
+    f"Dashed red: {charts.benchmark_text(bench)} (time to ticket; the build's FOLLOWTHROUGH_BENCHMARK_DAYS). "
     f"Dashed purple: {charts.SLO_TEXT} — {cfg.slo_priority_weeks:g} weeks for P0–P2 items, "
     f"{cfg.slo_other_weeks:g} weeks for the rest (FOLLOWTHROUGH_SLO_PRIORITY_WEEKS / "
     "FOLLOWTHROUGH_SLO_OTHER_WEEKS at build time). Cancelled items are censored when cancelled; "
@@ -172,21 +183,19 @@ st.caption(
 )
 
 dist = ui.table("marts.time_to_ticket_distribution", "no action items to summarise", quiet=True)
-if dist is not None and curves is not None:
-    beyond = ft.not_ticketed_within(curves, bench).set_index("team")["not_ticketed_within"]
-    medians = ft.done_medians(done_curves) if done_curves is not None else {}
-    summary = dist.assign(
+if dist is not None:
+    km = dist.assign(
         km_median_days=dist["km_median_hours"] / 24.0,
         km_p90_days=dist["km_p90_hours"] / 24.0,
         share_within_24h=dist["share_within_24h"] * 100,
-        not_within_bench=dist["team"].map(beyond) * 100,
-        done_median_days=dist["team"].map(medians),
+        not_within_bench=dist["share_beyond_benchmark"] * 100,
+        done_median_days=dist["km_median_days_to_done"],
         share_done_within_slo=dist["share_done_within_slo"] * 100,
     )
     if chosen:
-        summary = summary[summary["team"].isin([ft.ALL_TEAMS, *chosen])]
+        km = km[km["team"].isin([ALL_TEAMS, *chosen])]
     st.dataframe(
-        summary[
+        km[
             [
                 "team",
                 "items",
@@ -220,7 +229,7 @@ if dist is not None and curves is not None:
                 f"No ticket after {bench:g} d",
                 format="%.0f%%",
                 help=f"Estimated share still without a ticket {bench:g} days after the meeting "
-                f"({charts.benchmark_text(bench)}), read off the curve.",
+                f"({charts.benchmark_text(bench)}), Kaplan–Meier.",
             ),
             "done_median_days": st.column_config.NumberColumn(
                 "Median to done (d)",

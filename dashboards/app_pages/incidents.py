@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import charts, data, ui
+from dashboards import charts, ui
+from dashboards.formatting import NO_SERVICE, format_hours, format_share
+from dashboards.reads.core_incidents import incidents_per_month_service
 
 st.title("Incidents")
 
@@ -15,10 +17,10 @@ if incidents.empty:
     st.info("`core.incidents` is empty: no incidents ingested yet.")
     st.stop()
 
-services = sorted(incidents["service"].fillna(data.NO_SERVICE).unique())
+services = sorted(incidents["service"].fillna(NO_SERVICE).unique())
 chosen = st.columns([2, 3])[0].multiselect("Service", services, placeholder="All services")
 shown = (
-    incidents[incidents["service"].fillna(data.NO_SERVICE).isin(chosen)] if chosen else incidents
+    incidents[incidents["service"].fillna(NO_SERVICE).isin(chosen)] if chosen else incidents
 )
 
 resolve_hours = (shown["resolved_at"] - shown["created_at"]).dt.total_seconds() / 3600.0
@@ -33,7 +35,7 @@ c2.metric(
 )
 c3.metric(
     "Median time to resolve",
-    data.format_hours(resolve_hours.median() if resolve_hours.notna().any() else None),
+    format_hours(resolve_hours.median() if resolve_hours.notna().any() else None),
     help="Over resolved incidents only.",
 )
 if with_pm is None:
@@ -42,11 +44,11 @@ else:
     covered = int(shown["incident_id"].astype(str).isin(with_pm).sum())
     c4.metric(
         "With a postmortem",
-        data.format_share(covered / len(shown) if len(shown) else None),
+        format_share(covered / len(shown) if len(shown) else None),
         help=f"{covered:,} of {len(shown):,} incidents are referenced by a postmortem.",
     )
 
-counts = data.incidents_per_month_service(shown)
+counts = incidents_per_month_service(shown)
 st.subheader("Incidents per month and service")
 if counts.empty:
     st.info("No incident has a creation date.")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, ui
-from dashboards import quality as q
+from dashboards import charts, ui
+from dashboards.formatting import format_share
+from dashboards.reads import checklist_compliance as q
 
 st.title("Postmortem quality")
 st.caption(
@@ -39,13 +40,13 @@ c1.metric(
 )
 c2.metric(
     "With lint errors",
-    data.format_share(with_errors / n if n else None),
+    format_share(with_errors / n if n else None),
     delta=f"{with_errors:,} of {n:,} postmortems",
     **quiet,
 )
 c3.metric(
     "Missing one of the five parts",
-    data.format_share(missing_any / n if n else None),
+    format_share(missing_any / n if n else None),
     delta=f"{missing_any:,} of {n:,} postmortems",
     **quiet,
 )
@@ -171,7 +172,7 @@ if checks_v is not None:
         col.metric(
             q.VERIFICATION_LABELS[result].capitalize(),
             f"{counts[result]:,}",
-            delta=f"{data.format_share(counts[result] / len(vc) if len(vc) else None)} of criteria",
+            delta=f"{format_share(counts[result] / len(vc) if len(vc) else None)} of criteria",
             help=helps[result],
             **quiet,
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data, ui
-from dashboards import recurring as rc
+from dashboards import charts, ui
+from dashboards.formatting import format_share
+from dashboards.reads import failure_clusters as rc
+from dashboards.reads.connection import BUILD_HINT
 
 st.title("Recurring failures")
 st.caption(
@@ -44,7 +46,7 @@ in_top = int(top["failures"].sum())
 c2.metric(
     f"Clusters with ≥ {min_failures} failures",
     f"{len(top):,}",
-    delta=f"{data.format_share(in_top / len(shown) if len(shown) else None)} of failures",
+    delta=f"{format_share(in_top / len(shown) if len(shown) else None)} of failures",
     **quiet,
 )
 linked = int((top[["tickets", "postmortems", "incidents"]] != "").any(axis=1).sum())
@@ -115,7 +117,7 @@ else:
 
 st.subheader("Fixes that did not hold")
 if broken is None:
-    st.info(f"`models.recurrences` is not built yet. {data.BUILD_HINT}")
+    st.info(f"`models.recurrences` is not built yet. {BUILD_HINT}")
 elif broken.empty:
     st.success("No cluster failed again after its fix ticket was resolved.")
 else:

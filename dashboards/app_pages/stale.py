@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import charts, ui
-from dashboards import stale as st_data
+from dashboards.reads import stale_action_items as stale
 
 st.title("Stale action items")
 st.caption(
@@ -20,24 +20,24 @@ if rows is None:
 
 cfg = ui.settings()
 teams = sorted(rows["team"].unique())
-reasons = list(st_data.counts_by_reason(rows)["reason"])
+reasons = list(stale.counts_by_reason(rows)["reason"])
 
 f1, f2, f3 = st.columns([2, 3, 1])
-flt = st_data.StaleFilter(
+flt = stale.StaleFilter(
     teams=tuple(f1.multiselect("Team", teams, placeholder="All teams", key="stale_teams")),
     reasons=tuple(
         f2.multiselect(
             "Reason",
             reasons,
-            format_func=st_data.reason_label,
+            format_func=stale.reason_label,
             placeholder="All reasons",
             key="stale_reasons",
         )
     ),
     p1_only=f3.checkbox("P0/P1 only", key="stale_p1"),
 )
-shown = st_data.filter_stale(rows, flt)
-items = st_data.act_today(shown)
+shown = stale.filter_stale(rows, flt)
+items = stale.act_today(shown)
 
 quiet = {"delta_color": "off", "delta_arrow": "off"}
 c1, c2, c3, c4 = st.columns(4, border=True)
@@ -55,7 +55,7 @@ c2.metric(
 )
 c3.metric(
     "Without an owner",
-    f"{int(st_data.without_owner(rows, flt, items)):,}",
+    f"{int(stale.without_owner(rows, flt, items)):,}",
     help="No owner in the document and no assignee on the ticket.",
     **quiet,
 )
@@ -76,13 +76,13 @@ if shown.empty:
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Items per reason")
-    counts = st_data.counts_by_reason(shown)
+    counts = stale.counts_by_reason(shown)
     st.altair_chart(
         charts.count_bars(counts, "reason_label", "items", "stale action items"), width="stretch"
     )
 with right:
     st.subheader("Items per team")
-    per_team = st_data.counts_by_team(shown)
+    per_team = stale.counts_by_team(shown)
     st.dataframe(
         per_team,
         hide_index=True,

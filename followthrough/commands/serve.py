@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import dashboards
-from dashboards.data import BUILD_HINT, WAREHOUSE_ENV, warehouse_path
+from dashboards.reads.connection import BUILD_HINT, WAREHOUSE_ENV
+from warehouse.db import warehouse_path
 
 APP = Path(dashboards.__file__).resolve().parent / "app.py"
 

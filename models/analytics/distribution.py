@@ -1,4 +1,6 @@
-"""Time-to-ticket and time-to-done distributions as Kaplan–Meier estimates over grouping sets.
+"""Time-to-ticket and time-to-done distributions and curves over grouping sets.
+
+The estimates are Kaplan–Meier (`models.analytics.survival`).
 
 A never-ticketed item is censored at `as_of` (it has waited that long so far), never dropped:
 dropping it would make a team that tickets half its items look as fast as one that tickets all.
@@ -11,7 +13,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from models.analytics.survival import km_quantile, km_share_by
+from models.analytics.survival import km_quantile, km_share_by, km_table
 
 GROUPINGS: dict[str, tuple[str, ...]] = {
     "org": (),
@@ -51,27 +53,20 @@ CURVE_SCHEMA = {
     "censored": pl.Int64,
     "survival": pl.Float64,
 }
+DONE_CURVE_SCHEMA = {
+    "grouping_set": pl.String,
+    "team": pl.String,
+    "service": pl.String,
+    "month": pl.Date,
+    "days": pl.Float64,
+    "at_risk": pl.Int64,
+    "done": pl.Int64,
+    "censored": pl.Int64,
+    "survival": pl.Float64,
+}
 
-
-KmRow = tuple[float, int, int, int, float]
-
-
-def km_table(durations: np.ndarray, observed: np.ndarray) -> list[KmRow]:
-    """(time, at_risk, events, censored, survival after time) at every distinct time."""
-    d = np.asarray(durations, dtype=float)
-    e = np.asarray(observed, dtype=bool)
-    keep = ~np.isnan(d)
-    d, e = d[keep], e[keep]
-    if d.size == 0:
-        return []
-    order = np.argsort(d, kind="stable")
-    d, e = d[order], e[order]
-    times, first, counts = np.unique(d, return_index=True, return_counts=True)
-    at_risk = d.size - first
-    events = np.add.reduceat(e.astype(int), first)
-    surv = np.cumprod(1.0 - events / at_risk)
-    return [(float(t), int(n), int(ev), int(c - ev), float(s))
-            for t, n, ev, c, s in zip(times, at_risk, events, counts, surv, strict=True)]
+__all__ = ["CURVE_SCHEMA", "DISTRIBUTION_SCHEMA", "DONE_CURVE_SCHEMA", "GROUPINGS", "curves",
+           "distribution", "done_curves", "km_table", "prepare"]
 
 
 def prepare(items: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
@@ -163,3 +158,23 @@ def curves(prepared: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=CURVE_SCHEMA)
     return (pl.DataFrame(rows, schema=CURVE_SCHEMA)
             .sort(["grouping_set", "team", "service", "month", "hours"], nulls_last=False))
+
+
+def done_curves(prepared: pl.DataFrame) -> pl.DataFrame:
+    """The Kaplan–Meier time-to-done curve of each group, in days, one row per distinct time.
+
+    Same population and censoring as `km_median_days_to_done` of `distribution`: items marked
+    done only in the document (no close date) are left out.
+    """
+    rows: list[dict[str, object]] = []
+    for name in CURVE_GROUPINGS:
+        for key, g in _groups(prepared, GROUPINGS[name]):
+            table = km_table(g["done_days"].to_numpy().astype(float), g["done_observed"].to_numpy())
+            for t, n, ev, c, s in table:
+                rows.append({"grouping_set": name, "team": key.get("team"),
+                             "service": key.get("service"), "month": key.get("month"),
+                             "days": t, "at_risk": n, "done": ev, "censored": c, "survival": s})
+    if not rows:
+        return pl.DataFrame(schema=DONE_CURVE_SCHEMA)
+    return (pl.DataFrame(rows, schema=DONE_CURVE_SCHEMA)
+            .sort(["grouping_set", "team", "service", "month", "days"], nulls_last=False))

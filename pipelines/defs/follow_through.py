@@ -11,11 +11,14 @@ import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from models.analytics import follow_through_summary, time_to_ticket
 from models.analytics.distribution import (
     CURVE_SCHEMA,
     DISTRIBUTION_SCHEMA,
+    DONE_CURVE_SCHEMA,
     curves,
     distribution,
+    done_curves,
     prepare,
 )
 from models.analytics.follow_through import AS_OF_SQL, FollowThroughSettings
@@ -73,35 +76,53 @@ def candidate_frame(conn: duckdb.DuckDBPyConnection,
                             threshold=settings.fuzzy_threshold).select(list(CANDIDATE_SCHEMA))
 
 
-def distribution_frames(conn: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(marts.time_to_ticket_distribution, marts.time_to_ticket_curves) as frames."""
-    s = conn.execute(
-        "SELECT as_of, benchmark_days FROM models.follow_through_settings LIMIT 1"
-    ).fetchone()
+# The polars marts written from models.action_item_status, marts.time_to_ticket and
+# marts.follow_through, in the order `distribution_frames` returns them.
+DISTRIBUTION_TABLES: dict[str, dict] = {
+    "marts.time_to_ticket_distribution": DISTRIBUTION_SCHEMA,
+    "marts.time_to_ticket_curves": CURVE_SCHEMA,
+    "marts.time_to_done_curves": DONE_CURVE_SCHEMA,
+    "marts.time_to_ticket_summary": time_to_ticket.SUMMARY_SCHEMA,
+    "marts.time_to_ticket_ages": time_to_ticket.AGES_SCHEMA,
+    "marts.time_to_ticket_histogram": time_to_ticket.HISTOGRAM_SCHEMA,
+    "marts.follow_through_summary": follow_through_summary.SCHEMA,
+}
+
+
+SETTINGS_SQL = "SELECT as_of, benchmark_days FROM models.follow_through_settings LIMIT 1"
+STATUS_SQL = (
+    "SELECT action_item_id, team, service, identified_at, ticket_created_at, "
+    "hours_to_ticket, done, canceled, closed_at, slo_weeks FROM models.action_item_status"
+)
+TICKETS_SQL = (
+    "SELECT action_item_id, team, identified_at, ticket_key, hours_to_ticket "
+    "FROM marts.time_to_ticket"
+)
+FOLLOW_SQL = (
+    f"SELECT team, month, {', '.join(follow_through_summary.COUNT_COLUMNS)} "
+    "FROM marts.follow_through"
+)
+
+
+def distribution_frames(conn: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """Every table of DISTRIBUTION_TABLES as a frame, computed with the stored settings."""
+    s = conn.execute(SETTINGS_SQL).fetchone()
     if s is None:
-        return pl.DataFrame(schema=DISTRIBUTION_SCHEMA), pl.DataFrame(schema=CURVE_SCHEMA)
-    items = conn.execute(
-        "SELECT action_item_id, team, service, identified_at, ticket_created_at, "
-        "hours_to_ticket, done, canceled, closed_at, slo_weeks FROM models.action_item_status"
-    ).pl()
-    prepared = prepare(items, s[0])
-    return (distribution(prepared, float(s[1])).select(list(DISTRIBUTION_SCHEMA)),
-            curves(prepared).select(list(CURVE_SCHEMA)))
-
-
-def _replace(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.execute(f"DELETE FROM {table}")
-        if not frame.is_empty():
-            conn.register("_frame", frame.to_arrow())
-            conn.execute(f"INSERT INTO {table} SELECT * FROM _frame")
-            conn.unregister("_frame")
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
-    return frame.height
+        return {name: pl.DataFrame(schema=schema) for name, schema in DISTRIBUTION_TABLES.items()}
+    as_of, bench = s[0], float(s[1])
+    prepared = prepare(conn.execute(STATUS_SQL).pl(), as_of)
+    tickets = conn.execute(TICKETS_SQL).pl()
+    follow = conn.execute(FOLLOW_SQL).pl()
+    frames = {
+        "marts.time_to_ticket_distribution": distribution(prepared, bench),
+        "marts.time_to_ticket_curves": curves(prepared),
+        "marts.time_to_done_curves": done_curves(prepared),
+        "marts.time_to_ticket_summary": time_to_ticket.summary(tickets, as_of, bench),
+        "marts.time_to_ticket_ages": time_to_ticket.ages(tickets, as_of, bench),
+        "marts.time_to_ticket_histogram": time_to_ticket.histogram(tickets),
+        "marts.follow_through_summary": follow_through_summary.summary(follow),
+    }
+    return {name: frames[name].select(list(schema)) for name, schema in DISTRIBUTION_TABLES.items()}
 
 
 # ---------------------------------------------------------------- Dagster assets
@@ -142,26 +163,43 @@ def action_item_ticket_candidates(duckdb: DuckDBResource,
         return candidate_frame(conn, settings.get().follow_through)
 
 
+def _out(table: str, description: str) -> dg.AssetOut:
+    return dg.AssetOut(
+        key=table.split("."), io_manager_key="polars_io", kinds={"polars", "duckdb"},
+        group_name="marts", automation_condition=dg.AutomationCondition.eager(),
+        description=description)
+
+
 @dg.multi_asset(
     outs={
-        "time_to_ticket_distribution": dg.AssetOut(
-            key=["marts", "time_to_ticket_distribution"], io_manager_key="polars_io",
-            kinds={"polars", "duckdb"}, group_name="marts",
-            automation_condition=dg.AutomationCondition.eager(),
-            description="Kaplan–Meier time to ticket (median, p75, p90, shares within 24 h and "
+        "time_to_ticket_distribution": _out(
+            "marts.time_to_ticket_distribution",
+            "Kaplan–Meier time to ticket (median, p75, p90, shares within 24 h and "
             "beyond the benchmark) and time to done per org, team, service and month."),
-        "time_to_ticket_curves": dg.AssetOut(
-            key=["marts", "time_to_ticket_curves"], io_manager_key="polars_io",
-            kinds={"polars", "duckdb"}, group_name="marts",
-            automation_condition=dg.AutomationCondition.eager(),
-            description="Kaplan–Meier survival curves of time to ticket per org, team, "
-            "service and month."),
+        "time_to_ticket_curves": _out(
+            "marts.time_to_ticket_curves",
+            "Kaplan–Meier survival curves of time to ticket per org, team, service and month."),
+        "time_to_done_curves": _out(
+            "marts.time_to_done_curves",
+            "Kaplan–Meier survival curves of time to done per org, team, service and month."),
+        "time_to_ticket_summary": _out(
+            "marts.time_to_ticket_summary",
+            "Time to ticket over all action items per org, team and month: counts, plain and "
+            "Kaplan–Meier medians, shares within 24 h and beyond the benchmark."),
+        "time_to_ticket_ages": _out(
+            "marts.time_to_ticket_ages",
+            "Per action item: ticketed, hours waited so far, beyond the benchmark."),
+        "time_to_ticket_histogram": _out(
+            "marts.time_to_ticket_histogram", "Ticketed items per bin of hours to ticket."),
+        "follow_through_summary": _out(
+            "marts.follow_through_summary",
+            "marts.follow_through summed per org, team and team x month, with shares."),
     },
-    deps=[dg.AssetKey(["models", "action_item_status"]), dg.AssetKey(SETTINGS_KEY)],
+    deps=inputs(SETTINGS_SQL, STATUS_SQL, TICKETS_SQL, FOLLOW_SQL),
 )
-def time_to_ticket_distribution(duckdb: DuckDBResource) -> tuple[pl.DataFrame, pl.DataFrame]:
+def time_to_ticket_distribution(duckdb: DuckDBResource):  # one frame per out, in order
     with warehouse(duckdb) as conn:
-        return distribution_frames(conn)
+        return tuple(distribution_frames(conn).values())
 
 
 # ---------------------------------------------------------------- checks

@@ -17,7 +17,7 @@ import duckdb
 import httpx
 import pytest
 
-from dashboards import data
+from dashboards.formatting import format_hours
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -63,7 +63,7 @@ def _serve(warehouse: Path, tmp_path: Path) -> Iterator[str]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not installed (Debian: apt-get install chromium)")
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != data.BENCHMARK_ENV}
+    env = {k: v for k, v in os.environ.items() if k != "FOLLOWTHROUGH_BENCHMARK_DAYS"}
     log_path = tmp_path / f"streamlit-{port}.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
@@ -100,15 +100,17 @@ def _serve(warehouse: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def dashboard_url(build_dashboard_warehouse, tmp_path: Path) -> Iterator[str]:
-    with _serve(build_dashboard_warehouse(tmp_path / "warehouse.duckdb"), tmp_path) as url:
+def dashboard_url(warehouse: Path, tmp_path: Path) -> Iterator[str]:
+    with _serve(warehouse, tmp_path) as url:
         yield url
 
 
-def test_overview_in_chromium(dashboard_expected, dashboard_url: str, tmp_path: Path) -> None:
+def test_overview_in_chromium(
+    dashboard_url: str, tmp_path: Path, expected: dict[str, float]
+) -> None:
     from playwright.sync_api import sync_playwright
 
-    median = data.format_hours(dashboard_expected["median_hours"])
+    median = format_hours(expected["median_hours"])
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

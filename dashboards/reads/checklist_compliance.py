@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboards import data
+from dashboards.formatting import NO_TEAM
+from dashboards.reads.connection import query
 
 PARTS: tuple[str, ...] = (
     "timeline",
@@ -81,32 +82,32 @@ def phase_rank(phase: str) -> int:
 
 def load_checklist(path: Path) -> pd.DataFrame:
     """marts.checklist_compliance: one row per postmortem and checklist item."""
-    df = data.query(
+    df = query(
         path,
         "SELECT postmortem_id, team, service, incident_id, phase, check_id, result, detail"
         " FROM marts.checklist_compliance ORDER BY postmortem_id, phase, check_id",
         "marts.checklist_compliance",
     )
-    df["team"] = df["team"].fillna(data.NO_TEAM)
+    df["team"] = df["team"].fillna(NO_TEAM)
     return df
 
 
 def load_checklist_team(path: Path) -> pd.DataFrame:
     """marts.checklist_compliance_team: per team, phase and check."""
-    df = data.query(
+    df = query(
         path,
         "SELECT team, phase, check_id, postmortems, passed, failed, unknown, pending,"
         " not_applicable, pass_rate FROM marts.checklist_compliance_team"
         " ORDER BY team, phase, check_id",
         "marts.checklist_compliance_team",
     )
-    df["team"] = df["team"].fillna(data.NO_TEAM)
+    df["team"] = df["team"].fillna(NO_TEAM)
     return df
 
 
 def load_postmortems(path: Path) -> pd.DataFrame:
     """core.postmortems with lint counts, the parts present, and the findings parsed."""
-    df = data.query(
+    df = query(
         path,
         "SELECT postmortem_id, title, team, service, incident_id, identified_at,"
         " parts_present, lint_errors, lint_warnings, CAST(findings AS VARCHAR) AS findings"
@@ -114,7 +115,7 @@ def load_postmortems(path: Path) -> pd.DataFrame:
         "core.postmortems",
     )
     df["identified_at"] = pd.to_datetime(df["identified_at"], utc=True)
-    df["team"] = df["team"].fillna(data.NO_TEAM)
+    df["team"] = df["team"].fillna(NO_TEAM)
     df["parts_present"] = df["parts_present"].map(_as_list)
     df["findings"] = [
         parse_findings(f, pid) for f, pid in zip(df["findings"], df["postmortem_id"], strict=True)
@@ -126,14 +127,14 @@ def load_postmortems(path: Path) -> pd.DataFrame:
 
 def load_verification(path: Path) -> pd.DataFrame:
     """marts.verification_checks: one row per parsed verification criterion."""
-    df = data.query(
+    df = query(
         path,
         "SELECT postmortem_id, criterion_index, action_item_id, team, service, criterion_text,"
         " metric, scope, comparator, threshold, window_start, window_end, runs, observed_value,"
         " result, detail FROM marts.verification_checks ORDER BY postmortem_id, criterion_index",
         "marts.verification_checks",
     )
-    df["team"] = df["team"].fillna(data.NO_TEAM)
+    df["team"] = df["team"].fillna(NO_TEAM)
     return df
 
 

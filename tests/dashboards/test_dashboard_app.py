@@ -5,21 +5,25 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboards import charts, data
+from dashboards import charts
+from dashboards.formatting import format_hours
+from dashboards.reads.connection import WAREHOUSE_ENV
+from dashboards.reads.time_to_ticket import load_histogram
 from followthrough.commands import serve
 
-APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+BENCHMARK_ENV = "FOLLOWTHROUGH_BENCHMARK_DAYS"
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, warehouse: Path, **env: str) -> AppTest:
-    monkeypatch.setenv(data.WAREHOUSE_ENV, str(warehouse))
-    monkeypatch.delenv(data.BENCHMARK_ENV, raising=False)
+    monkeypatch.setenv(WAREHOUSE_ENV, str(warehouse))
+    monkeypatch.delenv(BENCHMARK_ENV, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     at = AppTest.from_file(str(APP), default_timeout=30)
@@ -32,12 +36,9 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-@pytest.fixture
-def warehouse(build_dashboard_warehouse, tmp_path: Path) -> Path:
-    return build_dashboard_warehouse(tmp_path / "warehouse.duckdb")
-
-
-def test_overview_headline(dashboard_expected, monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
+def test_overview_headline(
+    monkeypatch: pytest.MonkeyPatch, warehouse: Path, expected: dict[str, float]
+) -> None:
     at = _app(monkeypatch, warehouse)
     assert _metrics(at) == {
         "Action items": "10",
@@ -52,22 +53,30 @@ def test_overview_headline(dashboard_expected, monkeypatch: pytest.MonkeyPatch, 
     assert deltas["Beyond 4.3 days"] == "5 items"
     note = at.warning[0].value
     assert "Never ticketed: 3 (30%)" in note
-    assert data.format_hours(dashboard_expected["km_median_hours"]) in note  # Kaplan–Meier median
+    assert format_hours(expected["km_median_hours"]) in note  # Kaplan–Meier median
     captions = " ".join(c.value for c in at.caption)
     assert "4.3 days — vendor-reported industry figure" in captions
     assert "1 item without an identification date" in captions
 
 
-def test_benchmark_from_environment_and_sidebar(
-    monkeypatch: pytest.MonkeyPatch, warehouse: Path
+@pytest.mark.parametrize(("bench", "beyond"), [(1.0, "70%"), (2.0, "60%"), (4.3, "50%")])
+def test_benchmark_is_the_builds(
+    monkeypatch: pytest.MonkeyPatch,
+    build_warehouse: Callable[..., Path],
+    bench: float,
+    beyond: str,
 ) -> None:
-    at = _app(monkeypatch, warehouse, **{data.BENCHMARK_ENV: "1"})
-    # 1 day: ticketed after 36, 50, 120, 200 h plus 3 never ticketed = 7 of 10.
-    assert _metrics(at)["Beyond 1 days"] == "70%"
-    at.sidebar.number_input(key="benchmark_days").set_value(2.0).run()
+    """The dashboard shows the benchmark stored by the build, whatever the environment says."""
+    path = build_warehouse(benchmark_days=bench)
+    at = _app(monkeypatch, path, **{BENCHMARK_ENV: "9"})
+    # 1 day: ticketed after 36, 50, 120, 200 h plus 3 never ticketed = 7 of 10;
     # 2 days: 50, 120, 200 h plus 3 never ticketed = 6 of 10.
-    assert _metrics(at)["Beyond 2 days"] == "60%"
-    assert "2 days — vendor-reported industry figure" in " ".join(c.value for c in at.caption)
+    assert _metrics(at)[f"Beyond {bench:g} days"] == beyond
+    assert f"**Benchmark:** {bench:g} days" in [m.value for m in at.sidebar.markdown]
+    assert f"{bench:g} days — vendor-reported industry figure" in " ".join(
+        c.value for c in at.caption
+    )
+    assert not at.sidebar.number_input  # no what-if input: the marts hold the build's value
 
 
 def test_action_items_page_filters(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
@@ -93,7 +102,7 @@ def test_action_items_page_filters(monkeypatch: pytest.MonkeyPatch, warehouse: P
         "Add alerting for failure mode 6",
         "Add alerting for failure mode 7",
     ]
-    assert "median time to ticket **200.0 h · 8.3 d**" in at.markdown[0].value
+    assert at.markdown[0].value.startswith("**2** of 10 action items shown · **1** never")
 
 
 def test_incidents_page(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
@@ -109,9 +118,9 @@ def test_incidents_page(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> Non
 
 
 def test_incidents_page_without_tables(
-    build_dashboard_warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, build_warehouse: Callable[..., Path]
 ) -> None:
-    path = build_dashboard_warehouse(tmp_path / "w.duckdb", incidents=False, postmortems=False)
+    path = build_warehouse("w.duckdb", incidents=False, postmortems=False)
     at = _app(monkeypatch, path)
     assert _metrics(at)["Action items"] == "10"  # the overview does not need them
     at.switch_page("app_pages/incidents.py").run()
@@ -132,18 +141,17 @@ def test_missing_warehouse_explains_how_to_build(
 
 
 def test_missing_table_explains_how_to_build(
-    build_dashboard_warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, build_warehouse: Callable[..., Path]
 ) -> None:
-    at = _app(monkeypatch, build_dashboard_warehouse(tmp_path / "w.duckdb", items=False))
+    at = _app(monkeypatch, build_warehouse("w.duckdb", items=False))
     assert "marts.time_to_ticket" in at.warning[0].value
     assert "followthrough build" in at.warning[0].value
 
 
-def test_empty_mart_says_so(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
-    con = duckdb.connect(str(warehouse))
-    con.execute("DELETE FROM marts.time_to_ticket")
-    con.close()
-    at = _app(monkeypatch, warehouse)
+def test_empty_mart_says_so(
+    monkeypatch: pytest.MonkeyPatch, build_warehouse: Callable[..., Path]
+) -> None:
+    at = _app(monkeypatch, build_warehouse("w.duckdb", no_items=True))
     assert not at.metric
     assert "no postmortem action items yet" in at.info[0].value
     at.switch_page("app_pages/action_items.py").run()
@@ -180,11 +188,8 @@ def test_locked_warehouse_shows_retry_message(
     assert _metrics(at)["Action items"] == "10"
 
 
-def test_distribution_chart_carries_benchmark_label() -> None:
-    import pandas as pd
-
-    df = pd.DataFrame({"hours_to_ticket": [0.5, 30.0, 500.0, None]})
-    spec = str(charts.distribution_chart(data.distribution(df), 4.3).to_dict())
+def test_distribution_chart_carries_benchmark_label(warehouse: Path) -> None:
+    spec = str(charts.distribution_chart(load_histogram(warehouse), 4.3).to_dict())
     assert "4.3 days — vendor-reported industry figure" in spec
 
 

@@ -8,19 +8,19 @@ incidents that cite a cluster's failures) and models.failure_excerpts (redacted 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from dashboards import data
+from dashboards.reads.connection import TableMissing, query
+from models.logs.excerpt import ExcerptLine
 
 LINK_TYPES: tuple[str, ...] = ("ticket", "postmortem", "incident")
 
 
 def load_failures(path: Path) -> pd.DataFrame:
     """models.ci_failure_clusters: every clustered CI failure."""
-    df = data.query(
+    df = query(
         path,
         "SELECT provider, job_id, cluster_id, fingerprint, repo, job_name, failed_at, run_url, url"
         " FROM models.ci_failure_clusters ORDER BY failed_at, provider, job_id",
@@ -32,7 +32,7 @@ def load_failures(path: Path) -> pd.DataFrame:
 
 def load_recurrences(path: Path) -> pd.DataFrame:
     """models.recurrences: each failure's occurrence number, prior links, fix and message."""
-    df = data.query(
+    df = query(
         path,
         "SELECT provider, job_id, cluster_id, repo, job_name, failed_at, occurrence,"
         " prior_failures, first_seen, fix_ticket_key, fix_resolved_at, fix_did_not_hold, message"
@@ -46,7 +46,7 @@ def load_recurrences(path: Path) -> pd.DataFrame:
 
 def load_links(path: Path) -> pd.DataFrame:
     """models.cluster_links: tickets, postmortems and incidents linked to a cluster."""
-    df = data.query(
+    df = query(
         path,
         "SELECT cluster_id, link_type, target_id, evidence, linked_at FROM models.cluster_links"
         " ORDER BY cluster_id, link_type, linked_at, target_id",
@@ -58,7 +58,7 @@ def load_links(path: Path) -> pd.DataFrame:
 
 def load_clusters(path: Path) -> pd.DataFrame:
     """models.failure_clusters: the masked representative text of each cluster."""
-    return data.query(
+    return query(
         path,
         "SELECT cluster_id, representative FROM models.failure_clusters ORDER BY cluster_id",
         "models.failure_clusters",
@@ -68,18 +68,18 @@ def load_clusters(path: Path) -> pd.DataFrame:
 def load_tickets(path: Path) -> pd.DataFrame:
     """Ticket key -> url, title, status, for linking cluster tickets; empty when not built."""
     try:
-        return data.query(
+        return query(
             path,
             "SELECT ticket_key, url, title, status, resolved_at FROM core.tickets",
             "core.tickets",
         )
-    except data.TableMissing:
+    except TableMissing:
         return pd.DataFrame(columns=["ticket_key", "url", "title", "status", "resolved_at"])
 
 
 def load_repeat_incidents(path: Path) -> pd.DataFrame:
     """marts.repeat_incidents (incidents whose cluster already had a postmortem)."""
-    df = data.query(
+    df = query(
         path,
         "SELECT incident_id, incident_number, title, service, team, created_at, cluster_key,"
         " cluster_source, previous_incident_id, previous_postmortem_id, days_since_postmortem,"
@@ -89,13 +89,6 @@ def load_repeat_incidents(path: Path) -> pd.DataFrame:
     )
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
     return df
-
-
-@dataclass(frozen=True)
-class ExcerptLine:
-    n: int | None
-    text: str
-    context: bool
 
 
 def parse_excerpt(raw: str | None) -> list[ExcerptLine]:
@@ -123,7 +116,7 @@ def parse_excerpt(raw: str | None) -> list[ExcerptLine]:
 
 def load_excerpt(path: Path, provider: str, job_id: int) -> tuple[list[ExcerptLine], int | None]:
     """Excerpt lines and total log lines of one failed job; ([], None) when it has none."""
-    df = data.query(
+    df = query(
         path,
         "SELECT CAST(excerpt AS VARCHAR) AS excerpt, total_lines FROM models.failure_excerpts"
         " WHERE provider = ? AND job_id = ?",

@@ -7,6 +7,7 @@ is checked against an independent SQL query of the same warehouse.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -15,12 +16,16 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboards import charts, data, quality, recurring, stale
-from dashboards import follow_through as ft
+from dashboards import charts
+from dashboards.formatting import format_share
+from dashboards.reads import checklist_compliance as quality
+from dashboards.reads import failure_clusters as recurring
+from dashboards.reads import stale_action_items as stale
+from dashboards.reads.connection import WAREHOUSE_ENV
 
-APP = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 NEW_PAGES = {
-    "app_pages/follow_through.py": "marts.follow_through",
+    "app_pages/follow_through.py": "marts.follow_through_summary",
     "app_pages/stale.py": "marts.stale_action_items",
     "app_pages/quality.py": "core.postmortems",
     "app_pages/recurring.py": "models.ci_failure_clusters",
@@ -28,8 +33,8 @@ NEW_PAGES = {
 
 
 def _page(monkeypatch: pytest.MonkeyPatch, warehouse: Path, page: str) -> AppTest:
-    monkeypatch.setenv(data.WAREHOUSE_ENV, str(warehouse))
-    monkeypatch.delenv(data.BENCHMARK_ENV, raising=False)
+    monkeypatch.setenv(WAREHOUSE_ENV, str(warehouse))
+    monkeypatch.delenv("FOLLOWTHROUGH_BENCHMARK_DAYS", raising=False)
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     at.switch_page(page).run()
@@ -62,11 +67,6 @@ def _chart_text(at: AppTest) -> str:
     return " ".join(parts)
 
 
-@pytest.fixture(scope="module")
-def org(sample_org: tuple[Path, Path]) -> Path:
-    return sample_org[1]
-
-
 # --- Follow-through ------------------------------------------------------------------------
 
 
@@ -79,10 +79,10 @@ def test_follow_through_page_matches_sql(monkeypatch: pytest.MonkeyPatch, org: P
         " sum(slo_met), sum(slo_matured) FROM marts.follow_through",
     )[0]
     m = _metrics(at)
-    assert m["Done within 30 days"] == (data.format_share(done / matured), f"{done} of {matured} items")
-    assert m["P1s handled"][0] == data.format_share(p1_ok / p1 if p1 else None)
+    assert m["Done within 30 days"] == (format_share(done / matured), f"{done} of {matured} items")
+    assert m["P1s handled"][0] == format_share(p1_ok / p1 if p1 else None)
     assert m["P1s handled"][1] == f"{p1_ok} of {p1} P0/P1 items"
-    assert m["Completion SLO met"][0] == data.format_share(met / slo if slo else None)
+    assert m["Completion SLO met"][0] == format_share(met / slo if slo else None)
     specs = _chart_text(at)
     assert "4.3 days — vendor-reported industry figure" in specs
     assert "4 weeks — Atlassian's published SLO (P0–P2)" in specs
@@ -95,82 +95,35 @@ def test_follow_through_page_matches_sql(monkeypatch: pytest.MonkeyPatch, org: P
         assert teams.loc[team, "matured"] == t_matured
 
 
-def test_curves_agree_with_the_pipelines_km_summaries(org: Path) -> None:
-    """The page reads 'no ticket after B days' off the curve and computes time-to-done curves
-    itself; at the build's settings both must equal the pipeline's own estimates."""
-    cfg = ft.load_settings(org)
-    assert cfg.from_warehouse and cfg.as_of is not None
-    curves = ft.load_curves(org)
-    dist = ft.load_distribution(org).set_index("team")
-    beyond = ft.not_ticketed_within(curves, cfg.benchmark_days).set_index("team")
-    for team, row in dist.iterrows():
-        assert beyond.loc[team, "not_ticketed_within"] == pytest.approx(
-            row["share_beyond_benchmark"]
-        ), team
-    done = ft.done_curves(ft.done_durations(ft.load_item_status(org), cfg.as_of))
-    medians = ft.done_medians(done)
-    for team, row in dist.iterrows():
-        expected = row["km_median_days_to_done"]
-        if pd.isna(expected):
-            assert medians.get(team) is None, team
-        else:
-            assert medians[team] == pytest.approx(expected), team
-    # The org curve counts every dated item once: at risk at the start = all of them.
-    (dated,) = _sql(org, "SELECT count(*) FROM models.action_item_status WHERE identified_at IS NOT NULL"
-                    " AND NOT (done AND closed_at IS NULL)")[0]
-    assert done[done["team"] == ft.ALL_TEAMS]["at_risk"].iloc[0] == dated
+def test_follow_through_team_choice_reads_the_team_row(
+    monkeypatch: pytest.MonkeyPatch, org: Path
+) -> None:
+    at = _page(monkeypatch, org, "app_pages/follow_through.py")
+    (team,) = _sql(org, "SELECT min(team) FROM marts.follow_through")[0]
+    at.selectbox(key="ft_team").set_value(team).run()
+    done, matured = _sql(
+        org,
+        f"SELECT sum(done_within), sum(matured) FROM marts.follow_through WHERE team = '{team}'",
+    )[0]
+    m = _metrics(at)
+    assert m["Done within 30 days"] == (format_share(done / matured), f"{done} of {matured} items")
+    assert list(at.dataframe[0].value["team"]) == [team]
 
 
-def test_done_durations_censoring_rules() -> None:
-    as_of = pd.Timestamp("2024-03-01", tz="UTC")
-    t0 = pd.Timestamp("2024-01-01", tz="UTC")
-    items = pd.DataFrame(
-        {
-            "action_item_id": ["done", "open", "cancelled", "doc-only", "future"],
-            "team": ["a"] * 5,
-            "identified_at": [t0, t0, t0, t0, as_of + pd.Timedelta(days=1)],
-            "done": [True, False, False, True, False],
-            "canceled": [False, False, True, False, False],
-            "closed_at": [t0 + pd.Timedelta(days=10), pd.NaT, t0 + pd.Timedelta(days=5), pd.NaT, pd.NaT],
-        }
-    )
-    d = ft.done_durations(items, as_of).set_index("action_item_id")
-    assert list(d.index) == ["done", "open", "cancelled", "doc-only"]  # future item left out
-    assert d.loc["done", "days"] == 10 and d.loc["done", "observed"]
-    assert d.loc["open", "days"] == 60 and not d.loc["open", "observed"]  # censored at as_of
-    assert d.loc["cancelled", "days"] == 5 and not d.loc["cancelled", "observed"]
-    assert pd.isna(d.loc["doc-only", "days"])
-    table = ft.km_table(d["days"].to_numpy(), d["observed"].to_numpy())
-    # 3 usable items: cancelled censored at 5, done at 10 (2 at risk -> 0.5), open censored.
-    assert list(table["survival"]) == [1.0, 0.5, 0.5]
-    assert ft.km_median(table) == 10.0
-
-
-def test_totals_sum_counts_before_dividing() -> None:
-    df = pd.DataFrame(
-        {
-            "team": ["a", "a", "b"],
-            "month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-01"]),
-            "items": [1, 40, 2],
-            "done": [1, 10, 0],
-            "canceled": [0, 1, 0],
-            "matured": [1, 40, 0],
-            "done_within": [1, 10, 0],
-            "p1_matured": [0, 4, 0],
-            "p1_resolved_within": [0, 1, 0],
-            "p1_rescheduled_justified": [0, 1, 0],
-            "slo_matured": [1, 40, 0],
-            "slo_met": [1, 9, 0],
-        }
-    )
-    tot = ft.totals(df)
-    assert tot.share_done_within == 11 / 41  # not the mean of 100 % and 25 %
-    assert tot.share_p1_handled == 0.5
-    teams = ft.by_team(df).set_index("team")
-    assert pd.isna(teams.loc["b", "share_done_within"])  # nothing matured: no share, not 0 %
-    grid = ft.team_month_grid(df).set_index(["team", "month"])
-    assert grid.loc[("b", pd.Timestamp("2024-01-01")), "label"] == "too new"
-    assert grid.loc[("b", pd.Timestamp("2024-02-01")), "label"] == ""  # no items that month
+def test_follow_through_km_table_shows_the_marts(monkeypatch: pytest.MonkeyPatch, org: Path) -> None:
+    """Median to done, no ticket after the benchmark: as stored by the build, never recomputed."""
+    at = _page(monkeypatch, org, "app_pages/follow_through.py")
+    km = at.dataframe[1].value.set_index("team")
+    for team, done_median, beyond in _sql(
+        org,
+        "SELECT coalesce(team, 'org'), km_median_days_to_done, share_beyond_benchmark"
+        " FROM marts.time_to_ticket_distribution WHERE grouping_set IN ('org', 'team')",
+    ):
+        label = "All teams" if team == "org" else team
+        shown = km.loc[label, "done_median_days"]
+        assert (pd.isna(shown) and done_median is None) or shown == done_median, team
+        assert km.loc[label, "not_within_bench"] == pytest.approx(beyond * 100), team
+    assert "not done yet" in _chart_text(at)
 
 
 # --- Stale items ---------------------------------------------------------------------------
@@ -419,10 +372,10 @@ def test_excerpt_parsing_and_formatting() -> None:
 
 @pytest.mark.parametrize(("page", "table"), NEW_PAGES.items())
 def test_new_pages_explain_missing_tables(
-    build_dashboard_warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, page: str, table: str
+    monkeypatch: pytest.MonkeyPatch, build_warehouse: Callable[..., Path], page: str, table: str
 ) -> None:
-    # A warehouse built before these tables existed: only the overview's mart.
-    warehouse = build_dashboard_warehouse(tmp_path / "w.duckdb", incidents=False, postmortems=False)
+    # A warehouse built before these tables existed: only the overview's marts.
+    warehouse = build_warehouse("w.duckdb", incidents=False, postmortems=False)
     at = _page(monkeypatch, warehouse, page)
     assert not at.metric
     text = at.warning[0].value

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboards import data
+from dashboards.formatting import NO_TEAM
+from dashboards.reads.connection import query
 
 STALE_COLUMNS: tuple[str, ...] = (
     "action_item_id",
@@ -51,7 +52,7 @@ def reason_label(reason: str) -> str:
 
 def load_stale(path: Path) -> pd.DataFrame:
     """Every row of marts.stale_action_items with a readable reason label."""
-    df = data.query(
+    df = query(
         path,
         f"SELECT {', '.join(STALE_COLUMNS)} FROM marts.stale_action_items"
         " ORDER BY days_stale DESC NULLS LAST, action_item_id, reason",
@@ -60,7 +61,7 @@ def load_stale(path: Path) -> pd.DataFrame:
     for col in ("since", "as_of"):
         df[col] = pd.to_datetime(df[col], utc=True)
     df["days_stale"] = pd.to_numeric(df["days_stale"], errors="coerce")
-    df["team"] = df["team"].fillna(data.NO_TEAM)
+    df["team"] = df["team"].fillna(NO_TEAM)
     df["reason_label"] = df["reason"].map(reason_label)
     return df
 

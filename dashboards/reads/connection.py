@@ -1,0 +1,79 @@
+"""Opening the warehouse for the dashboard, free of any Streamlit import.
+
+The dashboard must never hold the DuckDB file open: Dagster's writer needs the exclusive lock.
+Every query therefore opens the file read-only, reads, and closes before returning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from warehouse.db import warehouse_path
+
+# The variable warehouse.db.warehouse_path reads; `followthrough serve` hands the file over in it.
+WAREHOUSE_ENV = "FOLLOWTHROUGH_WAREHOUSE"
+BUILD_HINT = "Build it with `followthrough build` (or `make demo` for the sample organisation)."
+
+
+class WarehouseError(Exception):
+    """Base for conditions the dashboard explains to the user instead of showing a traceback."""
+
+
+class WarehouseMissing(WarehouseError):
+    """The DuckDB file does not exist yet."""
+
+
+class WarehouseBusy(WarehouseError):
+    """A writer (usually a Dagster run) holds the lock on the DuckDB file."""
+
+
+class TableMissing(WarehouseError):
+    """The file exists but the table this page needs has not been built."""
+
+    def __init__(self, table: str, path: Path) -> None:
+        super().__init__(f"table {table} not found in {path}")
+        self.table = table
+        self.path = path
+
+
+def warehouse() -> Path:
+    """The warehouse file, by the one rule of `warehouse.db.warehouse_path`."""
+    return warehouse_path().expanduser()
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    if not path.is_file():
+        raise WarehouseMissing(f"warehouse file {path} does not exist")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except (duckdb.IOException, duckdb.ConnectionException) as exc:
+        raise WarehouseBusy(f"warehouse {path} is locked by a writer: {exc}") from exc
+
+
+def table_exists(path: Path, table: str) -> bool:
+    """True when `schema.table` exists; raises WarehouseMissing/WarehouseBusy like queries do."""
+    schema, name = table.split(".", 1)
+    con = _connect(path)
+    try:
+        row = con.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()
+    finally:
+        con.close()
+    return bool(row and row[0])
+
+
+def query(path: Path, sql: str, table: str, params: list[object] | None = None) -> pd.DataFrame:
+    """Run one read-only query and close the file at once; `table` names what a miss means."""
+    con = _connect(path)
+    try:
+        return con.execute(sql, params or []).to_arrow_table().to_pandas()
+    except duckdb.CatalogException as exc:
+        raise TableMissing(table, path) from exc
+    finally:
+        con.close()
