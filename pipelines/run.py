@@ -30,6 +30,7 @@ FOLLOW_THROUGH = (
 )
 _JOB = "followthrough_build"
 
+
 class StepListener(Protocol):
     """Told what a run is doing, for progress on a terminal."""
 
