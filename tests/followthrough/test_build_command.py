@@ -82,3 +82,18 @@ def test_summary_lists_failed_checks_with_counts_and_examples(
                                 "1 record(s) quarantined; e.g. ")
     assert "2025-03.json record 1" in failed[0]
     assert captured.err == ""  # progress stays quiet when stderr is not a terminal
+
+
+def test_jobs_without_their_run_are_named_in_the_summary(
+        vendor_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "exports"
+    (root / "github" / "jobs").mkdir(parents=True)
+    jobs = json.loads((vendor_dir / "github_workflow_run_jobs_list.json").read_text())
+    (root / "github" / "jobs" / "2025-06-03.json").write_text(json.dumps(jobs))
+    assert main(["build", "--exports", str(root), "--warehouse", str(tmp_path / "w.duckdb")]) == 0
+    failed = [line for line in capsys.readouterr().out.splitlines()
+              if line.startswith("check failed: core/ci_jobs:ci_jobs_have_runs")]
+    job = jobs["jobs"][0]
+    assert failed == [
+        f"check failed: core/ci_jobs:ci_jobs_have_runs (warn): {len(jobs['jobs'])} job(s) whose "
+        f"workflow run is not in the export; e.g. {job['id']} (run {job['run_id']})"]
