@@ -173,11 +173,6 @@ def _checklist(path: str, mtime: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _checklist_team(path: str, mtime: int) -> pd.DataFrame:
-    return checklist_compliance.load_checklist_team(Path(path))
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _postmortems(path: str, mtime: int) -> pd.DataFrame:
     return checklist_compliance.load_postmortems(Path(path))
 
@@ -224,7 +219,40 @@ def _excerpt(
     return failure_clusters.load_excerpt(Path(path), provider, job_id)
 
 
+_MART_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {}
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _read_mart(key: str, path: str, mtime: int) -> pd.DataFrame:
+    return _MART_READERS[key](Path(path))
+
+
+def _mart(load: Callable[[Path], pd.DataFrame]) -> Callable[[str, int], pd.DataFrame]:
+    """A loader of one mart, cached (by reader, path and mtime) like the ones above."""
+    key = f"{load.__module__.rsplit('.', 1)[-1]}:{load.__name__}"
+    _MART_READERS[key] = load
+
+    def loader(path: str, mtime: int) -> pd.DataFrame:
+        return _read_mart(key, path, mtime)
+
+    loader.__name__ = f"_{load.__name__}"
+    return loader
+
+
 LOADERS: dict[str, Callable[[str, int], pd.DataFrame]] = {
+    "marts.stale_summary": _mart(stale_action_items.load_summary),
+    "marts.stale_items": _mart(stale_action_items.load_items),
+    "marts.postmortem_quality": _mart(checklist_compliance.load_quality),
+    "marts.postmortem_quality_summary": _mart(checklist_compliance.load_quality_summary),
+    "marts.postmortem_missing_parts": _mart(checklist_compliance.load_missing_parts),
+    "marts.lint_rule_counts": _mart(checklist_compliance.load_rule_counts),
+    "marts.checklist_compliance_summary": _mart(checklist_compliance.load_checklist_summary),
+    "marts.verification_summary": _mart(checklist_compliance.load_verification_summary),
+    "marts.failure_cluster_summary": _mart(failure_clusters.load_cluster_summary),
+    "marts.failure_cluster_sizes": _mart(failure_clusters.load_cluster_sizes),
+    "marts.fixes_not_held": _mart(failure_clusters.load_fixes_not_held),
+    "marts.recurring_failure_summary": _mart(failure_clusters.load_recurring_summary),
+    "marts.failure_cluster_weekly": _mart(failure_clusters.load_weekly),
     "marts.follow_through_summary": _follow_through_summary,
     "marts.time_to_ticket_summary": _ticket_summary,
     "marts.time_to_ticket_histogram": _histogram,
@@ -233,7 +261,6 @@ LOADERS: dict[str, Callable[[str, int], pd.DataFrame]] = {
     "marts.time_to_done_curves": _done_curves,
     "marts.stale_action_items": _stale,
     "marts.checklist_compliance": _checklist,
-    "marts.checklist_compliance_team": _checklist_team,
     "core.postmortems": _postmortems,
     "marts.verification_checks": _verification,
     "models.ci_failure_clusters": _failures,

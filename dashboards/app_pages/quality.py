@@ -20,40 +20,44 @@ postmortems = ui.table("core.postmortems", "no postmortem documents ingested yet
 if postmortems is None:
     st.stop()
 
-teams = sorted(postmortems["team"].unique())
-chosen = st.columns([3, 2])[0].multiselect("Team", teams, placeholder="All teams", key="q_teams")
-pms = postmortems[postmortems["team"].isin(chosen)] if chosen else postmortems
-n = len(pms)
+quality = ui.table("marts.postmortem_quality", "no postmortem documents ingested yet")
+headlines = ui.table("marts.postmortem_quality_summary", "no postmortem documents ingested yet")
+if quality is None or headlines is None:
+    st.stop()
+
+teams = sorted(headlines.loc[headlines["grouping_set"] == "team", "team"].unique())
+chosen = st.columns([3, 2])[0].selectbox(
+    "Team", [None, *teams], format_func=lambda t: "All teams" if t is None else t, key="q_team"
+)
+pms = quality[quality["team"] == chosen] if chosen else quality
+head = q.rows_for(headlines, chosen).iloc[0]
+n = int(head["postmortems"])
 
 quiet = {"delta_color": "off", "delta_arrow": "off"}
-with_errors = int((pms["lint_errors"] > 0).sum())
-missing_any = int(pms["missing_parts"].map(bool).sum())
-blame = int(pms["blame_findings"].sum())
-blame_docs = int((pms["blame_findings"] > 0).sum())
 c1, c2, c3, c4 = st.columns(4, border=True)
 c1.metric(
     "Postmortems",
     f"{n:,}",
-    delta=f"{int(pms['lint_errors'].sum()):,} errors · {int(pms['lint_warnings'].sum()):,} warnings",
+    delta=f"{int(head['lint_errors']):,} errors · {int(head['lint_warnings']):,} warnings",
     help="Lint findings of error and warning severity over these documents.",
     **quiet,
 )
 c2.metric(
     "With lint errors",
-    format_share(with_errors / n if n else None),
-    delta=f"{with_errors:,} of {n:,} postmortems",
+    format_share(head["share_with_errors"]),
+    delta=f"{int(head['with_errors']):,} of {n:,} postmortems",
     **quiet,
 )
 c3.metric(
     "Missing one of the five parts",
-    format_share(missing_any / n if n else None),
-    delta=f"{missing_any:,} of {n:,} postmortems",
+    format_share(head["share_missing_any"]),
+    delta=f"{int(head['missing_any']):,} of {n:,} postmortems",
     **quiet,
 )
 c4.metric(
     "Blame-language findings",
-    f"{blame:,}",
-    delta=f"in {blame_docs:,} postmortems",
+    f"{int(head['blame_findings']):,}",
+    delta=f"in {int(head['blame_postmortems']):,} postmortems",
     help="Sentences the linter flagged as blaming a person; each comes with a "
     "condition-focused rewrite.",
     **quiet,
@@ -62,15 +66,25 @@ c4.metric(
 left, right = st.columns(2)
 with left:
     st.subheader("Which parts are missing most often")
-    parts = q.missing_parts(pms)
+    parts = q.rows_for(ui.table("marts.postmortem_missing_parts", "no postmortems", quiet=True), chosen)
+    parts = (
+        parts.assign(part_label=parts["part"].map(lambda p: q.PART_LABELS.get(p, p)))
+        .sort_values(["missing", "part_order"], ascending=[False, True])
+        if parts is not None
+        else pd.DataFrame(columns=["part_label", "missing"])
+    )
     st.altair_chart(
         charts.count_bars(parts, "part_label", "missing", "postmortems missing the part"),
         width="stretch",
     )
 with right:
     st.subheader("Lint findings by rule")
-    findings = q.findings_table(pms)
-    rules = q.rule_counts(findings)
+    rules = q.rows_for(ui.table("marts.lint_rule_counts", "no lint findings", quiet=True), chosen)
+    rules = (
+        pd.DataFrame(columns=["rule", "severity", "findings", "postmortems"])
+        if rules is None
+        else rules[["rule", "severity", "findings", "postmortems"]]
+    )
     st.dataframe(
         rules,
         hide_index=True,
@@ -88,8 +102,10 @@ with right:
 st.subheader("Follow-through checklist")
 checklist = ui.table("marts.checklist_compliance", "no postmortem has been checked yet")
 if checklist is not None:
-    checks = checklist[checklist["team"].isin(chosen)] if chosen else checklist
-    summary = q.checklist_summary(checks)
+    summary = q.rows_for(
+        ui.table("marts.checklist_compliance_summary", "no checklist summary", quiet=True), chosen
+    )
+    summary = q.with_check_labels(summary if summary is not None else q.EMPTY_CHECKLIST_SUMMARY)
     st.caption(
         "**Unknown** means the data cannot show whether the step happened (for example, no "
         "record of when the engineering manager was notified). It is shown grey and never "
@@ -119,7 +135,7 @@ if checklist is not None:
         summary.assign(
             phase=summary["phase"].map(lambda p: q.PHASE_LABELS.get(p, p)),
             pass_rate=summary["pass_rate"] * 100,
-        ).drop(columns=["check_id"]),
+        )[["phase", "check", "postmortems", *q.RESULTS, "pass_rate"]],
         hide_index=True,
         width="stretch",
         height=38 + 35 * max(len(summary), 1),
@@ -140,13 +156,12 @@ if checklist is not None:
     )
 
     team_rates = ui.table(
-        "marts.checklist_compliance_team", "no team summary of the checklist", quiet=True
+        "marts.checklist_compliance_summary", "no team summary of the checklist", quiet=True
     )
     if team_rates is not None:
-        rates = team_rates[team_rates["team"].isin(chosen)] if chosen else team_rates
-        rates = rates.assign(_phase=rates["phase"].map(q.phase_rank)).sort_values(
-            ["_phase", "check_id", "team"]
-        )
+        rates = team_rates[team_rates["grouping_set"] == "team"]
+        rates = rates[rates["team"] == chosen] if chosen else rates
+        rates = rates.sort_values(["phase_order", "check_id", "team"])
         with st.expander("Pass rate per team", expanded=True):
             st.altair_chart(charts.pass_rate_heatmap(q.team_pass_rates(rates)), width="stretch")
             st.caption(
@@ -158,8 +173,17 @@ if checklist is not None:
 st.subheader("Verification checks")
 checks_v = ui.table("marts.verification_checks", "no verification criteria parsed yet")
 if checks_v is not None:
-    vc = checks_v[checks_v["team"].isin(chosen)] if chosen else checks_v
-    counts = q.verification_counts(vc)
+    vc = checks_v[checks_v["team"] == chosen] if chosen else checks_v
+    per_result = q.rows_for(
+        ui.table("marts.verification_summary", "no verification criteria", quiet=True), chosen
+    )
+    per_result = per_result if per_result is not None else pd.DataFrame(
+        columns=["result", "criteria", "share"]
+    )
+    counts = {r: 0 for r in q.VERIFICATION_RESULTS} | dict(
+        zip(per_result["result"], per_result["criteria"].astype(int), strict=True)
+    )
+    shares = dict(zip(per_result["result"], per_result["share"], strict=True))
     v1, v2, v3, v4 = st.columns(4, border=True)
     helps = {
         "holds": "Evaluated against CI history and the threshold is met.",
@@ -172,7 +196,7 @@ if checks_v is not None:
         col.metric(
             q.VERIFICATION_LABELS[result].capitalize(),
             f"{counts[result]:,}",
-            delta=f"{format_share(counts[result] / len(vc) if len(vc) else None)} of criteria",
+            delta=f"{format_share(shares.get(result))} of criteria",
             help=helps[result],
             **quiet,
         )
@@ -212,9 +236,17 @@ if checks_v is not None:
 
 # --- One postmortem ------------------------------------------------------------------------
 st.subheader("One postmortem")
-table = q.postmortem_table(pms, checklist)
+table = pms.assign(
+    identified_at=pms["identified_at"].dt.tz_convert("UTC").dt.tz_localize(None),
+    missing_parts=pms["missing_parts"].map(lambda m: ", ".join(q.PART_LABELS.get(p, p) for p in m)),
+)[
+    [
+        "postmortem_id", "title", "team", "identified_at", "lint_errors", "lint_warnings",
+        "missing_parts", "blame_findings", "checks_passed", "checks_failed", "checks_unknown",
+    ]
+]
 st.dataframe(
-    table.assign(identified_at=table["identified_at"].dt.tz_convert("UTC").dt.tz_localize(None)),
+    table,
     hide_index=True,
     width="stretch",
     placeholder="—",
@@ -241,11 +273,15 @@ pid = st.selectbox(
 )
 if pid is not None:
     doc = pms[pms["postmortem_id"] == pid].iloc[0]
-    fs = pd.DataFrame(doc["findings"], columns=["severity", "line", "rule", "message", "suggestion"])
-    blames = fs[fs["rule"] == q.BLAME_RULE]
+    parsed = postmortems.loc[postmortems["postmortem_id"] == pid, "findings"]
+    fs = pd.DataFrame(
+        parsed.iloc[0] if len(parsed) else [],
+        columns=["severity", "line", "rule", "message", "suggestion"],
+    )
     st.markdown(
-        f"**{len(fs):,} findings** · {len(blames):,} blame-language · missing parts: "
-        f"{', '.join(q.PART_LABELS[p] for p in doc['missing_parts']) or 'none'}"
+        f"**{int(doc['findings']):,} findings** · {int(doc['blame_findings']):,} blame-language"
+        " · missing parts: "
+        f"{', '.join(q.PART_LABELS.get(p, p) for p in doc['missing_parts']) or 'none'}"
     )
     tab_findings, tab_checklist = st.tabs(["Lint findings", "Checklist"])
     with tab_findings:

@@ -21,39 +21,60 @@ if failures is None:
     st.stop()
 recurrences = ui.table("models.recurrences", "no recurrence history yet", quiet=True)
 links = ui.table("models.cluster_links", "no links", quiet=True)
-clusters = ui.table("models.failure_clusters", "no clusters", quiet=True)
 tickets = ui.table("core.tickets", "no tickets", quiet=True)
+summaries = ui.table("marts.failure_cluster_summary", "no CI failures have been clustered yet")
+sizes = ui.table("marts.failure_cluster_sizes", "no CI failures have been clustered yet")
+totals = ui.table("marts.recurring_failure_summary", "no CI failures have been clustered yet")
+if summaries is None or sizes is None or totals is None:
+    st.stop()
+fixes = ui.table("marts.fixes_not_held", "no fix that did not hold", quiet=True)
+weeks = ui.table("marts.failure_cluster_weekly", "no weekly failures", quiet=True)
 
-repos = sorted(failures["repo"].dropna().unique())
+repos = sorted(totals.loc[totals["grouping_set"] == "repo", "repo"].unique())
 f1, f2 = st.columns([3, 1])
-chosen = f1.multiselect("Repository", repos, placeholder="All repositories", key="rc_repos")
+chosen = f1.selectbox(
+    "Repository",
+    [None, *repos],
+    format_func=lambda r: "All repositories" if r is None else r,
+    key="rc_repo",
+)
 min_failures = int(
     f2.number_input("At least N failures", min_value=1, value=2, step=1, key="rc_min")
 )
-shown = failures[failures["repo"].isin(chosen)] if chosen else failures
+shown = failures[failures["repo"] == chosen] if chosen else failures
 rec = None
 if recurrences is not None:
-    rec = recurrences[recurrences["repo"].isin(chosen)] if chosen else recurrences
+    rec = recurrences[recurrences["repo"] == chosen] if chosen else recurrences
 
-summary = rc.cluster_summary(shown, links, clusters, rec)
+summary = rc.scoped(summaries, chosen).sort_values("failure_rank")
+summary = summary.assign(signature=summary["representative"].map(rc.signature))
 top = summary[summary["failures"] >= min_failures]
-broken = rc.fix_did_not_hold(rec, tickets) if rec is not None else None
+size = rc.at_least(rc.scoped(sizes, chosen), min_failures)
+total = rc.scoped(totals, chosen).iloc[0]
+broken = rc.scoped(fixes, chosen) if fixes is not None else None
+if broken is not None:
+    broken = broken.assign(failure=broken["representative"].map(rc.signature))
+elif recurrences is not None:  # built, and no fix failed to hold
+    broken = pd.DataFrame()
 
 quiet = {"delta_color": "off", "delta_arrow": "off"}
 c1, c2, c3, c4 = st.columns(4, border=True)
-c1.metric("Clustered CI failures", f"{len(shown):,}", delta=f"{len(summary):,} clusters", **quiet)
-in_top = int(top["failures"].sum())
-c2.metric(
-    f"Clusters with ≥ {min_failures} failures",
-    f"{len(top):,}",
-    delta=f"{format_share(in_top / len(shown) if len(shown) else None)} of failures",
+c1.metric(
+    "Clustered CI failures",
+    f"{int(total['failures']):,}",
+    delta=f"{int(total['clusters']):,} clusters",
     **quiet,
 )
-linked = int((top[["tickets", "postmortems", "incidents"]] != "").any(axis=1).sum())
+c2.metric(
+    f"Clusters with ≥ {min_failures} failures",
+    f"{0 if size is None else int(size['clusters']):,}",
+    delta=f"{format_share(0.0 if size is None else size['share_of_failures'])} of failures",
+    **quiet,
+)
 c3.metric(
     "Linked clusters",
-    f"{linked:,}",
-    delta=f"of {len(top):,} clusters",
+    f"{0 if size is None else int(size['linked_clusters']):,}",
+    delta=f"of {0 if size is None else int(size['clusters']):,} clusters",
     help="Clusters a ticket, postmortem or incident cites (by run or job URL, commit or key): "
     "someone has looked at them.",
     **quiet,
@@ -63,8 +84,8 @@ if broken is None:
 else:
     c4.metric(
         "Fix did not hold",
-        f"{broken['cluster_id'].nunique():,} clusters",
-        delta=f"{int(broken['failures_after_fix'].sum()):,} failures after a fix",
+        f"{int(total['fix_clusters']):,} clusters",
+        delta=f"{int(total['failures_after_fix']):,} failures after a fix",
         help="Failures of a cluster after one of its linked tickets was resolved.",
         **quiet,
     )
@@ -123,7 +144,6 @@ elif broken.empty:
 else:
     st.dataframe(
         broken.assign(
-            failure=broken["cluster_id"].map(summary.set_index("cluster_id")["signature"]),
             fix_resolved_at=broken["fix_resolved_at"].dt.tz_convert("UTC").dt.tz_localize(None),
             first_after_fix=broken["first_after_fix"].dt.tz_convert("UTC").dt.tz_localize(None),
             last_after_fix=broken["last_after_fix"].dt.tz_convert("UTC").dt.tz_localize(None),
@@ -198,7 +218,8 @@ if cluster_id is not None:
                 st.code(rc.format_excerpt(lines), language=None, line_numbers=False)
             else:
                 st.caption("The latest failure's log gave no excerpt (empty or binary log).")
-    weekly = rc.weekly_failures(shown, cluster_id)
+    weekly = rc.scoped(weeks, chosen)
+    weekly = weekly[weekly["cluster_id"] == cluster_id] if weekly is not None else pd.DataFrame()
     if not weekly.empty:
         st.caption("Failures of this cluster per week, all repositories together.")
         st.altair_chart(charts.weekly_failures_chart(weekly), width="stretch")

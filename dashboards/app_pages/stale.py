@@ -18,52 +18,60 @@ rows = ui.table("marts.stale_action_items", "no stale action items — nothing i
 if rows is None:
     st.stop()
 
+summary = ui.table("marts.stale_summary", "no stale action items — nothing is slipping")
+all_items = ui.table("marts.stale_items", "no stale action items — nothing is slipping")
+if summary is None or all_items is None:
+    st.stop()
+
 cfg = ui.settings()
-teams = sorted(rows["team"].unique())
-reasons = list(stale.counts_by_reason(rows)["reason"])
+teams = sorted(summary.loc[summary["grouping_set"] == "team", "team"].unique())
+reasons = list(stale.per_reason(summary, stale.StaleFilter())["reason"])
 
 f1, f2, f3 = st.columns([2, 3, 1])
 flt = stale.StaleFilter(
-    teams=tuple(f1.multiselect("Team", teams, placeholder="All teams", key="stale_teams")),
-    reasons=tuple(
-        f2.multiselect(
-            "Reason",
-            reasons,
-            format_func=stale.reason_label,
-            placeholder="All reasons",
-            key="stale_reasons",
-        )
+    team=f1.selectbox(
+        "Team", [None, *teams], format_func=lambda t: "All teams" if t is None else t,
+        key="stale_team",
+    ),
+    reason=f2.selectbox(
+        "Reason",
+        [None, *reasons],
+        format_func=lambda r: "All reasons" if r is None else stale.reason_label(r),
+        key="stale_reason",
     ),
     p1_only=f3.checkbox("P0/P1 only", key="stale_p1"),
 )
 shown = stale.filter_stale(rows, flt)
-items = stale.act_today(shown)
+items = stale.filter_items(all_items, flt)
+head = stale.headline(summary, flt)
+
+
+def _figure(col: str) -> int:
+    return 0 if head is None else int(head[col])
+
 
 quiet = {"delta_color": "off", "delta_arrow": "off"}
 c1, c2, c3, c4 = st.columns(4, border=True)
 c1.metric(
     "Stale items",
-    f"{len(items):,}",
-    delta=f"{len(shown):,} item × reason rows",
-    help="Distinct action items with at least one of the selected reasons.",
+    f"{_figure('items'):,}",
+    delta=f"{_figure('item_reasons'):,} item × reason rows",
+    help="Distinct action items with the selected reason (any reason when none is chosen).",
     **quiet,
 )
-c2.metric(
-    "P0/P1 among them",
-    f"{int(items['priority'].isin(['P0', 'P1']).sum()):,}",
-    **quiet,
-)
+c2.metric("P0/P1 among them", f"{_figure('p1_items'):,}", **quiet)
 c3.metric(
     "Without an owner",
-    f"{int(stale.without_owner(rows, flt, items)):,}",
+    f"{_figure('without_owner'):,}",
     help="No owner in the document and no assignee on the ticket.",
     **quiet,
 )
+median_days = None if head is None else head["median_days_stale"]
 c4.metric(
     "Median days stale",
-    "—" if items.empty else f"{items['days_stale'].median():.0f}",
-    help="Per item, the longest-running of its reasons; days from when the condition began "
-    "to the data's as-of time.",
+    "—" if median_days is None or pd.isna(median_days) else f"{median_days:.0f}",
+    help="Per item, the longest-running of its reasons (of the selected one, when chosen); "
+    "days from when the condition began to the data's as-of time.",
     **quiet,
 )
 if cfg.as_of is not None:
@@ -76,13 +84,13 @@ if shown.empty:
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Items per reason")
-    counts = stale.counts_by_reason(shown)
+    counts = stale.per_reason(summary, flt)
     st.altair_chart(
         charts.count_bars(counts, "reason_label", "items", "stale action items"), width="stretch"
     )
 with right:
     st.subheader("Items per team")
-    per_team = stale.counts_by_team(shown)
+    per_team = stale.per_team(summary, flt)
     st.dataframe(
         per_team,
         hide_index=True,
@@ -96,13 +104,13 @@ with right:
 
 st.subheader("Act on these today")
 st.caption(
-    "One line per item: P0/P1 first, then items with more reasons, then the longest stale. "
-    "The ticket link opens the tracker."
+    "One line per item with every reason it has: P0/P1 first, then items with more reasons, "
+    "then the longest stale. The ticket link opens the tracker."
 )
 by_item, by_reason = st.tabs(["One line per item", "One line per reason, with detail"])
 with by_item:
     st.dataframe(
-        items[
+        items.assign(reasons=items["reasons"].map(lambda rs: [stale.reason_label(r) for r in rs]))[
             [
                 "priority",
                 "days_stale",

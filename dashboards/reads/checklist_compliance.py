@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboards.formatting import NO_TEAM
+from dashboards.formatting import NO_TEAM, team_label
 from dashboards.reads.connection import query
 
 PARTS: tuple[str, ...] = (
@@ -69,7 +69,10 @@ VERIFICATION_LABELS = {
 }
 
 BLAME_RULE = "blame-language"
-MISSING_PART_RULES = {f"missing-{p.replace('_', '-')}": p for p in PARTS}
+EMPTY_CHECKLIST_SUMMARY = pd.DataFrame(
+    columns=["grouping_set", "team", "phase", "phase_order", "check_id", "postmortems", *RESULTS,
+             "judged", "pass_rate"]
+)
 
 
 def check_label(check_id: str) -> str:
@@ -92,19 +95,6 @@ def load_checklist(path: Path) -> pd.DataFrame:
     return df
 
 
-def load_checklist_team(path: Path) -> pd.DataFrame:
-    """marts.checklist_compliance_team: per team, phase and check."""
-    df = query(
-        path,
-        "SELECT team, phase, check_id, postmortems, passed, failed, unknown, pending,"
-        " not_applicable, pass_rate FROM marts.checklist_compliance_team"
-        " ORDER BY team, phase, check_id",
-        "marts.checklist_compliance_team",
-    )
-    df["team"] = df["team"].fillna(NO_TEAM)
-    return df
-
-
 def load_postmortems(path: Path) -> pd.DataFrame:
     """core.postmortems with lint counts, the parts present, and the findings parsed."""
     df = query(
@@ -120,9 +110,93 @@ def load_postmortems(path: Path) -> pd.DataFrame:
     df["findings"] = [
         parse_findings(f, pid) for f, pid in zip(df["findings"], df["postmortem_id"], strict=True)
     ]
-    df["missing_parts"] = df["parts_present"].map(lambda p: [x for x in PARTS if x not in p])
-    df["blame_findings"] = df["findings"].map(lambda fs: sum(f["rule"] == BLAME_RULE for f in fs))
     return df
+
+
+def _team_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """The marts' '(unassigned)' shown as the pages' "no team"; 'all' rows keep NULL."""
+    named = df["team"].notna()
+    df.loc[named, "team"] = team_label(df.loc[named, "team"])
+    return df
+
+
+def load_quality(path: Path) -> pd.DataFrame:
+    """marts.postmortem_quality: per postmortem lint counts, missing parts, checklist outcomes."""
+    df = query(
+        path,
+        "SELECT postmortem_id, title, team, identified_at, lint_errors, lint_warnings,"
+        " missing_parts, blame_findings, findings, checks_passed, checks_failed, checks_unknown"
+        " FROM marts.postmortem_quality ORDER BY identified_at NULLS LAST, postmortem_id",
+        "marts.postmortem_quality",
+    )
+    df["identified_at"] = pd.to_datetime(df["identified_at"], utc=True)
+    df["missing_parts"] = df["missing_parts"].map(_as_list)
+    return _team_labels(df)
+
+
+def _load_grouped(path: Path, table: str, columns: str, order: str) -> pd.DataFrame:
+    df = query(
+        path, f"SELECT grouping_set, team, {columns} FROM {table} ORDER BY {order}", table
+    )
+    return _team_labels(df)
+
+
+def load_quality_summary(path: Path) -> pd.DataFrame:
+    """marts.postmortem_quality_summary: headline figures for all postmortems and per team."""
+    return _load_grouped(
+        path,
+        "marts.postmortem_quality_summary",
+        "postmortems, lint_errors, lint_warnings, with_errors, missing_any, blame_findings,"
+        " blame_postmortems, share_with_errors, share_missing_any",
+        "grouping_set, team",
+    )
+
+
+def load_missing_parts(path: Path) -> pd.DataFrame:
+    """marts.postmortem_missing_parts: postmortems lacking each part, all and per team."""
+    return _load_grouped(
+        path, "marts.postmortem_missing_parts", "part, part_order, missing", "grouping_set, team, part_order"
+    )
+
+
+def load_rule_counts(path: Path) -> pd.DataFrame:
+    """marts.lint_rule_counts: findings per rule and severity, all and per team."""
+    return _load_grouped(
+        path,
+        "marts.lint_rule_counts",
+        "rule, severity, findings, postmortems",
+        "grouping_set, team, findings DESC, rule, severity",
+    )
+
+
+def load_checklist_summary(path: Path) -> pd.DataFrame:
+    """marts.checklist_compliance_summary: checklist outcomes per item, all and per team."""
+    return _load_grouped(
+        path,
+        "marts.checklist_compliance_summary",
+        "phase, phase_order, check_id, postmortems, passed, failed, unknown, pending,"
+        " not_applicable, judged, pass_rate",
+        "grouping_set, team, phase_order, check_id",
+    )
+
+
+def load_verification_summary(path: Path) -> pd.DataFrame:
+    """marts.verification_summary: criteria per result, all and per team."""
+    return _load_grouped(
+        path,
+        "marts.verification_summary",
+        "result, result_order, criteria, total_criteria, share",
+        "grouping_set, team, result_order, result",
+    )
+
+
+def rows_for(df: pd.DataFrame | None, team: str | None) -> pd.DataFrame | None:
+    """The rows of a grouped mart answering the team choice (None: all postmortems)."""
+    if df is None:
+        return None
+    if team is None:
+        return df[df["grouping_set"] == "all"]
+    return df[(df["grouping_set"] == "team") & (df["team"] == team)]
 
 
 def load_verification(path: Path) -> pd.DataFrame:
@@ -182,37 +256,15 @@ def _bad_findings(postmortem_id: str, why: str) -> dict[str, object]:
     }
 
 
-def checklist_summary(checklist: pd.DataFrame) -> pd.DataFrame:
-    """Per check: how many postmortems passed, failed, unknown, pending, not applicable.
-
-    pass_rate = passed / (passed + failed); NULL when nothing could be judged.
-    """
-    if checklist.empty:
-        return pd.DataFrame(
-            columns=["phase", "check_id", "check", "postmortems", *RESULTS, "pass_rate"]
-        )
-    counts = (
-        checklist.pivot_table(
-            index=["phase", "check_id"], columns="result", values="postmortem_id", aggfunc="count"
-        )
-        .reindex(columns=list(RESULTS))
-        .fillna(0)
-        .astype(int)
-        .reset_index()
-    )
-    counts.columns.name = None
-    counts["postmortems"] = counts[list(RESULTS)].sum(axis=1)
-    judged = counts["passed"] + counts["failed"]
-    counts["pass_rate"] = counts["passed"] / judged.where(judged > 0)
-    counts["check"] = counts["check_id"].map(check_label)
-    counts["_phase"] = counts["phase"].map(phase_rank)
-    counts = counts.sort_values(["_phase", "check_id"], ignore_index=True).drop(columns="_phase")
-    return counts[["phase", "check_id", "check", "postmortems", *RESULTS, "pass_rate"]]
+def with_check_labels(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows of marts.checklist_compliance_summary in checklist order, with readable names."""
+    out = summary.sort_values(["phase_order", "check_id"], ignore_index=True)
+    return out.assign(check=out["check_id"].map(check_label))
 
 
 def checklist_long(summary: pd.DataFrame) -> pd.DataFrame:
     """Summary in long form for stacked bars, results in a fixed order."""
-    long = summary.drop(columns=["postmortems"]).melt(
+    long = summary[["phase", "check_id", "check", *RESULTS]].melt(
         id_vars=["phase", "check_id", "check"],
         value_vars=list(RESULTS),
         var_name="result",
@@ -224,7 +276,7 @@ def checklist_long(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def team_pass_rates(team: pd.DataFrame) -> pd.DataFrame:
-    """Team × check pass rates from marts.checklist_compliance_team, for a heat map.
+    """Team × check pass rates (team rows of marts.checklist_compliance_summary), for a heat map.
 
     A cell with nothing judged (all unknown) keeps a NULL rate and says "unknown", so it is
     drawn grey, not as 0 % or 100 %.
@@ -232,80 +284,7 @@ def team_pass_rates(team: pd.DataFrame) -> pd.DataFrame:
     out = team.copy()
     out["check"] = out["check_id"].map(check_label)
     out["label"] = [
-        f"{p}/{p + f}" if p + f else ("unknown" if u else "n/a")
-        for p, f, u in zip(out["passed"], out["failed"], out["unknown"], strict=True)
+        f"{p}/{j}" if j else ("unknown" if u else "n/a")
+        for p, j, u in zip(out["passed"], out["judged"], out["unknown"], strict=True)
     ]
-    return out
-
-
-def missing_parts(postmortems: pd.DataFrame) -> pd.DataFrame:
-    """Postmortems missing each of the five parts, most often missing first."""
-    rows = [
-        {
-            "part": part,
-            "part_label": PART_LABELS[part],
-            "missing": int(postmortems["missing_parts"].map(lambda m, p=part: p in m).sum()),
-        }
-        for part in PARTS
-    ]
-    return pd.DataFrame(rows).sort_values(["missing", "part"], ascending=[False, True], ignore_index=True)
-
-
-def findings_table(postmortems: pd.DataFrame) -> pd.DataFrame:
-    """One row per finding, with its postmortem."""
-    rows = [
-        {"postmortem_id": pid, "team": team, **f}
-        for pid, team, fs in zip(
-            postmortems["postmortem_id"], postmortems["team"], postmortems["findings"], strict=True
-        )
-        for f in fs
-    ]
-    cols = ["postmortem_id", "team", "rule", "severity", "line", "message", "suggestion"]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def rule_counts(findings: pd.DataFrame) -> pd.DataFrame:
-    """Findings per rule and severity, with how many postmortems each touches."""
-    if findings.empty:
-        return pd.DataFrame(columns=["rule", "severity", "findings", "postmortems"])
-    return (
-        findings.groupby(["rule", "severity"])
-        .agg(findings=("postmortem_id", "size"), postmortems=("postmortem_id", "nunique"))
-        .reset_index()
-        .sort_values(["findings", "rule"], ascending=[False, True], ignore_index=True)
-    )
-
-
-def verification_counts(checks: pd.DataFrame) -> dict[str, int]:
-    """Criteria per result, every known result present (0 when absent); others kept as-is."""
-    counts = {r: 0 for r in VERIFICATION_RESULTS}
-    for result, n in checks["result"].value_counts().items():
-        counts[str(result)] = int(n)
-    return counts
-
-
-def postmortem_table(postmortems: pd.DataFrame, checklist: pd.DataFrame | None) -> pd.DataFrame:
-    """Per postmortem: lint counts, missing parts, blame findings and checklist outcomes."""
-    out = postmortems[
-        ["postmortem_id", "title", "team", "identified_at", "lint_errors", "lint_warnings"]
-    ].copy()
-    out["missing_parts"] = postmortems["missing_parts"].map(
-        lambda m: ", ".join(PART_LABELS[p] for p in m)
-    )
-    out["blame_findings"] = postmortems["blame_findings"]
-    if checklist is not None and not checklist.empty:
-        per = (
-            checklist.pivot_table(
-                index="postmortem_id", columns="result", values="check_id", aggfunc="count"
-            )
-            .reindex(columns=list(RESULTS))
-            .fillna(0)
-            .astype(int)
-        )
-        out = out.merge(
-            per[["passed", "failed", "unknown"]].add_prefix("checks_"),
-            left_on="postmortem_id",
-            right_index=True,
-            how="left",
-        )
     return out

@@ -149,106 +149,87 @@ def signature(representative: str | None, limit: int = 110) -> str:
     return ""
 
 
-def _joined(values: pd.Series) -> str:
-    return ", ".join(sorted({str(v) for v in values.dropna()}))
+def _scoped(path: Path, table: str, columns: str, order: str, times: tuple[str, ...]) -> pd.DataFrame:
+    df = query(path, f"SELECT grouping_set, repo, {columns} FROM {table} ORDER BY {order}", table)
+    for col in times:
+        df[col] = pd.to_datetime(df[col], utc=True)
+    return df
 
 
-def cluster_summary(
-    failures: pd.DataFrame,
-    links: pd.DataFrame | None,
-    clusters: pd.DataFrame | None,
-    recurrences: pd.DataFrame | None,
-) -> pd.DataFrame:
-    """One row per cluster: failures, repositories, first/last seen, links, fixes that failed.
-
-    Most failures first. Links and representatives are optional context: a missing table
-    leaves those columns empty instead of hiding the clusters.
-    """
-    cols = [
-        "cluster_id",
-        "failures",
-        "repos",
-        "repo_list",
-        "jobs",
-        "first_seen",
-        "last_seen",
-        "tickets",
-        "postmortems",
-        "incidents",
-        "failures_after_fix",
-        "signature",
-    ]
-    if failures.empty:
-        return pd.DataFrame(columns=cols)
-    g = failures.groupby("cluster_id", sort=False)
-    out = g.agg(
-        failures=("job_id", "size"),
-        repos=("repo", "nunique"),
-        repo_list=("repo", _joined),
-        jobs=("job_name", "nunique"),
-        first_seen=("failed_at", "min"),
-        last_seen=("failed_at", "max"),
-    ).reset_index()
-    for kind, col in (("ticket", "tickets"), ("postmortem", "postmortems"), ("incident", "incidents")):
-        if links is None or links.empty:
-            out[col] = ""
-            continue
-        per = links[links["link_type"] == kind].groupby("cluster_id")["target_id"].agg(_joined)
-        out[col] = out["cluster_id"].map(per).fillna("")
-    if recurrences is not None and not recurrences.empty:
-        broken = recurrences[recurrences["fix_did_not_hold"].astype(bool)]
-        out["failures_after_fix"] = (
-            out["cluster_id"].map(broken.groupby("cluster_id").size()).fillna(0).astype(int)
-        )
-    else:
-        out["failures_after_fix"] = 0
-    if clusters is not None and not clusters.empty:
-        rep = clusters.set_index("cluster_id")["representative"]
-        out["signature"] = out["cluster_id"].map(rep).map(signature)
-    else:
-        out["signature"] = ""
-    return out.sort_values(
-        ["failures", "last_seen", "cluster_id"], ascending=[False, False, True], ignore_index=True
-    )[cols]
-
-
-def fix_did_not_hold(recurrences: pd.DataFrame, tickets: pd.DataFrame | None) -> pd.DataFrame:
-    """Per cluster and fix ticket: failures after the fix was resolved, newest first."""
-    cols = [
-        "cluster_id",
-        "fix_ticket_key",
-        "ticket_url",
-        "ticket_title",
-        "fix_resolved_at",
-        "failures_after_fix",
-        "first_after_fix",
-        "last_after_fix",
-        "repos",
-    ]
-    broken = recurrences[recurrences["fix_did_not_hold"].astype(bool)]
-    if broken.empty:
-        return pd.DataFrame(columns=cols)
-    out = (
-        broken.groupby(["cluster_id", "fix_ticket_key"], dropna=False)
-        .agg(
-            fix_resolved_at=("fix_resolved_at", "max"),
-            failures_after_fix=("job_id", "size"),
-            first_after_fix=("failed_at", "min"),
-            last_after_fix=("failed_at", "max"),
-            repos=("repo", _joined),
-        )
-        .reset_index()
+def load_cluster_summary(path: Path) -> pd.DataFrame:
+    """marts.failure_cluster_summary: per cluster, over all repositories and per repository."""
+    return _scoped(
+        path,
+        "marts.failure_cluster_summary",
+        "cluster_id, failure_rank, failures, repos, repo_list, jobs, first_seen, last_seen,"
+        " tickets, postmortems, incidents, linked, failures_after_fix, representative",
+        "grouping_set, repo, failure_rank",
+        ("first_seen", "last_seen"),
     )
-    if tickets is not None and not tickets.empty:
-        t = tickets.set_index("ticket_key")
-        out["ticket_url"] = out["fix_ticket_key"].map(t["url"])
-        out["ticket_title"] = out["fix_ticket_key"].map(t["title"])
-    else:
-        out["ticket_url"] = None
-        out["ticket_title"] = None
-    return out.sort_values(
-        ["last_after_fix", "cluster_id"], ascending=[False, True], ignore_index=True
-    )[cols]
+
+
+def load_cluster_sizes(path: Path) -> pd.DataFrame:
+    """marts.failure_cluster_sizes: clusters with at least N failures, for each N that occurs."""
+    return _scoped(
+        path,
+        "marts.failure_cluster_sizes",
+        "min_failures, clusters, failures, linked_clusters, share_of_failures, all_failures,"
+        " all_clusters",
+        "grouping_set, repo, min_failures",
+        (),
+    )
+
+
+def load_fixes_not_held(path: Path) -> pd.DataFrame:
+    """marts.fixes_not_held: failures after a fix ticket was resolved, per cluster and ticket."""
+    return _scoped(
+        path,
+        "marts.fixes_not_held",
+        "cluster_id, fix_ticket_key, ticket_url, ticket_title, fix_resolved_at,"
+        " failures_after_fix, first_after_fix, last_after_fix, repos, representative",
+        "grouping_set, repo, last_after_fix DESC, cluster_id",
+        ("fix_resolved_at", "first_after_fix", "last_after_fix"),
+    )
+
+
+def load_recurring_summary(path: Path) -> pd.DataFrame:
+    """marts.recurring_failure_summary: failures, clusters, fixes that did not hold."""
+    return _scoped(
+        path,
+        "marts.recurring_failure_summary",
+        "failures, clusters, fix_clusters, failures_after_fix",
+        "grouping_set, repo",
+        (),
+    )
+
+
+def load_weekly(path: Path) -> pd.DataFrame:
+    """marts.failure_cluster_weekly: failures per cluster and week."""
+    df = _scoped(
+        path,
+        "marts.failure_cluster_weekly",
+        "cluster_id, week, failures, repos",
+        "grouping_set, repo, cluster_id, week",
+        (),
+    )
+    df["week"] = pd.to_datetime(df["week"])
+    return df
+
+
+def scoped(df: pd.DataFrame | None, repo: str | None) -> pd.DataFrame | None:
+    """The rows of a per-repository mart answering the repository choice (None: all)."""
+    if df is None:
+        return None
+    if repo is None:
+        return df[df["grouping_set"] == "all"]
+    return df[(df["grouping_set"] == "repo") & (df["repo"] == repo)]
+
+
+def at_least(sizes: pd.DataFrame, min_failures: int) -> pd.Series | None:
+    """The marts.failure_cluster_sizes row for "at least `min_failures` failures": the
+    smallest cluster size that reaches it; None when no cluster is that big."""
+    rows = sizes[sizes["min_failures"] >= min_failures].sort_values("min_failures")
+    return None if rows.empty else rows.iloc[0]
 
 
 def latest_failure(failures: pd.DataFrame, cluster_id: str) -> pd.Series | None:
@@ -267,18 +248,3 @@ def message_for(recurrences: pd.DataFrame | None, provider: str, job_id: int) ->
     if hit.empty or pd.isna(hit["message"].iloc[0]):
         return None
     return str(hit["message"].iloc[0])
-
-
-def weekly_failures(failures: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
-    """Failures of one cluster per week (starting Monday, UTC), with that week's repositories."""
-    rows = failures[(failures["cluster_id"] == cluster_id) & failures["failed_at"].notna()]
-    if rows.empty:
-        return pd.DataFrame(columns=["week", "failures", "repos"])
-    naive = rows["failed_at"].dt.tz_convert("UTC").dt.tz_localize(None)
-    week = naive.dt.to_period("W-SUN").dt.start_time
-    return (
-        rows.assign(week=week, repo=rows["repo"].fillna("(no repo)"))
-        .groupby("week")
-        .agg(failures=("job_id", "size"), repos=("repo", _joined))
-        .reset_index()
-    )

@@ -1,7 +1,8 @@
 """Stale action items: what is dying right now, and the list a manager would act on today.
 
-marts.stale_action_items has one row per item *and reason*; managers act per item, so the
-"act today" list folds the reasons of one item into one row.
+marts.stale_action_items has one row per item *and reason*; managers act per item, so
+marts.stale_items folds the reasons of one item into one row, and marts.stale_summary holds
+the counts and medians for every choice of team, reason and P0/P1 filter.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboards.formatting import NO_TEAM
+from dashboards.formatting import NO_TEAM, team_label
 from dashboards.reads.connection import query
 
 STALE_COLUMNS: tuple[str, ...] = (
@@ -43,9 +44,6 @@ REASON_LABELS: dict[str, str] = {
     "verification_unchecked": "Closed, verification never checked",
 }
 
-PRIORITY_RANK = {"P0": 0, "P1": 1, "P2": 2, "P3": 3, "P4": 4}
-
-
 def reason_label(reason: str) -> str:
     return REASON_LABELS.get(reason, reason)
 
@@ -66,100 +64,111 @@ def load_stale(path: Path) -> pd.DataFrame:
     return df
 
 
+def _team_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """The marts' '(unassigned)' shown as the pages' "no team"; 'all' rows keep NULL."""
+    named = df["team"].notna()
+    df.loc[named, "team"] = team_label(df.loc[named, "team"])
+    return df
+
+
+def load_summary(path: Path) -> pd.DataFrame:
+    """marts.stale_summary: counts per team/all, reason/all and P0/P1-only or every item."""
+    df = query(
+        path,
+        "SELECT grouping_set, p1_only, team, reason, items, p1_items, without_owner,"
+        " item_reasons, median_days_stale FROM marts.stale_summary"
+        " ORDER BY grouping_set, p1_only, items DESC, team, reason",
+        "marts.stale_summary",
+    )
+    return _team_labels(df)
+
+
+def load_items(path: Path) -> pd.DataFrame:
+    """marts.stale_items: one row per stale item, reasons folded, in the order to act on them."""
+    df = query(
+        path,
+        "SELECT act_order, action_item_id, postmortem_id, team, service, owner, priority,"
+        " action_text, ticket_key, ticket_url, reasons, reason_count, days_stale, details"
+        " FROM marts.stale_items ORDER BY act_order",
+        "marts.stale_items",
+    )
+    df["reasons"] = df["reasons"].map(lambda rs: [] if rs is None else list(rs))
+    return _team_labels(df)
+
+
 @dataclass(frozen=True)
 class StaleFilter:
-    """Empty selections mean 'all'."""
+    """None means 'all'."""
 
-    teams: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()  # reason ids, not labels
+    team: str | None = None
+    reason: str | None = None  # a reason id, not its label
     p1_only: bool = False
+
+    @property
+    def grouping_set(self) -> str:
+        """The marts.stale_summary rows that answer this filter."""
+        if self.team is None:
+            return "all" if self.reason is None else "reason"
+        return "team" if self.reason is None else "team_reason"
+
+
+def _priority_mask(df: pd.DataFrame, flt: StaleFilter) -> pd.Series:
+    mask = pd.Series(True, index=df.index)
+    if flt.team is not None:
+        mask &= df["team"] == flt.team
+    if flt.p1_only:
+        mask &= df["priority"].isin(["P0", "P1"])
+    return mask
 
 
 def filter_stale(df: pd.DataFrame, flt: StaleFilter) -> pd.DataFrame:
-    mask = pd.Series(True, index=df.index)
-    if flt.teams:
-        mask &= df["team"].isin(flt.teams)
-    if flt.reasons:
-        mask &= df["reason"].isin(flt.reasons)
-    if flt.p1_only:
-        mask &= df["priority"].isin(["P0", "P1"])
+    """Rows of marts.stale_action_items matching the filter."""
+    mask = _priority_mask(df, flt)
+    if flt.reason is not None:
+        mask &= df["reason"] == flt.reason
     return df[mask]
 
 
-def counts_by_reason(df: pd.DataFrame) -> pd.DataFrame:
-    """Distinct items per reason (one item has at most one row per reason), largest first."""
-    if df.empty:
-        return pd.DataFrame(columns=["reason", "reason_label", "items", "median_days_stale"])
-    out = (
-        df.groupby(["reason", "reason_label"], sort=False)
-        .agg(items=("action_item_id", "nunique"), median_days_stale=("days_stale", "median"))
-        .reset_index()
-    )
-    return out.sort_values(["items", "reason"], ascending=[False, True], ignore_index=True)
+def filter_items(items: pd.DataFrame, flt: StaleFilter) -> pd.DataFrame:
+    """Rows of marts.stale_items matching the filter (an item matches a reason it has)."""
+    mask = _priority_mask(items, flt)
+    if flt.reason is not None:
+        mask &= items["reasons"].map(lambda rs: flt.reason in rs)
+    return items[mask].sort_values("act_order")
 
 
-def counts_by_team(df: pd.DataFrame) -> pd.DataFrame:
-    """Distinct stale items per team, and how many of them are P0/P1."""
-    if df.empty:
-        return pd.DataFrame(columns=["team", "items", "p1_items"])
-    p1 = df[df["priority"].isin(["P0", "P1"])].groupby("team")["action_item_id"].nunique()
-    out = df.groupby("team")["action_item_id"].nunique().rename("items").to_frame()
-    out["p1_items"] = p1.reindex(out.index).fillna(0).astype(int)
-    return out.reset_index().sort_values(["items", "team"], ascending=[False, True])
+def headline(summary: pd.DataFrame, flt: StaleFilter) -> pd.Series | None:
+    """The one marts.stale_summary row of the filter; None when nothing matches."""
+    rows = summary[
+        (summary["grouping_set"] == flt.grouping_set) & (summary["p1_only"] == flt.p1_only)
+    ]
+    if flt.team is not None:
+        rows = rows[rows["team"] == flt.team]
+    if flt.reason is not None:
+        rows = rows[rows["reason"] == flt.reason]
+    return None if rows.empty else rows.iloc[0]
 
 
-def act_today(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per stale item, most urgent first: P0/P1 before others, then more reasons,
-    then longest stale. Reasons and their details are joined in the same order."""
-    if df.empty:
-        return pd.DataFrame(
-            columns=[
-                "action_item_id",
-                "team",
-                "owner",
-                "priority",
-                "action_text",
-                "ticket_key",
-                "ticket_url",
-                "reasons",
-                "reason_count",
-                "days_stale",
-                "details",
-                "postmortem_id",
-            ]
-        )
-    ordered = df.sort_values(["action_item_id", "days_stale"], ascending=[True, False])
-    g = ordered.groupby("action_item_id", sort=False)
-    out = g.agg(
-        team=("team", "first"),
-        owner=("owner", "first"),
-        priority=("priority", "first"),
-        action_text=("action_text", "first"),
-        ticket_key=("ticket_key", "first"),
-        ticket_url=("ticket_url", "first"),
-        reasons=("reason_label", list),
-        reason_count=("reason", "nunique"),
-        days_stale=("days_stale", "max"),
-        details=("detail", lambda s: " | ".join(s)),
-        postmortem_id=("postmortem_id", "first"),
-    ).reset_index()
-    rank = out["priority"].map(PRIORITY_RANK).fillna(9)
-    urgent = rank <= 1
-    return (
-        out.assign(_urgent=~urgent, _rank=rank)
-        .sort_values(
-            ["_urgent", "reason_count", "days_stale", "_rank", "action_item_id"],
-            ascending=[True, False, False, True, True],
-            na_position="last",
-        )
-        .drop(columns=["_urgent", "_rank"])
-        .reset_index(drop=True)
-    )
+def per_reason(summary: pd.DataFrame, flt: StaleFilter) -> pd.DataFrame:
+    """The marts.stale_summary rows per reason under the filter, largest first."""
+    grouping = "reason" if flt.team is None else "team_reason"
+    rows = summary[(summary["grouping_set"] == grouping) & (summary["p1_only"] == flt.p1_only)]
+    if flt.team is not None:
+        rows = rows[rows["team"] == flt.team]
+    if flt.reason is not None:
+        rows = rows[rows["reason"] == flt.reason]
+    rows = rows.assign(reason_label=rows["reason"].map(reason_label))
+    return rows.sort_values(["items", "reason"], ascending=[False, True], ignore_index=True)
 
 
-def without_owner(rows: pd.DataFrame, flt: StaleFilter, items: pd.DataFrame) -> int:
-    """Shown items that have no owner anywhere (reason no_owner), even when the reason filter
-    hides that reason: "who do I even ask?" matters for every stale item."""
-    unowned = filter_stale(rows, StaleFilter(teams=flt.teams, p1_only=flt.p1_only))
-    ids = set(unowned.loc[unowned["reason"] == "no_owner", "action_item_id"])
-    return int(items["action_item_id"].isin(ids).sum())
+def per_team(summary: pd.DataFrame, flt: StaleFilter) -> pd.DataFrame:
+    """The marts.stale_summary rows per team under the filter, largest first."""
+    grouping = "team" if flt.reason is None else "team_reason"
+    rows = summary[(summary["grouping_set"] == grouping) & (summary["p1_only"] == flt.p1_only)]
+    if flt.reason is not None:
+        rows = rows[rows["reason"] == flt.reason]
+    if flt.team is not None:
+        rows = rows[rows["team"] == flt.team]
+    return rows.sort_values(["items", "team"], ascending=[False, True], ignore_index=True)[
+        ["team", "items", "p1_items"]
+    ]

@@ -156,7 +156,7 @@ def test_stale_page_matches_sql(monkeypatch: pytest.MonkeyPatch, org: Path) -> N
         "SELECT reason, count(DISTINCT action_item_id) n FROM marts.stale_action_items"
         " GROUP BY reason ORDER BY n DESC, reason LIMIT 1",
     )[0]
-    at.multiselect(key="stale_reasons").set_value([reason]).run()
+    at.selectbox(key="stale_reason").set_value(reason).run()
     assert not at.exception
     assert _metrics(at)["Stale items"][0] == f"{count:,}"
     detail = at.dataframe[2].value
@@ -164,31 +164,60 @@ def test_stale_page_matches_sql(monkeypatch: pytest.MonkeyPatch, org: Path) -> N
     assert detail["detail"].notna().all()
 
 
-def test_act_today_orders_and_folds_reasons() -> None:
-    df = pd.DataFrame(
-        {
-            "action_item_id": ["x", "x", "y", "z"],
-            "reason": ["no_owner", "no_activity", "no_activity", "no_owner"],
-            "reason_label": ["No owner", "No ticket activity", "No ticket activity", "No owner"],
-            "postmortem_id": ["pm"] * 4,
-            "team": ["a", "a", "b", "b"],
-            "owner": [None, None, "kim", None],
-            "priority": ["P3", "P3", "P3", "P1"],
-            "action_text": ["X", "X", "Y", "Z"],
-            "ticket_key": ["T-1", "T-1", None, None],
-            "ticket_url": ["u1", "u1", None, None],
-            "days_stale": [10.0, 40.0, 90.0, 1.0],
-            "detail": ["d1", "d2", "d3", "d4"],
-        }
+def test_stale_items_fold_every_reason_of_an_item(org: Path) -> None:
+    """marts.stale_items recomputed in Python from marts.stale_action_items."""
+    rows = _sql(
+        org,
+        "SELECT action_item_id, reason, days_stale, detail, priority"
+        " FROM marts.stale_action_items ORDER BY action_item_id",
     )
-    out = stale.act_today(df)
-    assert list(out["action_item_id"]) == ["z", "x", "y"]  # P1 first, then more reasons
-    x = out.set_index("action_item_id").loc["x"]
-    assert x["reasons"] == ["No ticket activity", "No owner"]  # longest-running first
-    assert x["days_stale"] == 40.0 and x["details"] == "d2 | d1"
-    assert list(stale.counts_by_reason(df)["items"]) == [2, 2]
-    flt = stale.StaleFilter(reasons=("no_activity",))
-    assert stale.without_owner(df, flt, stale.act_today(stale.filter_stale(df, flt))) == 1
+    by_item: dict[str, list[tuple]] = {}
+    for item, reason, days, detail, priority in rows:
+        by_item.setdefault(item, []).append((reason, days, detail, priority))
+    got = {
+        r[0]: r[1:]
+        for r in _sql(
+            org, "SELECT action_item_id, reasons, reason_count, days_stale, details, act_order"
+            " FROM marts.stale_items",
+        )
+    }
+    assert set(got) == set(by_item)
+    for item, reasons in by_item.items():
+        ordered = sorted(reasons, key=lambda r: (r[1] is None, -(r[1] or 0), r[0]))
+        assert got[item][0] == [r[0] for r in ordered], item
+        assert got[item][1] == len({r[0] for r in reasons})
+        assert got[item][2] == pytest.approx(max(r[1] for r in reasons if r[1] is not None))
+        assert got[item][3] == " | ".join(r[2] for r in ordered)
+    order = sorted(got, key=lambda i: got[i][4])
+    urgent = [by_item[i][0][3] in ("P0", "P1") for i in order]
+    assert urgent == sorted(urgent, reverse=True), "P0/P1 items come first"
+
+
+def test_stale_summary_recomputed_from_rows(org: Path) -> None:
+    """Every marts.stale_summary row recomputed with a Python loop over the item × reason rows."""
+    rows = _sql(
+        org,
+        "SELECT action_item_id, reason, coalesce(team, '(unassigned)'), days_stale, priority"
+        " FROM marts.stale_action_items",
+    )
+    unowned = {r[0] for r in rows if r[1] == "no_owner"}
+    for grouping, p1_only, team, reason, items, p1_items, without, n_rows, median in _sql(
+        org, "SELECT grouping_set, p1_only, team, reason, items, p1_items, without_owner,"
+        " item_reasons, median_days_stale FROM marts.stale_summary",
+    ):
+        picked = [
+            r for r in rows
+            if (team is None or r[2] == team) and (reason is None or r[1] == reason)
+            and (not p1_only or r[4] in ("P0", "P1"))
+        ]
+        assert (grouping in ("team", "team_reason")) == (team is not None)
+        per_item: dict[str, float] = {}
+        for r in picked:
+            per_item[r[0]] = max(per_item.get(r[0], float("-inf")), r[3])
+        assert items == len(per_item) and n_rows == len(picked)
+        assert p1_items == len({r[0] for r in picked if r[4] in ("P0", "P1")})
+        assert without == len(set(per_item) & unowned)
+        assert median == pytest.approx(float(pd.Series(list(per_item.values())).median()))
 
 
 # --- Postmortem quality --------------------------------------------------------------------
@@ -231,49 +260,76 @@ def test_quality_page_matches_sql(monkeypatch: pytest.MonkeyPatch, org: Path) ->
     assert "unknown (no data)" in _chart_text(at)
 
 
-def test_missing_parts_count_against_sql(org: Path) -> None:
-    pms = quality.load_postmortems(org)
-    got = quality.missing_parts(pms).set_index("part")["missing"]
-    for part in quality.PARTS:
-        (expected,) = _sql(
-            org,
-            f"SELECT count(*) FILTER (WHERE NOT list_contains(parts_present, '{part}'))"
-            " FROM core.postmortems",
+def test_quality_marts_recomputed_from_postmortems(org: Path) -> None:
+    """Missing parts, lint rule counts and headline figures recomputed from core.postmortems."""
+    docs = _sql(
+        org,
+        "SELECT postmortem_id, coalesce(team, '(unassigned)'), parts_present, lint_errors,"
+        " CAST(findings AS VARCHAR) FROM core.postmortems",
+    )
+    teams = {t for _, t, *_ in docs}
+    for team in [None, *teams]:
+        mine = [d for d in docs if team is None or d[1] == team]
+        where = "grouping_set = 'all'" if team is None else f"team = '{team}'"
+        missing = dict(_sql(org, f"SELECT part, missing FROM marts.postmortem_missing_parts WHERE {where}"))
+        for part in quality.PARTS:
+            assert missing[part] == sum(part not in (d[2] or []) for d in mine), (team, part)
+        expected: dict[tuple[str, str], list[str]] = {}
+        for pid, _, _, _, raw in mine:
+            for f in json.loads(raw or "[]"):
+                expected.setdefault((f["rule"], f.get("severity") or ""), []).append(pid)
+        got = {
+            (rule, sev): (n, docs_n)
+            for rule, sev, n, docs_n in _sql(
+                org, f"SELECT rule, severity, findings, postmortems FROM marts.lint_rule_counts WHERE {where}"
+            )
+        }
+        assert got == {k: (len(v), len(set(v))) for k, v in expected.items()}, team
+        (n, with_errors, blame) = _sql(
+            org, "SELECT postmortems, with_errors, blame_findings FROM marts.postmortem_quality_summary"
+            f" WHERE {where}",
         )[0]
-        assert got[part] == expected, part
+        assert n == len(mine) and with_errors == sum((d[3] or 0) > 0 for d in mine)
+        assert blame == sum(
+            f["rule"] == quality.BLAME_RULE for d in mine for f in json.loads(d[4] or "[]")
+        )
 
 
-def test_team_summary_agrees_with_per_postmortem_rows(org: Path) -> None:
-    rows = quality.load_checklist(org)
-    team = quality.load_checklist_team(org).set_index(["team", "check_id"])
-    for (t, check), g in rows.groupby(["team", "check_id"]):
-        counts = g["result"].value_counts()
-        for result in ("passed", "failed", "unknown"):
-            assert team.loc[(t, check), result] == counts.get(result, 0), (t, check, result)
+def test_checklist_and_verification_summaries_recomputed(org: Path) -> None:
+    rows = _sql(
+        org, "SELECT coalesce(team, '(unassigned)'), check_id, result FROM marts.checklist_compliance"
+    )
+    for grouping, team, check, passed, failed, unknown, judged, rate in _sql(
+        org, "SELECT grouping_set, team, check_id, passed, failed, unknown, judged, pass_rate"
+        " FROM marts.checklist_compliance_summary",
+    ):
+        mine = [r[2] for r in rows if r[1] == check and (grouping == "all" or r[0] == team)]
+        assert (passed, failed, unknown) == (
+            mine.count("passed"), mine.count("failed"), mine.count("unknown")
+        ), (team, check)
+        assert judged == passed + failed
+        assert rate is None if not judged else rate == pytest.approx(passed / judged)
+    checks = _sql(org, "SELECT coalesce(team, '(unassigned)'), result FROM marts.verification_checks")
+    for grouping, team, result, criteria, share in _sql(
+        org, "SELECT grouping_set, team, result, criteria, share FROM marts.verification_summary"
+    ):
+        mine = [r for t, r in checks if grouping == "all" or t == team]
+        assert criteria == mine.count(result), (team, result)
+        assert share == pytest.approx(mine.count(result) / len(mine))
 
 
 def test_unknown_is_never_passed() -> None:
-    rows = pd.DataFrame(
+    summary = pd.DataFrame(
         {
-            "postmortem_id": ["a", "b", "c", "a", "b"],
-            "phase": ["during_incident"] * 3 + ["within_24h"] * 2,
-            "check_id": ["em_notified"] * 3 + ["impact_drafted"] * 2,
-            "result": ["unknown", "unknown", "unknown", "unknown", "failed"],
+            "phase": ["during_incident", "within_24h"], "phase_order": [1, 2],
+            "check_id": ["em_notified", "impact_drafted"], "postmortems": [3, 2],
+            "passed": [0, 0], "failed": [0, 1], "unknown": [3, 1], "pending": [0, 0],
+            "not_applicable": [0, 0], "judged": [0, 1], "pass_rate": [None, 0.0],
         }
     )
-    s = quality.checklist_summary(rows).set_index("check_id")
-    assert s.loc["em_notified", "passed"] == 0 and s.loc["em_notified", "unknown"] == 3
-    assert pd.isna(s.loc["em_notified", "pass_rate"])
-    assert s.loc["impact_drafted", "pass_rate"] == 0.0
-    long = quality.checklist_long(s.reset_index())
+    long = quality.checklist_long(quality.with_check_labels(summary))
     assert set(long.loc[long["check_id"] == "em_notified", "result_label"]) == {"unknown (no data)"}
-    cells = quality.team_pass_rates(
-        pd.DataFrame(
-            {"team": ["t"], "phase": ["during_incident"], "check_id": ["em_notified"],
-             "postmortems": [3], "passed": [0], "failed": [0], "unknown": [3], "pending": [0],
-             "not_applicable": [0], "pass_rate": [None]}
-        )
-    )
+    cells = quality.team_pass_rates(summary.assign(team="t").iloc[:1])
     assert cells["label"].tolist() == ["unknown"]
 
 
