@@ -45,13 +45,13 @@ def _time_to_ticket(path: str, mtime: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _incidents(path: str, mtime: int) -> pd.DataFrame:
-    return core_incidents.load_incidents(Path(path))
+def _incident_summary(path: str, mtime: int) -> pd.DataFrame:
+    return core_incidents.load_incident_summary(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _postmortem_incident_ids(path: str, mtime: int) -> set[str] | None:
-    return core_incidents.load_postmortem_incident_ids(Path(path))
+def _incidents_monthly(path: str, mtime: int) -> pd.DataFrame:
+    return core_incidents.load_incidents_monthly(Path(path))
 
 
 def warehouse() -> Path:
@@ -109,17 +109,12 @@ def time_to_ticket() -> pd.DataFrame | None:
     return _load(_time_to_ticket, warehouse())
 
 
-def incidents() -> pd.DataFrame | None:
-    return _load(_incidents, warehouse())
+def incident_summary() -> pd.DataFrame | None:
+    return _load(_incident_summary, warehouse())
 
 
-def postmortem_incident_ids() -> set[str] | None:
-    """Best-effort context: an absent or busy table just means no postmortem coverage figure."""
-    path = warehouse()
-    try:
-        return _postmortem_incident_ids(str(path), _mtime(path))
-    except WarehouseError:
-        return None
+def incidents_monthly() -> pd.DataFrame | None:
+    return _load(_incidents_monthly, warehouse())
 
 
 # Loaders of the follow-through, stale, quality and recurring-failure pages. Each is cached on

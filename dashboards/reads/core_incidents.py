@@ -1,4 +1,4 @@
-"""Readers of core.incidents and core.postmortems, context around the action items."""
+"""Readers of the incident marts: context around the action items on the Incidents page."""
 
 from __future__ import annotations
 
@@ -6,48 +6,53 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboards.formatting import NO_SERVICE
-from dashboards.reads.connection import TableMissing, query, table_exists
+from dashboards.reads.connection import query
+
+ALL = "all"
 
 
-def load_incidents(path: Path) -> pd.DataFrame:
-    """core.incidents, for context pages; raises TableMissing when not built."""
+def load_incident_summary(path: Path) -> pd.DataFrame:
+    """marts.incident_summary: the 'all' row and one row per service."""
+    return query(
+        path,
+        "SELECT grouping_set, service, incidents, services, median_hours_to_resolve, "
+        "with_postmortem, share_with_postmortem FROM marts.incident_summary "
+        "ORDER BY grouping_set, service",
+        "marts.incident_summary",
+    )
+
+
+def load_incidents_monthly(path: Path) -> pd.DataFrame:
+    """marts.incidents_monthly: per month, per service and over every service."""
     df = query(
         path,
-        "SELECT incident_id, incident_number, title, service, team, priority, urgency, status,"
-        " created_at, resolved_at, url FROM core.incidents ORDER BY created_at",
-        "core.incidents",
+        "SELECT grouping_set, month, service, incidents FROM marts.incidents_monthly "
+        "ORDER BY month, service",
+        "marts.incidents_monthly",
     )
-    for col in ("created_at", "resolved_at"):
-        df[col] = pd.to_datetime(df[col], utc=True)
+    df["month"] = pd.to_datetime(df["month"])
     return df
 
 
-def load_postmortem_incident_ids(path: Path) -> set[str] | None:
-    """Incident ids that have a postmortem, or None when core.postmortems is absent."""
-    try:
-        if not table_exists(path, "core.postmortems"):
-            return None
-        df = query(
-            path,
-            "SELECT DISTINCT incident_id FROM core.postmortems WHERE incident_id IS NOT NULL",
-            "core.postmortems",
-        )
-    except TableMissing:
-        return None
-    return set(df["incident_id"].astype(str))
+def summary_row(summary: pd.DataFrame, service: str | None) -> pd.Series | None:
+    """The stored figures for every service (`None`) or one service."""
+    rows = (summary[summary["grouping_set"] == ALL] if service is None
+            else summary[(summary["grouping_set"] == "service") & (summary["service"] == service)])
+    return rows.iloc[0] if len(rows) else None
 
 
-def incidents_per_month_service(df: pd.DataFrame) -> pd.DataFrame:
-    """Incident counts per month of creation and service (NULL service kept as a label)."""
-    dated = df[df["created_at"].notna()]
-    if dated.empty:
-        return pd.DataFrame(columns=["month", "service", "incidents"])
-    month = dated["created_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M")
-    return (
-        dated.assign(month=month.dt.to_timestamp(), service=dated["service"].fillna(NO_SERVICE))
-        .groupby(["month", "service"], sort=True)
-        .size()
-        .rename("incidents")
-        .reset_index()
-    )
+def monthly_rows(monthly: pd.DataFrame, service: str | None) -> pd.DataFrame:
+    """Per-service monthly rows, for every service or one."""
+    rows = monthly[monthly["grouping_set"] == "service"]
+    return rows if service is None else rows[rows["service"] == service]
+
+
+def month_table(monthly: pd.DataFrame, service: str | None) -> pd.DataFrame:
+    """Months down, services across, with the stored per-month total over every service."""
+    rows = monthly_rows(monthly, service).assign(month=lambda d: d["month"].dt.strftime("%Y-%m"))
+    table = rows.pivot_table(index="month", columns="service", values="incidents",
+                             fill_value=0).astype(int)
+    if service is None:
+        totals = monthly[monthly["grouping_set"] == ALL]
+        table["total"] = totals.set_index(totals["month"].dt.strftime("%Y-%m"))["incidents"]
+    return table

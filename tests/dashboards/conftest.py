@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from models.analytics import time_to_ticket
+from warehouse.transform import step
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -149,12 +150,21 @@ def _build_warehouse(
                     "INSERT INTO core.postmortems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [f"PM-{n}", f"pm/{n}.md", f"PM {n}", inc_id, None, None, T0, None, 2, 0, 0],
                 )
+        if incidents and postmortems:
+            _write_incident_marts(con)
         _write_settings(con, benchmark_days)
         if items:
             _write_ticket_marts(con, benchmark_days)
     finally:
         con.close()
     return path
+
+
+def _write_incident_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """The incident marts, by the build's own SQL over the fixture's core tables."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    for table in ("marts.incident_summary", "marts.incidents_monthly"):
+        con.execute(f"CREATE TABLE {table} AS {step(table).sql}")
 
 
 def _write_settings(con: duckdb.DuckDBPyConnection, benchmark_days: float) -> None:

@@ -125,7 +125,7 @@ def test_incidents_page_without_tables(
     assert _metrics(at)["Action items"] == "10"  # the overview does not need them
     at.switch_page("app_pages/incidents.py").run()
     assert not at.exception
-    assert "core.incidents" in at.warning[0].value
+    assert "marts.incident_summary" in at.warning[0].value
     assert "followthrough build" in at.warning[0].value
 
 

@@ -172,15 +172,30 @@ def test_filter_items(warehouse: Path) -> None:
     assert list(f(df, both)["action_item_id"]) == ["AI-6"]
 
 
-def test_incidents_per_month_service(warehouse: Path) -> None:
-    counts = core_incidents.incidents_per_month_service(core_incidents.load_incidents(warehouse))
-    got = {(m.strftime("%Y-%m"), s): n for m, s, n in counts.itertuples(index=False)}
+def test_incident_marts_count_per_month_and_service(warehouse: Path) -> None:
+    monthly = core_incidents.load_incidents_monthly(warehouse)
+    got = {(g, m.strftime("%Y-%m"), s if isinstance(s, str) else None): n
+           for g, m, s, n in monthly.itertuples(index=False)}
     assert got == {
-        ("2024-01", "checkout-api"): 2,
-        ("2024-01", "search-api"): 1,
-        ("2024-02", "checkout-api"): 1,
-        ("2024-03", NO_SERVICE): 1,
+        ("service", "2024-01", "checkout-api"): 2,
+        ("service", "2024-01", "search-api"): 1,
+        ("service", "2024-02", "checkout-api"): 1,
+        ("service", "2024-03", NO_SERVICE): 1,
+        ("all", "2024-01", None): 3,
+        ("all", "2024-02", None): 1,
+        ("all", "2024-03", None): 1,
     }
+    summary = core_incidents.load_incident_summary(warehouse)
+    overall = core_incidents.summary_row(summary, None)
+    # INC-1..5: resolved after 3, 5, 1 and 8 h (INC-4 open); postmortems cite INC-1 and INC-3
+    assert (overall["incidents"], overall["services"]) == (5, 2)
+    assert overall["median_hours_to_resolve"] == 4.0
+    assert (overall["with_postmortem"], overall["share_with_postmortem"]) == (2, 0.4)
+    checkout = core_incidents.summary_row(summary, "checkout-api")
+    assert (checkout["incidents"], checkout["median_hours_to_resolve"]) == (3, 4.0)
+    assert checkout["share_with_postmortem"] == pytest.approx(1 / 3)
+    table = core_incidents.month_table(monthly, None)
+    assert list(table["total"]) == [3, 1, 1]
 
 
 def test_format_helpers() -> None:

@@ -34,14 +34,7 @@ def test_missing_table_names_the_table(build_warehouse: Callable[..., Path]) -> 
     with pytest.raises(connection.TableMissing) as err:
         load_time_to_ticket(path)
     assert err.value.table.startswith("marts.time_to_ticket")
-    assert core_incidents.load_postmortem_incident_ids(path) == {"INC-1", "INC-3"}
-
-
-def test_absent_postmortems_give_no_coverage_rather_than_zero(
-    build_warehouse: Callable[..., Path],
-) -> None:
-    path = build_warehouse("w.duckdb", postmortems=False)
-    assert core_incidents.load_postmortem_incident_ids(path) is None
+    assert core_incidents.load_incident_summary(path)["incidents"].max() == 5
 
 
 def test_reader_does_not_keep_the_file_locked(warehouse: Path) -> None:
