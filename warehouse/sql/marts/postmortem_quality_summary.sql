@@ -7,7 +7,7 @@ SELECT
     coalesce(sum(lint_warnings), 0) AS lint_warnings,
     count(*) FILTER (WHERE lint_errors > 0) AS with_errors,
     count(*) FILTER (WHERE len(missing_parts) > 0) AS missing_any,
-    sum(blame_findings) AS blame_findings,
+    coalesce(sum(blame_findings), 0) AS blame_findings,
     count(*) FILTER (WHERE blame_findings > 0) AS blame_postmortems,
     count(*) FILTER (WHERE lint_errors > 0) / count(*) AS share_with_errors,
     count(*) FILTER (WHERE len(missing_parts) > 0) / count(*) AS share_missing_any
