@@ -121,12 +121,22 @@ def _snippet(value: Any, limit: int = 200) -> str:
     return s.encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
-def _salvage(text: str, container: tuple[str, ...]) -> tuple[list[Any], Problem]:
+def _salvage(
+    text: str, container: tuple[str, ...], bare_list: bool = False
+) -> tuple[list[Any], Problem]:
     """Records before the point where a truncated/malformed JSON file breaks."""
-    if container:
-        m = re.search('"' + re.escape(container[-1]) + r'"\s*:\s*\[', text)
-        start = m.end() if m else -1
-    else:
+    patterns = ['"' + re.escape(container[-1]) + r'"\s*:\s*\[' if container else None]
+    if len(container) > 1 and container[-1] in _CONNECTION_KEYS:
+        # `"issues": {"nodes": [` or `"issues": {"edges": [`, before any nested connection
+        parent = '"' + re.escape(container[-2]) + r'"\s*:\s*\{\s*'
+        patterns.insert(0, parent + r'"(?:nodes|edges)"\s*:\s*\[')
+    start = -1
+    for pattern in patterns:
+        m = re.search(pattern, text) if pattern else None
+        if m:
+            start = m.end()
+            break
+    if start < 0 and (bare_list or not container):
         stripped = text.lstrip()
         start = len(text) - len(stripped) + 1 if stripped.startswith("[") else -1
     if start < 0:
@@ -204,7 +214,9 @@ def read_records(
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:
-        records, problem = _salvage(text, container)
+        records, problem = _salvage(text, container, bare_list)
+        if container and container[-1] in _CONNECTION_KEYS:
+            records = _unwrap({"edges": records}) or []
         problems.append(problem)
     else:
         found = locate_records(doc, container, bare_list)

@@ -103,3 +103,17 @@ def test_a_file_without_an_issue_list_is_refused_whole(tmp_path: Path) -> None:
     [(index, reason)] = _quarantined(conn)
     assert index == -1 and "wrong shape" in reason
     conn.close()
+
+
+def test_truncated_edges_file_keeps_the_issues_before_the_break(vendor_payload, tmp_path: Path) -> None:
+    text = json.dumps(vendor_payload("linear_issues_edges_response.json"))
+    cut = text.index('"identifier": "OPS-7"')  # inside the second edge
+    root = tmp_path / "exports"
+    (root / "linear/issues").mkdir(parents=True)
+    (root / "linear/issues/2025-06.json").write_text(text[:cut])
+    conn = connect(tmp_path / "w.duckdb")
+    ingest(conn, root, [LINEAR])
+    assert [r[0] for r in _issues(conn)] == ["LEDG-41"]
+    [(index, reason)] = _quarantined(conn)
+    assert index == 1 and ("truncated" in reason or "malformed" in reason)
+    conn.close()
