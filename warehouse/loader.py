@@ -27,6 +27,10 @@ from warehouse.db import transaction
 log = logging.getLogger("followthrough.ingest")
 
 Mapped = dict[str, list[Any]]  # table -> records produced from one vendor record
+# Key of a Mapped under which a mapper lists the parts of a record it left out (`Skipped`):
+# they are quarantined under the record's index while the rest of the record loads.
+SKIPPED = "skipped"
+_CONNECTION_KEYS = ("nodes", "edges")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Source:
     map_record: Callable[[Any], Mapped]
     key_field: str = "id"
     dated: bool = False  # file names start with YYYY-MM-DD (daily partitions)
+    bare_list: bool = False  # also accept the record list stored on its own, without envelope
 
 
 @dataclass
@@ -116,12 +121,22 @@ def _snippet(value: Any, limit: int = 200) -> str:
     return s.encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
-def _salvage(text: str, container: tuple[str, ...]) -> tuple[list[Any], Problem]:
+def _salvage(
+    text: str, container: tuple[str, ...], bare_list: bool = False
+) -> tuple[list[Any], Problem]:
     """Records before the point where a truncated/malformed JSON file breaks."""
-    if container:
-        m = re.search('"' + re.escape(container[-1]) + r'"\s*:\s*\[', text)
-        start = m.end() if m else -1
-    else:
+    patterns = ['"' + re.escape(container[-1]) + r'"\s*:\s*\[' if container else None]
+    if len(container) > 1 and container[-1] in _CONNECTION_KEYS:
+        # `"issues": {"nodes": [` or `"issues": {"edges": [`, before any nested connection
+        parent = '"' + re.escape(container[-2]) + r'"\s*:\s*\{\s*'
+        patterns.insert(0, parent + r'"(?:nodes|edges)"\s*:\s*\[')
+    start = -1
+    for pattern in patterns:
+        m = re.search(pattern, text) if pattern else None
+        if m:
+            start = m.end()
+            break
+    if start < 0 and (bare_list or not container):
         stripped = text.lstrip()
         start = len(text) - len(stripped) + 1 if stripped.startswith("[") else -1
     if start < 0:
@@ -146,7 +161,45 @@ def _salvage(text: str, container: tuple[str, ...]) -> tuple[list[Any], Problem]
         records.append(obj)
 
 
-def read_records(data: bytes, container: tuple[str, ...]) -> tuple[list[Any], list[Problem]]:
+def _unwrap(value: Any) -> list[Any] | None:
+    """A record list, a GraphQL `{nodes: [...]}` or a Relay `{edges: [{node}]}` connection."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        if isinstance(value.get("nodes"), list):
+            return value["nodes"]
+        edges = value.get("edges")
+        if isinstance(edges, list):
+            return [e["node"] if isinstance(e, dict) and "node" in e else e for e in edges]
+    return None
+
+
+def locate_records(doc: Any, container: tuple[str, ...], bare_list: bool = False) -> list[Any] | None:
+    """The record list of a parsed export file, or None when it has none where expected.
+
+    The list is at the `container` key path; other keys of the envelope are ignored. A GraphQL
+    connection may be in its `nodes` or `edges` form, and the outer keys may be missing (a
+    client storing `issues` without `data`). With `bare_list`, the list itself (or a bare
+    connection) is accepted too."""
+    keys = tuple(k for k in container if k not in _CONNECTION_KEYS)
+    if not keys:
+        return doc if isinstance(doc, list) else None
+    for start in range(len(keys)):
+        cur = doc
+        for key in keys[start:]:
+            if not isinstance(cur, dict) or key not in cur:
+                break
+            cur = cur[key]
+        else:
+            found = _unwrap(cur)
+            if found is not None:
+                return found
+    return _unwrap(doc) if bare_list else None
+
+
+def read_records(
+    data: bytes, container: tuple[str, ...], bare_list: bool = False
+) -> tuple[list[Any], list[Problem]]:
     """Records of one export file, and the problems found reading it."""
     problems: list[Problem] = []
     bad_utf8 = False
@@ -161,21 +214,21 @@ def read_records(data: bytes, container: tuple[str, ...]) -> tuple[list[Any], li
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:
-        records, problem = _salvage(text, container)
+        records, problem = _salvage(text, container, bare_list)
+        if container and container[-1] in _CONNECTION_KEYS:
+            records = _unwrap({"edges": records}) or []
         problems.append(problem)
     else:
-        cur = doc
-        for key in container:
-            if not isinstance(cur, dict) or key not in cur:
-                where = ".".join(container)
-                problems.append(Problem(-1, None, f"wrong shape: expected an object with '{where}'"))
-                return [], problems
-            cur = cur[key]
-        if not isinstance(cur, list):
-            where = ".".join(container) or "top level"
-            problems.append(Problem(-1, None, f"wrong shape: {where} should be a JSON array"))
+        found = locate_records(doc, container, bare_list)
+        if found is None:
+            where = ".".join(container)
+            reason = (
+                f"wrong shape: expected an object with '{where}'" if container
+                else "wrong shape: top level should be a JSON array"
+            )
+            problems.append(Problem(-1, None, reason))
             return [], problems
-        records = cur
+        records = found
     if bad_utf8:
         kept: list[Any] = []
         for i, rec in enumerate(records):
@@ -284,18 +337,31 @@ def known_digests(conn: duckdb.DuckDBPyConnection, source: str) -> dict[str, str
 def map_file(source: Source, data: bytes) -> tuple[list[Mapped], list[Problem]]:
     from models.sources.common import RecordError
 
-    records, problems = read_records(data, source.container)
+    records, problems = read_records(data, source.container, source.bare_list)
     mapped: list[Mapped] = []
     bad = {p.index for p in problems}
     for i, rec in enumerate(records):
         if rec is None or i in bad:
             continue
+        key = rec.get(source.key_field) if isinstance(rec, dict) else None
         try:
-            mapped.append(source.map_record(rec))
+            m = source.map_record(rec)
         except (RecordError, TypeError, ValueError, AttributeError) as exc:
-            key = rec.get(source.key_field) if isinstance(rec, dict) else None
             problems.append(
                 Problem(i, None if key is None else str(key), str(exc), _snippet(rec))
+            )
+            continue
+        skipped = m.pop(SKIPPED, None)
+        mapped.append(m)
+        if skipped:
+            # One quarantine row per record (its index is the row's key): every part left out.
+            problems.append(
+                Problem(
+                    i,
+                    None if key is None else str(key),
+                    "; ".join(s.reason for s in skipped),
+                    _snippet(skipped[0].part),
+                )
             )
     return mapped, problems
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from models.sources import github, jira, linear, pagerduty
-from warehouse.loader import Mapped, Problem, Source
+from warehouse.loader import SKIPPED, Mapped, Problem, Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,9 @@ def _deployment_statuses(r: Any) -> Mapped:
 
 
 def _jira(r: Any) -> Mapped:
-    issue, events = jira.map_issue(r)
-    return {"raw.jira_issues": [issue], "raw.jira_events": events}
+    skipped: list[Any] = []
+    issue, events = jira.map_issue(r, skipped)
+    return {"raw.jira_issues": [issue], "raw.jira_events": events, SKIPPED: skipped}
 
 
 def _linear(r: Any) -> Mapped:
@@ -119,15 +120,15 @@ GITHUB_DEPLOYMENT_STATUSES = Source(
 )
 JIRA = Source(
     "jira", ("jira/issues/*.json",), ("issues",), ("raw.jira_issues", "raw.jira_events"), _jira,
-    key_field="key",
+    key_field="key", bare_list=True,
 )
 LINEAR = Source(
     "linear", ("linear/issues/*.json",), ("data", "issues", "nodes"),
-    ("raw.linear_issues", "raw.linear_events"), _linear, key_field="identifier",
+    ("raw.linear_issues", "raw.linear_events"), _linear, key_field="identifier", bare_list=True,
 )
 PAGERDUTY = Source(
     "pagerduty", ("pagerduty/incidents/*.json",), ("incidents",), ("raw.pagerduty_incidents",),
-    _pagerduty,
+    _pagerduty, bare_list=True,
 )
 # Patterns relative to the postmortems folder: `<exports>/postmortems`, or a folder (a git
 # checkout of a postmortem repository) given on its own.

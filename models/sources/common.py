@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 
 class RecordError(ValueError):
     """A record that does not have the shape its source promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A malformed part of a record (a changelog entry, a comment) left out while the rest loads."""
+
+    reason: str
+    part: Any
+
+
+def connection(record: Any, key: str) -> Any:
+    """Items of a GraphQL connection field: `{nodes: [...]}` or the Relay `{edges: [{node}]}`."""
+    conn = opt(record, key)
+    if conn is None:
+        return []
+    if not isinstance(conn, Mapping):
+        return conn if isinstance(conn, list) else []
+    if conn.get("nodes") is not None:
+        return conn["nodes"]
+    edges = conn.get("edges")
+    if isinstance(edges, list):
+        return [e.get("node") if isinstance(e, Mapping) else e for e in edges]
+    return edges or []
 
 
 def require(record: Any, key: str) -> Any:

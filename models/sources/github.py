@@ -8,6 +8,8 @@ from typing import Any
 
 from models.sources.common import RecordError, integer, opt, require, text, timestamp
 
+PRODUCTION_ENVIRONMENTS = frozenset({"production", "prod", "prd", "live"})
+
 
 @dataclass(frozen=True, slots=True)
 class WorkflowRun:
@@ -151,9 +153,11 @@ def map_job(j: dict[str, Any]) -> Job:
 def map_deployment(d: dict[str, Any]) -> Deployment:
     dep_id = integer(require(d, "id"), "id")
     env = text(opt(d, "environment"), "environment")
-    prod = opt(d, "production_environment")
-    if prod is None and env is not None:
-        prod = env.lower() in {"production", "prod", "live"}
+    # GitHub sends production_environment: false unless the deployment sets it, so an
+    # environment named like production counts as production whatever the flag says.
+    flag = opt(d, "production_environment")
+    named = env is not None and env.strip().lower() in PRODUCTION_ENVIRONMENTS
+    prod = None if flag is None and env is None else bool(flag) or named
     return Deployment(
         deployment_id=dep_id,  # type: ignore[arg-type]
         repo=_repo_from_api_url(opt(d, "repository_url") or opt(d, "url")),
@@ -163,7 +167,7 @@ def map_deployment(d: dict[str, Any]) -> Deployment:
         task=text(opt(d, "task"), "task"),
         description=text(opt(d, "description"), "description"),
         creator=text(opt(d, "creator", "login"), "creator.login"),
-        production=bool(prod) if prod is not None else None,
+        production=prod,
         created_at=timestamp(opt(d, "created_at"), "created_at"),
         updated_at=timestamp(opt(d, "updated_at"), "updated_at"),
         url=text(opt(d, "url"), "url"),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from models.sources.common import RecordError, day, integer, opt, require, text, timestamp
+from models.sources.common import RecordError, connection, day, integer, opt, require, text, timestamp
 
 _STATE_CATEGORY = {
     "backlog": "todo",
@@ -16,6 +17,10 @@ _STATE_CATEGORY = {
     "completed": "done",
     "canceled": "canceled",
 }
+
+
+# https://linear.app/<workspace>/issue/<TEAM>-<number>[/<slug>]
+_ISSUE_URL = re.compile(r"/issue/([A-Za-z][A-Za-z0-9_]*-\d+)(?:[/?#]|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +64,26 @@ def state_category(state_type: str | None) -> str | None:
     return _STATE_CATEGORY.get(state_type or "", state_type)
 
 
-def map_issue(node: dict[str, Any]) -> tuple[LinearIssue, list[LinearEvent]]:
+def identifier_from_url(url: str | None) -> str | None:
+    """`DEV-1` from `https://linear.app/<workspace>/issue/DEV-1/<slug>`."""
+    m = _ISSUE_URL.search(url) if isinstance(url, str) else None
+    return m.group(1).upper() if m else None
+
+
+def _identifier(node: dict[str, Any]) -> str:
+    if opt(node, "identifier") is None:
+        derived = identifier_from_url(opt(node, "url"))
+        if derived is not None:
+            return derived
     identifier = text(require(node, "identifier"), "identifier")
     assert identifier is not None
-    label_nodes = opt(node, "labels", "nodes") or []
+    return identifier
+
+
+def map_issue(node: dict[str, Any]) -> tuple[LinearIssue, list[LinearEvent]]:
+    """One issue node; `identifier` may be absent when the node's `url` names it."""
+    identifier = _identifier(node)
+    label_nodes = connection(node, "labels")
     if not isinstance(label_nodes, list):
         raise RecordError("field 'labels.nodes' should be a list")
     issue = LinearIssue(
@@ -88,7 +109,7 @@ def map_issue(node: dict[str, Any]) -> tuple[LinearIssue, list[LinearEvent]]:
         cycle_ends_at=timestamp(opt(node, "cycle", "endsAt"), "cycle.endsAt"),
     )
     events: list[LinearEvent] = []
-    history = opt(node, "history", "nodes") or []
+    history = connection(node, "history")
     if not isinstance(history, list):
         raise RecordError("field 'history.nodes' should be a list")
     for seq, h in enumerate(history):
@@ -114,7 +135,7 @@ def map_issue(node: dict[str, Any]) -> tuple[LinearIssue, list[LinearEvent]]:
                     to_value=None if after is None else str(after),
                 )
             )
-    comments = opt(node, "comments", "nodes") or []
+    comments = connection(node, "comments")
     if not isinstance(comments, list):
         raise RecordError("field 'comments.nodes' should be a list")
     for i, c in enumerate(comments):

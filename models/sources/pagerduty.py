@@ -34,6 +34,10 @@ def map_incident(i: dict[str, Any]) -> Incident:
     details = opt(i, "body", "details")
     if details is not None and not isinstance(details, str):
         details = json.dumps(details, sort_keys=True)
+    resolved_at = timestamp(opt(i, "resolved_at"), "resolved_at")
+    if resolved_at is None and opt(i, "status") == "resolved":
+        # List responses often omit resolved_at; the last status change is the resolution.
+        resolved_at = timestamp(opt(i, "last_status_change_at"), "last_status_change_at")
     return Incident(
         incident_id=incident_id,  # type: ignore[arg-type]
         incident_number=integer(opt(i, "incident_number"), "incident_number"),
@@ -44,7 +48,7 @@ def map_incident(i: dict[str, Any]) -> Incident:
         service=text(opt(i, "service", "summary"), "service.summary"),
         teams=[str(t.get("summary")) for t in teams if isinstance(t, dict) and t.get("summary")],
         created_at=timestamp(opt(i, "created_at"), "created_at"),
-        resolved_at=timestamp(opt(i, "resolved_at"), "resolved_at"),
+        resolved_at=resolved_at,
         url=text(opt(i, "html_url"), "html_url"),
         details=details,
     )
