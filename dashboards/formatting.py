@@ -17,6 +17,13 @@ def team_label(team: pd.Series) -> pd.Series:
     return team.fillna(NO_TEAM).replace(PIPELINE_NO_TEAM, NO_TEAM)
 
 
+def team_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """A grouped mart's team column with the pages' "no team"; 'all' rows keep NULL."""
+    named = df["team"].notna()
+    df.loc[named, "team"] = team_label(df.loc[named, "team"])
+    return df
+
+
 def format_hours(hours: float | None) -> str:
     """'37.5 h · 1.6 d' — both units, since leadership thinks in days and on-call in hours."""
     if hours is None or (isinstance(hours, float) and math.isnan(hours)):

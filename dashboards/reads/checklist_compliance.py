@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboards.formatting import NO_TEAM, team_label
-from dashboards.reads.connection import query
+from dashboards.formatting import NO_TEAM, team_labels
+from dashboards.reads.connection import grouped, query
 
 PARTS: tuple[str, ...] = (
     "timeline",
@@ -103,20 +103,13 @@ def load_postmortems(path: Path) -> pd.DataFrame:
         " parts_present, lint_errors, lint_warnings, CAST(findings AS VARCHAR) AS findings"
         " FROM core.postmortems ORDER BY identified_at NULLS LAST, postmortem_id",
         "core.postmortems",
+        times=("identified_at",),
     )
-    df["identified_at"] = pd.to_datetime(df["identified_at"], utc=True)
     df["team"] = df["team"].fillna(NO_TEAM)
     df["parts_present"] = df["parts_present"].map(_as_list)
     df["findings"] = [
         parse_findings(f, pid) for f, pid in zip(df["findings"], df["postmortem_id"], strict=True)
     ]
-    return df
-
-
-def _team_labels(df: pd.DataFrame) -> pd.DataFrame:
-    """The marts' '(unassigned)' shown as the pages' "no team"; 'all' rows keep NULL."""
-    named = df["team"].notna()
-    df.loc[named, "team"] = team_label(df.loc[named, "team"])
     return df
 
 
@@ -128,17 +121,14 @@ def load_quality(path: Path) -> pd.DataFrame:
         " missing_parts, blame_findings, findings, checks_passed, checks_failed, checks_unknown"
         " FROM marts.postmortem_quality ORDER BY identified_at NULLS LAST, postmortem_id",
         "marts.postmortem_quality",
+        times=("identified_at",),
     )
-    df["identified_at"] = pd.to_datetime(df["identified_at"], utc=True)
     df["missing_parts"] = df["missing_parts"].map(_as_list)
-    return _team_labels(df)
+    return team_labels(df)
 
 
 def _load_grouped(path: Path, table: str, columns: str, order: str) -> pd.DataFrame:
-    df = query(
-        path, f"SELECT grouping_set, team, {columns} FROM {table} ORDER BY {order}", table
-    )
-    return _team_labels(df)
+    return team_labels(grouped(path, table, "team", columns, order))
 
 
 def load_quality_summary(path: Path) -> pd.DataFrame:

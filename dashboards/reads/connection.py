@@ -68,12 +68,25 @@ def table_exists(path: Path, table: str) -> bool:
     return bool(row and row[0])
 
 
-def query(path: Path, sql: str, table: str, params: list[object] | None = None) -> pd.DataFrame:
-    """Run one read-only query and close the file at once; `table` names what a miss means."""
+def query(path: Path, sql: str, table: str, params: list[object] | None = None, *,
+          times: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Run one read-only query and close the file at once; `table` names what a miss means.
+
+    `times` are timestamp columns, returned as UTC-aware pandas datetimes."""
     con = _connect(path)
     try:
-        return con.execute(sql, params or []).to_arrow_table().to_pandas()
+        df = con.execute(sql, params or []).to_arrow_table().to_pandas()
     except duckdb.CatalogException as exc:
         raise TableMissing(table, path) from exc
     finally:
         con.close()
+    for col in times:
+        df[col] = pd.to_datetime(df[col], utc=True)
+    return df
+
+
+def grouped(path: Path, table: str, key: str, columns: str, order: str,
+            times: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A mart stored per `grouping_set` ('all' or one value of `key`): every row of it."""
+    return query(path, f"SELECT grouping_set, {key}, {columns} FROM {table} ORDER BY {order}",
+                 table, times=times)

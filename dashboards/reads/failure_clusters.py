@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboards.reads.connection import TableMissing, query
+from dashboards.reads.connection import TableMissing, grouped, query
 from models.logs.excerpt import ExcerptLine
 
 LINK_TYPES: tuple[str, ...] = ("ticket", "postmortem", "incident")
@@ -25,8 +25,8 @@ def load_failures(path: Path) -> pd.DataFrame:
         "SELECT provider, job_id, cluster_id, fingerprint, repo, job_name, failed_at, run_url, url"
         " FROM models.ci_failure_clusters ORDER BY failed_at, provider, job_id",
         "models.ci_failure_clusters",
+        times=("failed_at",),
     )
-    df["failed_at"] = pd.to_datetime(df["failed_at"], utc=True)
     return df
 
 
@@ -38,9 +38,8 @@ def load_recurrences(path: Path) -> pd.DataFrame:
         " prior_failures, first_seen, fix_ticket_key, fix_resolved_at, fix_did_not_hold, message"
         " FROM models.recurrences ORDER BY failed_at, provider, job_id",
         "models.recurrences",
+        times=("failed_at", "first_seen", "fix_resolved_at"),
     )
-    for col in ("failed_at", "first_seen", "fix_resolved_at"):
-        df[col] = pd.to_datetime(df[col], utc=True)
     return df
 
 
@@ -51,8 +50,8 @@ def load_links(path: Path) -> pd.DataFrame:
         "SELECT cluster_id, link_type, target_id, evidence, linked_at FROM models.cluster_links"
         " ORDER BY cluster_id, link_type, linked_at, target_id",
         "models.cluster_links",
+        times=("linked_at",),
     )
-    df["linked_at"] = pd.to_datetime(df["linked_at"], utc=True)
     return df
 
 
@@ -86,8 +85,8 @@ def load_repeat_incidents(path: Path) -> pd.DataFrame:
         " prior_items, prior_items_done, fix_did_not_hold FROM marts.repeat_incidents"
         " ORDER BY created_at DESC",
         "marts.repeat_incidents",
+        times=("created_at",),
     )
-    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
     return df
 
 
@@ -150,10 +149,7 @@ def signature(representative: str | None, limit: int = 110) -> str:
 
 
 def _scoped(path: Path, table: str, columns: str, order: str, times: tuple[str, ...]) -> pd.DataFrame:
-    df = query(path, f"SELECT grouping_set, repo, {columns} FROM {table} ORDER BY {order}", table)
-    for col in times:
-        df[col] = pd.to_datetime(df[col], utc=True)
-    return df
+    return grouped(path, table, "repo", columns, order, times)
 
 
 def load_cluster_summary(path: Path) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboards.formatting import NO_TEAM, team_label
+from dashboards.formatting import NO_TEAM, team_labels
 from dashboards.reads.connection import query
 
 STALE_COLUMNS: tuple[str, ...] = (
@@ -55,19 +55,11 @@ def load_stale(path: Path) -> pd.DataFrame:
         f"SELECT {', '.join(STALE_COLUMNS)} FROM marts.stale_action_items"
         " ORDER BY days_stale DESC NULLS LAST, action_item_id, reason",
         "marts.stale_action_items",
+        times=("since", "as_of"),
     )
-    for col in ("since", "as_of"):
-        df[col] = pd.to_datetime(df[col], utc=True)
     df["days_stale"] = pd.to_numeric(df["days_stale"], errors="coerce")
     df["team"] = df["team"].fillna(NO_TEAM)
     df["reason_label"] = df["reason"].map(reason_label)
-    return df
-
-
-def _team_labels(df: pd.DataFrame) -> pd.DataFrame:
-    """The marts' '(unassigned)' shown as the pages' "no team"; 'all' rows keep NULL."""
-    named = df["team"].notna()
-    df.loc[named, "team"] = team_label(df.loc[named, "team"])
     return df
 
 
@@ -80,7 +72,7 @@ def load_summary(path: Path) -> pd.DataFrame:
         " ORDER BY grouping_set, p1_only, items DESC, team, reason",
         "marts.stale_summary",
     )
-    return _team_labels(df)
+    return team_labels(df)
 
 
 def load_items(path: Path) -> pd.DataFrame:
@@ -93,7 +85,7 @@ def load_items(path: Path) -> pd.DataFrame:
         "marts.stale_items",
     )
     df["reasons"] = df["reasons"].map(lambda rs: [] if rs is None else list(rs))
-    return _team_labels(df)
+    return team_labels(df)
 
 
 @dataclass(frozen=True)

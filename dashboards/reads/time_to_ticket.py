@@ -45,9 +45,8 @@ def load_time_to_ticket(path: Path) -> pd.DataFrame:
         " JOIN marts.time_to_ticket_ages a USING (action_item_id)"
         " ORDER BY t.identified_at NULLS LAST, t.action_item_id",
         "marts.time_to_ticket_ages",
+        times=("identified_at", "ticket_created_at"),
     )
-    for col in ("identified_at", "ticket_created_at"):
-        df[col] = pd.to_datetime(df[col], utc=True)
     df["hours_to_ticket"] = pd.to_numeric(df["hours_to_ticket"], errors="coerce")
     df["open_hours"] = pd.to_numeric(df["open_hours"], errors="coerce")
     for col in ("ticketed", "beyond_benchmark"):
