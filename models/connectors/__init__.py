@@ -1,0 +1,1 @@
+"""Live source connectors: vendor API clients that land pages in the export format."""
