@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "fingerprint",
     "serve",
     "build",
+    "ingest",
     "demo",
     "sql",
     "draft",

@@ -9,13 +9,14 @@ everything downstream.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
 import dagster as dg
 
+from models.connectors.config import Config
 from models.settings import Settings
 from pipelines.lineage import RAW_ASSETS
 from pipelines.partitions import DAILY
@@ -113,6 +114,7 @@ def materialize(
     run_config: Mapping[str, Any] | None = None,
     listener: StepListener | None = None,
     label: str | None = None,
+    config: Config | None = None,
 ) -> RunOutcome:
     """Materialize `selection` (and its checks) of the project's definitions in this process.
 
@@ -127,7 +129,7 @@ def materialize(
         assets=list(loaded.assets or []),
         asset_checks=list(loaded.asset_checks or []),
         jobs=[dg.define_asset_job(_JOB, selection=selection)],
-        resources=resources_for(settings),
+        resources=resources_for(settings, config),
         loggers=loggers,
     )
     partition = DAILY.get_last_partition_key() if selection_has_partitions(job_defs) else None
@@ -166,8 +168,20 @@ def selection_has_partitions(job_defs: dg.Definitions) -> bool:
     return job.partitions_def is not None
 
 
-def raw_run_config(force: bool) -> dict[str, Any]:
-    """Every raw asset loads every file of the export (`force`: even unchanged ones)."""
-    ops = {f"raw__{n}": {"config": {"force": force}} for n in RAW_ASSETS}
+def connector_of(raw_asset: str) -> str:
+    """The `[sources.NAME]` that feeds a raw asset."""
+    return {"github_actions": "github"}.get(raw_asset, raw_asset)
+
+
+def raw_run_config(force: bool, fetch: Collection[str] = (), since: str | None = None,
+                   ) -> dict[str, Any]:
+    """Every raw asset loads every file of the export (`force`: even unchanged ones); the raw
+    assets of the sources in `fetch` first fetch from their APIs (from `since` on a first run)."""
+    ops: dict[str, Any] = {}
+    for name in RAW_ASSETS:
+        cfg: dict[str, Any] = {"force": force, "fetch": connector_of(name) in fetch}
+        if since:
+            cfg["since"] = since
+        ops[f"raw__{name}"] = {"config": cfg}
     ops["raw__github_actions"]["config"]["whole_history"] = True
     return {"ops": ops}

@@ -16,6 +16,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from models.connectors.config import SOURCE_TYPES, Config, load_config, parse_config
 from models.settings import PREFIX, Settings
 from pipelines.io import PolarsIOManager
 from warehouse.db import migrate
@@ -48,13 +49,65 @@ class SettingsResource(dg.ConfigurableResource):
         return self._settings
 
 
-def resources_for(settings: Settings) -> dict[str, Any]:
-    """The resources every asset and check of this project may ask for."""
+class SourceResource(dg.ConfigurableResource):
+    """One vendor account from `followthrough.toml` (`values` is its `[sources.NAME]` table,
+    None when the file does not configure it). Tokens are read from the environment variables
+    the table names when a fetch starts, and are never part of the resource's config."""
+
+    name: str
+    values: dict[str, Any] | None = None
+    config_file: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return self.values is not None
+
+    def source_config(self) -> Any:
+        from pathlib import Path
+
+        if self.values is None:
+            return None
+        path = Path(self.config_file or "followthrough.toml")
+        return parse_config({"sources": {self.name: self.values}}, path).sources[self.name]
+
+    def fetch(self, exports: Any, *, since: Any, progress: Any = None) -> Any:
+        """Fetch new records into the export directory; returns a FetchResult."""
+        from models.connectors import registry
+        from models.connectors.base import FetchContext
+        from models.connectors.landing import Landing
+
+        ctx = FetchContext(Landing(exports), since=since)
+        if progress is not None:
+            ctx.progress = progress
+        return registry.run(self.name, self.source_config(), ctx)
+
+
+def source_resources(config: Config) -> dict[str, SourceResource]:
+    """`source_<name>` for every source the project knows, configured or not."""
+    path = str(config.path) if config.path else ""
+    out: dict[str, SourceResource] = {}
+    for name in SOURCE_TYPES:
+        cfg = config.sources.get(name)
+        values = None
+        if cfg is not None:
+            values = {k: list(v) if isinstance(v, tuple) else v
+                      for k, v in cfg.__dict__.items()}
+        out[f"source_{name}"] = SourceResource(name=name, values=values, config_file=path)
+    return out
+
+
+def resources_for(settings: Settings, config: Config | None = None) -> dict[str, Any]:
+    """The resources every asset and check of this project may ask for.
+
+    `config` is the sources file; by default `$FOLLOWTHROUGH_CONFIG` or ./followthrough.toml."""
+    if config is None:
+        config = load_config()
     return {
         "settings": SettingsResource.of(settings),
         "duckdb": DuckDBResource(database=str(settings.warehouse)),
         # Only the `models` and `marts` polars assets hand frames between assets through DuckDB.
         "polars_io": PolarsIOManager(database=str(settings.warehouse)),
+        **source_resources(config),
     }
 
 

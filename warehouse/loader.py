@@ -30,6 +30,9 @@ Mapped = dict[str, list[Any]]  # table -> records produced from one vendor recor
 # Key of a Mapped under which a mapper lists the parts of a record it left out (`Skipped`):
 # they are quarantined under the record's index while the rest of the record loads.
 SKIPPED = "skipped"
+# Key of a Mapped holding the vendor record it came from, kept in the `payload` column of the
+# source's first table.
+PAYLOAD = "payload"
 _CONNECTION_KEYS = ("nodes", "edges")
 
 
@@ -263,12 +266,19 @@ class RawWriter:
         self.row_paths: dict[str, list[str]] = {t: [] for t in source.tables}
         self.files: list[tuple[str, str, str, int, int, int]] = []
         self.quarantine: list[tuple[str, int, str, str | None, str, str | None]] = []
+        first = source.tables[0] if source.tables else None
+        self.payload_table = first if first and _has_column(conn, first, "payload") else None
+        self.payloads: list[str | None] = []
 
     def add(self, path: str, digest: str, size: int, mapped: list[Mapped], problems: list[Problem]):
         for m in mapped:
+            payload = m.pop(PAYLOAD, None)
             for table, recs in m.items():
                 self.rows[table].extend(recs)
                 self.row_paths[table].extend([path] * len(recs))
+                if table == self.payload_table:
+                    text = _payload_json(payload)
+                    self.payloads.extend([text] * len(recs))
         self.files.append((path, self.source.name, digest, size, len(mapped), len(problems)))
         for p in problems:
             self.quarantine.append((path, p.index, self.source.name, p.key, p.reason, p.snippet))
@@ -289,7 +299,10 @@ class RawWriter:
                 recs = self.rows[table]
                 if not recs:
                     continue
-                arrow = _columns(recs, {"source_path": self.row_paths[table]})
+                extra: dict[str, list[Any]] = {"source_path": self.row_paths[table]}
+                if table == self.payload_table:
+                    extra["payload"] = self.payloads
+                arrow = _columns(recs, extra)
                 cols = ", ".join(arrow.column_names)
                 conn.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM arrow")
             files_tbl = pa.table(  # noqa: F841
@@ -326,8 +339,23 @@ class RawWriter:
                 )
         self.rows = {t: [] for t in self.source.tables}
         self.row_paths = {t: [] for t in self.source.tables}
+        self.payloads = []
         self.files = []
         self.quarantine = []
+
+
+def _has_column(conn: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    schema, name = table.split(".", 1)
+    return bool(conn.execute(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? AND column_name = ?",
+        [schema, name, column]).fetchone()[0])
+
+
+def _payload_json(record: Any) -> str | None:
+    if record is None:
+        return None
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 def known_digests(conn: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
@@ -352,6 +380,7 @@ def map_file(source: Source, data: bytes) -> tuple[list[Mapped], list[Problem]]:
             )
             continue
         skipped = m.pop(SKIPPED, None)
+        m[PAYLOAD] = rec
         mapped.append(m)
         if skipped:
             # One quarantine row per record (its index is the row's key): every part left out.

@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from warehouse.db import connect
 from warehouse.loader import LoadResult
 
 if TYPE_CHECKING:  # Dagster loads only when a build runs, not for every command's --help
+    from models.connectors.config import Config
     from pipelines.run import CheckFailure, StepListener
 
 CORE_TABLES = (
@@ -45,9 +46,12 @@ class BuildSummary:
     action_items: int = 0
     recurrences: tuple[int, int, int] | None = None  # failures recurring, with prior links, fix broke
     stale_items: int | None = None
+    fetched: dict[str, str] = field(default_factory=dict)  # raw asset -> what its fetch did
 
     def lines(self) -> list[str]:
         out = [f"warehouse {self.warehouse} from {self.exports}"]
+        for asset, line in self.fetched.items():
+            out.append(f"fetched {asset}: {line}")
         loaded = sum(r.files_loaded for r in self.loads)
         seen = sum(r.files_seen for r in self.loads)
         out.append(
@@ -88,8 +92,11 @@ def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
 
 
 def build(settings: Settings, *, force: bool = False,
-          listener: StepListener | None = None) -> BuildSummary:
-    """Load the exports through the raw assets, then rebuild downstream if anything changed."""
+          listener: StepListener | None = None, fetch: Collection[str] = (),
+          since: str | None = None, config: Config | None = None) -> BuildSummary:
+    """Load the exports through the raw assets, then rebuild downstream if anything changed.
+
+    The raw assets of the sources in `fetch` first fetch from their APIs into the exports."""
     from pipelines.run import DOWNSTREAM, RAW, materialize, raw_run_config
 
     t0 = time.perf_counter()
@@ -100,12 +107,23 @@ def build(settings: Settings, *, force: bool = False,
         settings_changed = _thresholds_changed(conn, settings)
     finally:
         conn.close()
-    raw = materialize(settings, RAW, run_config=raw_run_config(force),
-                      listener=listener, label="load")
+    raw = materialize(settings, RAW, run_config=raw_run_config(force, fetch, since),
+                      listener=listener, label="fetch and load" if fetch else "load",
+                      config=config)
     summary.loads = [_load_result(key, meta) for key, meta in sorted(raw.materialized.items())]
+    for key, meta in sorted(raw.materialized.items()):
+        if "fetched_records" in meta:
+            def value(name: str, meta: Mapping[str, object] = meta) -> object:
+                v = meta.get(name)
+                return getattr(v, "value", v)
+
+            summary.fetched[key] = (
+                f"{value('fetched_records'):,} record(s), {value('fetched_files'):,} file(s) "
+                f"written, {value('fetch_requests'):,} request(s) in {value('fetch_seconds')} s")
     summary.failed_checks = list(raw.failed_checks)
     if force or never_built or settings_changed or any(r.changed for r in summary.loads):
-        downstream = materialize(settings, DOWNSTREAM, listener=listener, label="rebuild")
+        downstream = materialize(settings, DOWNSTREAM, listener=listener, label="rebuild",
+                                 config=config)
         summary.failed_checks += downstream.failed_checks
         summary.rebuilt = True
     conn = connect(settings.warehouse)

@@ -1,16 +1,23 @@
-"""raw layer: export files loaded as vendor records (idempotent by file hash)."""
+"""raw layer: vendor records fetched from configured APIs into the export directory, and export
+files loaded as vendor records (idempotent by file hash)."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from followthrough.progress import report
 from pipelines.lineage import RAW_ASSETS
 from pipelines.partitions import DAILY
-from pipelines.runtime import SettingsResource, warehouse
+from pipelines.runtime import SettingsResource, SourceResource, warehouse
 from warehouse.ingest import ingest
 from warehouse.loader import LoadResult, iter_dates
 from warehouse.sources import Source
+
+FETCH_CHECK = "fetch_succeeded"
+DEFAULT_SINCE = "30d"
 
 
 class LoadConfig(dg.Config):
@@ -22,12 +29,64 @@ class LoadConfig(dg.Config):
 
     force: bool = False
     whole_history: bool = False
+    fetch: bool = True
+    since: str = DEFAULT_SINCE
 
 
-def _report(results: list[LoadResult]) -> dg.MaterializeResult:
+def since_time(value: str, now: datetime | None = None) -> datetime:
+    """`30d`, `12h`, `2w` before now, or a date/timestamp: where a first fetch starts."""
+    now = now or datetime.now(UTC)
+    value = value.strip()
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    if value and value[-1] in units and value[:-1].replace(".", "", 1).isdigit():
+        return now - timedelta(**{units[value[-1]]: float(value[:-1])})
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since {value!r}: expected e.g. 30d, 12h, 2w or a date "
+                         "(2026-01-31)") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def fetch_into(exports: Path, source: SourceResource, config: LoadConfig
+               ) -> tuple[dict[str, Any], dg.AssetCheckResult]:
+    """Fetch a configured source before loading; an API failure keeps what already landed and
+    fails the asset's `fetch_succeeded` check instead of the load."""
+    from models.connectors.base import MissingSecret
+    from models.connectors.config import ConfigError
+    from models.connectors.http import ApiError
+
+    if not (config.fetch and source.configured):
+        why = "fetching is off for this run" if source.configured else \
+            f"sources.{source.name} is not configured"
+        return {}, dg.AssetCheckResult(check_name=FETCH_CHECK, passed=True,
+                                       description=f"nothing fetched: {why}")
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        report(stage, done, total, "records")
+
+    try:
+        result = source.fetch(exports, since=since_time(config.since), progress=progress)
+    except (ApiError, MissingSecret, ConfigError, ValueError, OSError) as exc:
+        return ({"fetch_error": str(exc)}, dg.AssetCheckResult(
+            check_name=FETCH_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+            description=f"{source.name}: {exc}", metadata={"error": str(exc)}))
+    meta = {"fetched_records": result.records, "fetched_files": result.files,
+            "fetch_requests": result.requests, "fetch_seconds": round(result.seconds, 2),
+            "rate_limit_wait_s": round(result.waited_s, 1)}
+    return meta, dg.AssetCheckResult(
+        check_name=FETCH_CHECK, passed=True, description=result.line(),
+        metadata={"notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in result.notes)
+                                               or "none")})
+
+
+def _report(results: list[LoadResult], fetched: dict[str, Any] | None = None,
+            check: dg.AssetCheckResult | None = None) -> dg.MaterializeResult:
     problems = [p for r in results for p in r.problems]
     return dg.MaterializeResult(
+        check_results=[check] if check is not None else None,
         metadata={
+            **(fetched or {}),
             "files_seen": sum(r.files_seen for r in results),
             "files_loaded": sum(r.files_loaded for r in results),
             "records": sum(r.records for r in results),
@@ -39,24 +98,35 @@ def _report(results: list[LoadResult]) -> dg.MaterializeResult:
     )
 
 
+def fetch_spec(name: str) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(FETCH_CHECK, asset=dg.AssetKey(["raw", name]),
+                              description="The configured API answered; what it returned landed.")]
+
+
 @dg.asset(
     key=["raw", "github_actions"],
     partitions_def=DAILY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"github", "duckdb"},
     group_name="raw",
-    description="GitHub Actions runs, jobs, job logs, deployments and statuses, by day.",
+    check_specs=fetch_spec("github_actions"),
+    description="GitHub Actions runs, jobs, job logs, deployments and statuses, by day: fetched "
+    "from the API when [sources.github] is configured, then loaded from the export directory.",
 )
 def raw_github_actions(
     context: dg.AssetExecutionContext, config: LoadConfig, duckdb: DuckDBResource,
-    settings: SettingsResource,
+    settings: SettingsResource, source_github: SourceResource,
 ) -> dg.MaterializeResult:
+    exports = settings.get().exports
+    fetched, check = fetch_into(exports, source_github, config)
     days = None if config.whole_history or _every_partition(context) else _days(
         context.partition_time_window)
+    if fetched and days is not None:
+        days = None  # a fetch lands yesterday's late runs too: load every changed file
     with warehouse(duckdb) as conn:
-        results = ingest(conn, settings.get().exports, RAW_ASSETS["github_actions"], dates=days,
+        results = ingest(conn, exports, RAW_ASSETS["github_actions"], dates=days,
                          force=config.force)
-    return _report(results)
+    return _report(results, fetched, check)
 
 
 def _every_partition(context: dg.AssetExecutionContext) -> bool:
@@ -69,26 +139,36 @@ def _days(window: dg.TimeWindow) -> list[date]:
     return list(iter_dates(window.start.date(), date.fromordinal(window.end.toordinal() - 1)))
 
 
-def _unpartitioned(name: str, sources: tuple[Source, ...], kinds: set[str], description: str):
+def unpartitioned(name: str, sources: tuple[Source, ...], kinds: set[str], description: str,
+                  connector: str | None = None):
+    """A raw asset loading `sources` from the export directory, after fetching `connector`'s
+    API when the sources file configures it."""
+    resource_keys = {"duckdb", "settings"} | ({f"source_{connector}"} if connector else set())
+
     @dg.asset(key=["raw", name], kinds=kinds | {"duckdb"}, group_name="raw",
-              description=description)
-    def _asset(config: LoadConfig, duckdb: DuckDBResource,
-               settings: SettingsResource) -> dg.MaterializeResult:
-        s = settings.get()
-        with warehouse(duckdb) as conn:
+              description=description, required_resource_keys=resource_keys,
+              check_specs=fetch_spec(name) if connector else None)
+    def _asset(context: dg.AssetExecutionContext, config: LoadConfig) -> dg.MaterializeResult:
+        s = context.resources.settings.get()
+        fetched: dict[str, Any] = {}
+        check = None
+        if connector:
+            fetched, check = fetch_into(s.exports, getattr(context.resources,
+                                                           f"source_{connector}"), config)
+        with warehouse(context.resources.duckdb) as conn:
             return _report(ingest(conn, s.exports, sources, postmortems=s.postmortems,
-                                  force=config.force))
+                                  force=config.force), fetched, check)
 
     return _asset
 
 
-raw_jira = _unpartitioned("jira", RAW_ASSETS["jira"], {"jira"},
-                          "Jira issues with changelog and comments.")
-raw_linear = _unpartitioned("linear", RAW_ASSETS["linear"], {"linear"},
-                            "Linear issues with history.")
-raw_pagerduty = _unpartitioned("pagerduty", RAW_ASSETS["pagerduty"], {"pagerduty"},
-                               "PagerDuty incidents.")
-raw_postmortems = _unpartitioned(
+raw_jira = unpartitioned("jira", RAW_ASSETS["jira"], {"jira"},
+                         "Jira issues with changelog and comments.", connector="jira")
+raw_linear = unpartitioned("linear", RAW_ASSETS["linear"], {"linear"},
+                           "Linear issues with history.", connector="linear")
+raw_pagerduty = unpartitioned("pagerduty", RAW_ASSETS["pagerduty"], {"pagerduty"},
+                              "PagerDuty incidents.", connector="pagerduty")
+raw_postmortems = unpartitioned(
     "postmortems", RAW_ASSETS["postmortems"], {"markdown"},
     "Postmortem documents, parsed and linted, with their action items.",
 )
