@@ -15,8 +15,8 @@ from tests.vendor_server import Request, VendorServer
 VENDORS = Path(__file__).resolve().parents[2] / "fixtures" / "vendors"
 
 
-def _load(name: str) -> Any:
-    return json.loads((VENDORS / name).read_text(encoding="utf-8"))
+def _load(folder: Path, name: str) -> Any:
+    return json.loads((folder / name).read_text(encoding="utf-8"))
 
 
 def _ts(dt: datetime) -> str:
@@ -31,15 +31,16 @@ class FakeGitHub:
     """`runs` per repository: each run gets `jobs_per_run` jobs; every `fail_every`-th job fails."""
 
     def __init__(self, server: VendorServer, repo: str = "quayside-dev/ledger-api",
+                 vendors: Path = VENDORS,
                  start: datetime = datetime(2026, 11, 1, tzinfo=UTC), runs: int = 12,
                  jobs_per_run: int = 2, fail_every: int = 3, spacing: timedelta = timedelta(hours=5),
                  deployments: int = 3) -> None:
         self.server = server
         self.repo = repo
-        run_t = _load("github_workflow_runs_list.json")["workflow_runs"][0]
-        job_t = _load("github_workflow_run_jobs_list.json")["jobs"][0]
-        dep_t = _load("github_deployments_list.json")[0]
-        st_t = _load("github_deployment_statuses_list.json")[0]
+        run_t = _load(vendors, "github_workflow_runs_list.json")["workflow_runs"][0]
+        job_t = _load(vendors, "github_workflow_run_jobs_list.json")["jobs"][0]
+        dep_t = _load(vendors, "github_deployments_list.json")[0]
+        st_t = _load(vendors, "github_deployment_statuses_list.json")[0]
         self.runs: list[dict[str, Any]] = []
         self.jobs: dict[int, list[dict[str, Any]]] = {}
         self.logs: dict[int, str] = {}
@@ -52,6 +53,7 @@ class FakeGitHub:
                        updated_at=_ts(created + timedelta(minutes=9)),
                        run_started_at=_ts(created), status="completed")
             run["repository"]["full_name"] = repo
+            run["head_repository"]["full_name"] = repo
             run["html_url"] = f"https://github.com/{repo}/actions/runs/{run_id}"
             run["url"] = f"https://api.github.com/repos/{repo}/actions/runs/{run_id}"
             jobs = []
