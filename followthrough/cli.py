@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
+from models.connectors.config import ConfigError
 from models.settings import SettingError
 
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets `func`.
@@ -36,11 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Dagster marks the raw asset's single-run backfill policy as beta on every load.
+    warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except SettingError as exc:
+    except (SettingError, ConfigError) as exc:
         print(f"followthrough {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from followthrough.commands.build import StepProgress, add_warehouse_arg, build, configure_logging
 from followthrough.progress import Progress
+from models.connectors.base import FETCH_CHECK, since_time
 from models.connectors.config import SOURCE_TYPES, ConfigError, load_config
 from models.settings import Settings
 
@@ -34,8 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.defs.raw import FETCH_CHECK, since_time
-
     configure_logging(args.quiet)
     settings = Settings.load(warehouse=args.warehouse, exports=args.exports)
     try:

@@ -14,6 +14,7 @@ from models.connectors.http import RetryPolicy
 from models.connectors.landing import Landing
 
 Progress = Callable[[str, int, int | None], None]
+FETCH_CHECK = "fetch_succeeded"  # the raw assets' check that reports a fetch's outcome
 
 
 class MissingSecret(ValueError):
@@ -86,3 +87,18 @@ def parse_time(value: str | None) -> datetime | None:
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def since_time(value: str, now: datetime | None = None) -> datetime:
+    """`30d`, `12h`, `2w` before now, or a date/timestamp: where a first fetch starts."""
+    now = now or datetime.now(UTC)
+    value = value.strip()
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    if value and value[-1] in units and value[:-1].replace(".", "", 1).isdigit():
+        return now - timedelta(**{units[value[-1]]: float(value[:-1])})
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since {value!r}: expected e.g. 30d, 12h, 2w or a date "
+                         "(2026-01-31)") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -1,7 +1,7 @@
 """raw layer: vendor records fetched from configured APIs into the export directory, and export
 files loaded as vendor records (idempotent by file hash)."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from followthrough.progress import report
+from models.connectors.base import FETCH_CHECK, since_time
 from pipelines.lineage import RAW_ASSETS
 from pipelines.partitions import DAILY
 from pipelines.runtime import SettingsResource, SourceResource, warehouse
@@ -16,7 +17,6 @@ from warehouse.ingest import ingest
 from warehouse.loader import LoadResult, iter_dates
 from warehouse.sources import Source
 
-FETCH_CHECK = "fetch_succeeded"
 DEFAULT_SINCE = "30d"
 
 
@@ -31,21 +31,6 @@ class LoadConfig(dg.Config):
     whole_history: bool = False
     fetch: bool = True
     since: str = DEFAULT_SINCE
-
-
-def since_time(value: str, now: datetime | None = None) -> datetime:
-    """`30d`, `12h`, `2w` before now, or a date/timestamp: where a first fetch starts."""
-    now = now or datetime.now(UTC)
-    value = value.strip()
-    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-    if value and value[-1] in units and value[:-1].replace(".", "", 1).isdigit():
-        return now - timedelta(**{units[value[-1]]: float(value[:-1])})
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"--since {value!r}: expected e.g. 30d, 12h, 2w or a date "
-                         "(2026-01-31)") from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def fetch_into(exports: Path, source: SourceResource, config: LoadConfig
