@@ -137,9 +137,12 @@ class ApiClient:
             transport=transport,
             follow_redirects=False,
         )
+        self._bare: httpx.Client | None = None  # no credentials: pre-signed download URLs
 
     def close(self) -> None:
         self._http.close()
+        if self._bare is not None:
+            self._bare.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -183,9 +186,11 @@ class ApiClient:
             self.requests += 1
             try:
                 if drop_auth:
-                    response = httpx.request(method, url, params=params, headers=headers,
-                                             timeout=self.policy.timeout_s,
-                                             follow_redirects=True)
+                    if self._bare is None:
+                        self._bare = httpx.Client(headers={"User-Agent": USER_AGENT},
+                                                  timeout=self.policy.timeout_s,
+                                                  follow_redirects=True)
+                    response = self._bare.request(method, url, params=params, headers=headers)
                 else:
                     response = self._http.request(method, url, params=params, json=json_body,
                                                   headers=headers)
