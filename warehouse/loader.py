@@ -270,6 +270,11 @@ class RawWriter:
         self.payload_table = first if first and _has_column(conn, first, "payload") else None
         self.payloads: list[str | None] = []
 
+    @property
+    def pending(self) -> int:
+        """Rows waiting for the next flush (bounds memory when files are large)."""
+        return sum(len(v) for v in self.rows.values())
+
     def add(self, path: str, digest: str, size: int, mapped: list[Mapped], problems: list[Problem]):
         for m in mapped:
             payload = m.pop(PAYLOAD, None)
@@ -402,6 +407,7 @@ def load_files(
     *,
     read: Callable[[Source, Path, bytes], tuple[list[Mapped], list[Problem]]] | None = None,
     batch_files: int = 200,
+    batch_records: int = 20_000,
     force: bool = False,
 ) -> LoadResult:
     """Load the given files of one source; unchanged files are skipped unless `force`."""
@@ -438,7 +444,7 @@ def load_files(
             msg = f"{key}: {where}: {p.reason}"
             result.problems.append(msg)
             log.warning("quarantined %s", msg)
-        if len(writer.files) >= batch_files:
+        if len(writer.files) >= batch_files or writer.pending >= batch_records:
             writer.flush()
     writer.flush()
     return result
