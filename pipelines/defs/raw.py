@@ -171,9 +171,12 @@ def _quarantine_check(asset: dg.AssetsDefinition, sources: tuple[Source, ...]):
         with warehouse(duckdb) as conn:
             found = offenders(
                 conn, "quarantined", "record(s) quarantined",
-                "SELECT regexp_extract(path, '[^/]+/[^/]+$') || CASE WHEN record_index < 0 "
-                "THEN ' (whole file)' ELSE ' record ' || record_index END "
-                "|| coalesce(' (id ' || record_key || ')', '') AS label, "
+                "SELECT coalesce(nullif(regexp_extract(path, '[^/]+/[^/]+/[^/]+$'), ''), path) "
+                "|| CASE WHEN record_index < 0 THEN ' (whole file)' ELSE ' record ' || record_index "
+                "END "
+                "|| coalesce(' (id ' || record_key || ')', '') || ': ' "
+                "|| CASE WHEN length(reason) > 80 THEN left(reason, 79) || '…' ELSE reason END "
+                "AS label, "
                 f"path || lpad(record_index::VARCHAR, 12, '0') AS sort_key FROM raw.quarantine "
                 f"WHERE {where}",
                 names,
@@ -190,7 +193,7 @@ def _quarantine_check(asset: dg.AssetsDefinition, sources: tuple[Source, ...]):
             metadata={
                 "quarantined": found.count,
                 "quarantined_examples": found.examples,
-                "examples": dg.MetadataValue.md(
+                "quarantined_records": dg.MetadataValue.md(
                     "\n".join(
                         f"- {p} record {i}{f' (id {k})' if k else ''}: {r}"
                         for p, i, k, r in rows

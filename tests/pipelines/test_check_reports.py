@@ -80,7 +80,9 @@ def test_quarantine_check_names_each_record(vendor_payload, tmp_path: Path) -> N
     result = check(duckdb=DuckDBResource(database=str(warehouse)))
     assert not result.passed
     assert result.description == (
-        "2 record(s) quarantined: jobs/2025-06-03.json record 1 (id 2), "
-        "jobs/2025-06-04.json (whole file)"
+        "2 record(s) quarantined: github/jobs/2025-06-03.json record 1 (id 2): field 'started_at' is "
+        "not an ISO timestamp: 'soon', github/jobs/2025-06-04.json (whole file): wrong shape: expected "
+        "an object with 'jobs'"
     )
-    assert "started_at" in result.metadata["examples"].value
+    assert result.metadata["quarantined"].value == 2
+    assert "started_at" in result.metadata["quarantined_records"].value
