@@ -86,3 +86,30 @@ def test_quarantine_check_names_each_record(vendor_payload, tmp_path: Path) -> N
     )
     assert result.metadata["quarantined"].value == 2
     assert "started_at" in result.metadata["quarantined_records"].value
+
+
+def test_stale_rows_check_names_twelve_unexplained_rows(tmp_path: Path) -> None:
+    from pipelines.defs.follow_through import stale_rows_are_explained
+
+    warehouse = tmp_path / "w.duckdb"
+    conn = connect(warehouse)
+    conn.execute(
+        "INSERT INTO marts.stale_action_items (action_item_id, reason, postmortem_id, detail, as_of) "
+        "SELECT 'pm-' || lpad(i::VARCHAR, 2, '0') || '#1', "
+        "CASE WHEN i % 2 = 0 THEN 'no_owner' ELSE 'because' END, 'pm-' || i, "
+        "CASE WHEN i % 2 = 0 THEN '' ELSE 'x' END, TIMESTAMPTZ '2026-01-01 00:00:00+00' "
+        "FROM range(1, 13) t(i)"
+    )
+    conn.execute(
+        "INSERT INTO marts.stale_action_items (action_item_id, reason, postmortem_id, detail, as_of) "
+        "VALUES ('ok#1', 'no_owner', 'ok', 'nobody owns it', TIMESTAMPTZ '2026-01-01 00:00:00+00')"
+    )
+    conn.close()
+    result = stale_rows_are_explained(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed
+    named = [f"pm-{i:02d}#1 ({'no_owner' if i % 2 == 0 else 'because'})" for i in range(1, 11)]
+    assert result.description == (
+        "12 stale row(s) without a known reason or a detail: " + ", ".join(named) + " and 2 more"
+    )
+    assert result.metadata["unexplained_rows"].value == 12
+    assert result.metadata["unexplained_rows_examples"].value == named
