@@ -179,7 +179,7 @@ def map_run(r: dict[str, Any]) -> WorkflowRun:
 
 def _workflow_file(path: str | None) -> str | None:
     """`ci.yml` from `.github/workflows/ci.yml` (dynamic workflows carry `dynamic/...`)."""
-    return path.rstrip("/").rsplit("/", 1)[-1] or None if path else None
+    return (path.rstrip("/").rsplit("/", 1)[-1] or None) if path else None
 
 
 def _first_line(message: Any) -> str | None:
