@@ -75,6 +75,13 @@ def _identifier(node: dict[str, Any]) -> str:
         derived = identifier_from_url(opt(node, "url"))
         if derived is not None:
             return derived
+        # A node queried without `identifier` and `url` (only `id`) cannot be joined to the
+        # keys written in postmortems; the reason names it by its id so it can be re-fetched.
+        if isinstance(node, dict) and node.get("id") is not None:
+            raise RecordError(
+                f"issue {node['id']} has no identifier (missing required field 'identifier', "
+                "and no url naming it)"
+            )
     identifier = text(require(node, "identifier"), "identifier")
     assert identifier is not None
     return identifier

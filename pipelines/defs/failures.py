@@ -7,6 +7,7 @@ Excerpts and cluster assignment are incremental: a run reads only failures it ha
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.check_report import describe, metadata, offenders
 from pipelines.lineage import inputs
 from pipelines.runtime import warehouse
 from warehouse.failures import (
@@ -83,14 +84,18 @@ def excerpts_are_redacted(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
     pattern = "|".join(f"(?:{shape})" for shape in TOKEN_SHAPES)
     with warehouse(duckdb) as conn:
-        checked, leaking = conn.execute(
-            "SELECT count(*), list(job_id) FILTER (WHERE regexp_matches(excerpt::VARCHAR, ?)) "
-            "FROM models.failure_excerpts",
+        checked = conn.execute("SELECT count(*) FROM models.failure_excerpts").fetchone()[0]
+        leaking = offenders(
+            conn, "leaking", "excerpt(s) with a secret shape, by job",
+            "SELECT job_id AS label, job_id AS sort_key FROM models.failure_excerpts "
+            "WHERE regexp_matches(excerpt::VARCHAR, ?)",
             [pattern],
-        ).fetchone()
-    leaking = leaking or []
+        )
     return dg.AssetCheckResult(
-        passed=not leaking, metadata={"checked": checked, "leaking_jobs": leaking[:20]}
+        passed=not leaking.count,
+        description=describe(leaking),
+        metadata={"checked": checked, "leaking": leaking.count,
+                  "leaking_jobs": [int(j) for j in leaking.examples]},
     )
 
 
@@ -98,16 +103,20 @@ def excerpts_are_redacted(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                 description="Every fingerprinted failure belongs to exactly one cluster.")
 def every_fingerprint_clustered(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with warehouse(duckdb) as conn:
-        missing = conn.execute(
-            "SELECT count(DISTINCT fingerprint) FROM models.failure_excerpts "
-            "WHERE fingerprint IS NOT NULL "
-            "AND fingerprint NOT IN (SELECT fingerprint FROM models.fingerprint_clusters)"
-        ).fetchone()[0]
-        orphans = conn.execute(
-            "SELECT count(*) FROM models.fingerprint_clusters "
-            "WHERE cluster_id NOT IN (SELECT cluster_id FROM models.failure_clusters)"
-        ).fetchone()[0]
+        missing = offenders(
+            conn, "unclustered_fingerprints", "fingerprint(s) in no cluster",
+            "SELECT DISTINCT fingerprint AS label, fingerprint AS sort_key "
+            "FROM models.failure_excerpts WHERE fingerprint IS NOT NULL "
+            "AND fingerprint NOT IN (SELECT fingerprint FROM models.fingerprint_clusters)",
+        )
+        orphans = offenders(
+            conn, "assignments_without_cluster", "fingerprint assignment(s) to a missing cluster",
+            "SELECT fingerprint || ' -> ' || cluster_id AS label, fingerprint AS sort_key "
+            "FROM models.fingerprint_clusters "
+            "WHERE cluster_id NOT IN (SELECT cluster_id FROM models.failure_clusters)",
+        )
     return dg.AssetCheckResult(
-        passed=missing == 0 and orphans == 0,
-        metadata={"unclustered_fingerprints": missing, "assignments_without_cluster": orphans},
+        passed=missing.count == 0 and orphans.count == 0,
+        description=describe(missing, orphans),
+        metadata=metadata(missing, orphans),
     )

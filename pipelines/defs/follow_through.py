@@ -23,6 +23,7 @@ from models.analytics.distribution import (
 )
 from models.analytics.follow_through import AS_OF_SQL, FollowThroughSettings
 from models.analytics.ticket_matching import CANDIDATE_SCHEMA, fuzzy_candidates
+from pipelines.check_report import describe, metadata, offenders
 from pipelines.lineage import inputs
 from pipelines.runtime import SettingsResource, warehouse
 from warehouse.db import transaction
@@ -219,9 +220,28 @@ def action_item_status_covers_every_item(duckdb: DuckDBResource) -> dg.AssetChec
             "(SELECT count(*) FROM models.action_item_tickets), "
             "(SELECT count(ticket_key) FROM models.action_item_status)"
         ).fetchone()
+        missing = offenders(
+            conn, "items_without_status", "action item(s) without a status row",
+            "SELECT action_item_id AS label, action_item_id AS sort_key FROM core.action_items "
+            "WHERE action_item_id NOT IN (SELECT action_item_id FROM models.action_item_status)",
+        )
+        doubled = offenders(
+            conn, "items_with_several_rows", "action item(s) with several status rows",
+            "SELECT action_item_id AS label, action_item_id AS sort_key "
+            "FROM models.action_item_status GROUP BY ALL HAVING count(*) > 1",
+        )
+        unlinked = offenders(
+            conn, "ticketed_without_link", "status row(s) whose ticket is not their link",
+            "SELECT s.action_item_id || ' (' || coalesce(s.ticket_key, 'no ticket') || ')' AS label, "
+            "s.action_item_id AS sort_key FROM models.action_item_status s "
+            "FULL JOIN models.action_item_tickets t USING (action_item_id) "
+            "WHERE s.ticket_key IS DISTINCT FROM t.ticket_key",
+        )
     return dg.AssetCheckResult(
         passed=items == rows and links == ticketed,
-        metadata={"action_items": items, "rows": rows, "links": links, "ticketed": ticketed},
+        description=describe(missing, doubled, unlinked),
+        metadata=metadata(missing, doubled, unlinked, action_items=items, rows=rows, links=links,
+                          ticketed=ticketed),
     )
 
 
@@ -230,36 +250,51 @@ def action_item_status_covers_every_item(duckdb: DuckDBResource) -> dg.AssetChec
 def stale_rows_are_explained(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     allowed = ", ".join(f"'{r}'" for r in STALE_REASONS)
     with warehouse(duckdb) as conn:
-        bad = conn.execute(
-            f"SELECT count(*) FROM marts.stale_action_items WHERE reason NOT IN ({allowed}) "
-            "OR detail IS NULL OR detail = ''"
-        ).fetchone()[0]
-    return dg.AssetCheckResult(passed=bad == 0, metadata={"unexplained_rows": bad})
+        bad = offenders(
+            conn, "unexplained_rows", "stale row(s) without a known reason or a detail",
+            "SELECT action_item_id || ' (' || coalesce(reason, 'no reason') || ')' AS label, "
+            f"action_item_id AS sort_key FROM marts.stale_action_items WHERE reason NOT IN ({allowed}) "
+            "OR reason IS NULL OR detail IS NULL OR detail = ''",
+        )
+    return dg.AssetCheckResult(passed=bad.count == 0, description=describe(bad),
+                               metadata=metadata(bad))
 
 
 @dg.asset_check(asset=dg.AssetKey(["marts", "checklist_compliance"]),
                 description="What the data cannot show is never reported as passed.")
 def checklist_never_passes_the_unknowable(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with warehouse(duckdb) as conn:
-        bad = conn.execute(
-            "SELECT count(*) FROM marts.checklist_compliance "
+        bad = offenders(
+            conn, "bad_rows", "checklist row(s) passing what the data cannot show, or of no known result",
+            "SELECT postmortem_id || '/' || check_id || ' (' || coalesce(result, 'no result') || ')' "
+            "AS label, postmortem_id || '/' || check_id AS sort_key FROM marts.checklist_compliance "
             "WHERE (check_id IN ('em_notified', 'timeline_populating', 'impact_drafted') "
             "AND result = 'passed') "
-            "OR result NOT IN ('passed', 'failed', 'unknown', 'pending', 'not_applicable')"
-        ).fetchone()[0]
-    return dg.AssetCheckResult(passed=bad == 0, metadata={"bad_rows": bad})
+            "OR result NOT IN ('passed', 'failed', 'unknown', 'pending', 'not_applicable') "
+            "OR result IS NULL",
+        )
+    return dg.AssetCheckResult(passed=bad.count == 0, description=describe(bad),
+                               metadata=metadata(bad))
 
 
 @dg.asset_check(asset=dg.AssetKey(["marts", "follow_through"]),
                 description="Counts add up: done within the window never exceeds matured items.")
 def follow_through_counts_add_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with warehouse(duckdb) as conn:
-        bad, items, status = conn.execute(
-            "SELECT count(*) FILTER (WHERE done_within > matured OR matured > items "
-            "OR p1_resolved_within + p1_rescheduled_justified > p1_matured "
-            "OR slo_met > slo_matured), "
-            "coalesce(sum(items), 0), (SELECT count(*) FROM models.action_item_status "
+        items, status = conn.execute(
+            "SELECT coalesce(sum(items), 0), (SELECT count(*) FROM models.action_item_status "
             "WHERE identified_at IS NOT NULL) FROM marts.follow_through"
         ).fetchone()
-    return dg.AssetCheckResult(passed=bad == 0 and items == status,
-                               metadata={"bad_rows": bad, "items": items, "status_rows": status})
+        bad = offenders(
+            conn, "bad_rows", "team-month(s) whose counts do not add up",
+            "SELECT coalesce(team, '(no team)') || ' ' || left(month::VARCHAR, 7) AS label, "
+            "coalesce(team, '') || month::VARCHAR AS sort_key FROM marts.follow_through "
+            "WHERE done_within > matured OR matured > items "
+            "OR p1_resolved_within + p1_rescheduled_justified > p1_matured OR slo_met > slo_matured",
+        )
+    sums = "" if items == status else (
+        f"; the months count {items} item(s) but {status} identified item(s) have a status"
+    )
+    return dg.AssetCheckResult(passed=bad.count == 0 and items == status,
+                               description=describe(bad) + sums,
+                               metadata=metadata(bad, items=items, status_rows=status))

@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from followthrough.progress import report
 from models.connectors.base import FETCH_CHECK, since_time
+from pipelines.check_report import EXAMPLES, describe, offenders
 from pipelines.lineage import RAW_ASSETS
 from pipelines.partitions import DAILY
 from pipelines.runtime import SettingsResource, SourceResource, warehouse
@@ -166,25 +167,37 @@ def _quarantine_check(asset: dg.AssetsDefinition, sources: tuple[Source, ...]):
     @dg.asset_check(asset=asset, name="nothing_quarantined",
                     description="Every record of the loaded files had the expected shape.")
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        where = f"source IN ({', '.join('?' for _ in names)})"
         with warehouse(duckdb) as conn:
+            found = offenders(
+                conn, "quarantined", "record(s) quarantined",
+                "SELECT coalesce(nullif(regexp_extract(path, '[^/]+/[^/]+/[^/]+$'), ''), path) "
+                "|| CASE WHEN record_index < 0 THEN ' (whole file)' ELSE ' record ' || record_index "
+                "END "
+                "|| coalesce(' (id ' || record_key || ')', '') || ': ' "
+                "|| CASE WHEN length(reason) > 80 THEN left(reason, 79) || '…' ELSE reason END "
+                "AS label, "
+                f"path || lpad(record_index::VARCHAR, 12, '0') AS sort_key FROM raw.quarantine "
+                f"WHERE {where}",
+                names,
+            )
             rows = conn.execute(
-                "SELECT path, record_index, reason FROM raw.quarantine WHERE source IN "
-                f"({', '.join('?' for _ in names)}) ORDER BY path, record_index LIMIT 20",
+                f"SELECT path, record_index, record_key, reason FROM raw.quarantine WHERE {where} "
+                f"ORDER BY path, record_index LIMIT {EXAMPLES}",
                 names,
             ).fetchall()
-            total = conn.execute(
-                f"SELECT count(*) FROM raw.quarantine WHERE source IN "
-                f"({', '.join('?' for _ in names)})",
-                names,
-            ).fetchone()[0]
         return dg.AssetCheckResult(
-            passed=total == 0,
-            description=f"{total} record(s) quarantined",
+            passed=found.count == 0,
+            description=describe(found),
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
-                "quarantined": total,
-                "examples": dg.MetadataValue.md(
-                    "\n".join(f"- {p} record {i}: {r}" for p, i, r in rows) or "none"
+                "quarantined": found.count,
+                "quarantined_examples": found.examples,
+                "quarantined_records": dg.MetadataValue.md(
+                    "\n".join(
+                        f"- {p} record {i}{f' (id {k})' if k else ''}: {r}"
+                        for p, i, k, r in rows
+                    ) or "none"
                 ),
             },
         )

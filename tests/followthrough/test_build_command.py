@@ -79,7 +79,7 @@ def test_summary_lists_failed_checks_with_counts_and_examples(
     failed = [line for line in captured.out.splitlines() if line.startswith("check failed:")]
     assert len(failed) == 1, captured.out
     assert failed[0].startswith("check failed: raw/jira:nothing_quarantined (warn): "
-                                "1 record(s) quarantined; e.g. ")
+                                "1 record(s) quarantined: jira/issues/2025-03.json record 1")
     assert "2025-03.json record 1" in failed[0]
     assert captured.err == ""  # progress stays quiet when stderr is not a terminal
 
@@ -96,7 +96,8 @@ def test_jobs_without_their_run_are_named_in_the_summary(
     job = jobs["jobs"][0]
     assert failed == [
         f"check failed: core/ci_jobs:ci_jobs_have_runs (warn): {len(jobs['jobs'])} job(s) whose "
-        f"workflow run is not in the export; e.g. {job['id']} (run {job['run_id']})"]
+        f"workflow run is not in the export: job {job['id']} (run {job['run_id']}, "
+        "quayside-dev/ledger-api)"]
 
 
 def test_an_empty_export_builds_every_table(tmp_path: Path,

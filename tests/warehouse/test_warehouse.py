@@ -187,7 +187,8 @@ def test_wrong_shape_and_bad_records_are_quarantined_with_reasons(
     root = tmp_path / "exports"
     (root / "github/jobs").mkdir(parents=True)
     payload = _jobs_payload(4, vendor_payload("github_workflow_run_jobs_list.json"))
-    del payload["jobs"][1]["run_id"]
+    for key in ("run_id", "run_url", "html_url"):  # nothing left that names the job's run
+        del payload["jobs"][1][key]
     payload["jobs"][2]["started_at"] = "yesterday-ish"
     (root / "github/jobs/2020-01-20.json").write_text(json.dumps(payload))
     (root / "github/jobs/2020-01-21.json").write_text(json.dumps([{"id": 1}]))  # not a list response

@@ -6,8 +6,9 @@
 -- models.recurrences decides how far it applies); a postmortem found through a linked ticket's
 -- key inherits nothing narrower (both NULL). A run URL or commit names every job of the run;
 -- when a ticket cites a run with failures in several clusters, only the clusters whose text
--- shares most words with the ticket's description are linked. `deploy_only` marks links found
--- only through failed deployment jobs (the failure a deployment status points at).
+-- shares most words with the ticket's description are linked. A cited URL's query and fragment
+-- (`?check_suite_focus=true`, `#step:4:12`) are not part of the address. `deploy_only` marks
+-- links found only through failed deployment jobs (the failure a deployment status points at).
 WITH deploy_jobs AS (
     SELECT DISTINCT target_url AS url FROM core.deployments WHERE target_url IS NOT NULL
 ),
@@ -21,12 +22,19 @@ failure_refs AS (
     UNION
     SELECT cluster_id, repo, fingerprint, is_deploy, url, 'job_url' FROM cited WHERE url IS NOT NULL
     UNION
+    -- the job's address in today's form, whatever form the export stored (older jobs carry
+    -- `.../actions/runs/RUN/jobs/N`, where N is not the job id)
+    SELECT cluster_id, repo, fingerprint, is_deploy, run_url || '/job/' || job_id, 'job_url'
+    FROM cited WHERE run_url IS NOT NULL
+    UNION
     SELECT cluster_id, repo, fingerprint, is_deploy, lower(sha), 'commit_sha' FROM cited
     WHERE sha IS NOT NULL AND length(sha) = 40
 ),
 ticket_refs AS (
     SELECT ticket_key, created_at,
-           rtrim(unnest(regexp_extract_all(description, 'https?://[^\s<>()\[\]"'']+')), '.,;:') AS ref
+           regexp_replace(
+               rtrim(unnest(regexp_extract_all(description, 'https?://[^\s<>()\[\]"'']+')), '.,;:'),
+               '[?#].*$', '') AS ref
     FROM core.tickets
     UNION
     SELECT ticket_key, created_at,
@@ -63,7 +71,7 @@ ticket_links AS (
 ),
 postmortem_refs AS (
     SELECT postmortem_id, identified_at,
-           lower(rtrim(unnest(ci_refs), '.,;:')) AS ref
+           lower(regexp_replace(rtrim(unnest(ci_refs), '.,;:'), '[?#].*$', '')) AS ref
     FROM raw.postmortem_documents
 ),
 postmortem_direct AS (
