@@ -117,7 +117,10 @@ def _impact(
     start = meta.front("impact start", "start", "started at") or meta.labels.get("start")
     end = meta.front("impact end", "end", "resolved at") or meta.labels.get("end")
     start_end = (meta_datetime(start, date, tz_offset), meta_datetime(end, date, tz_offset))
-    return build_impact(impact_text, _impact_meta(meta), timeline, _summary_text(doc), sev_src, start_end)
+    prose = "\n".join(clean_inline(ln.content) for ln in doc.lines if ln.kind in ("text", "list", "quote"))
+    return build_impact(
+        impact_text, _impact_meta(meta), timeline, _summary_text(doc), sev_src, start_end, prose
+    )
 
 
 def _reference_text(doc: Document) -> str:

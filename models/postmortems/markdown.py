@@ -27,6 +27,7 @@ BOLD_LABEL_RE = re.compile(
     r"^(?:\*\*|__)(?P<label>[^*_\n]{1,80}?)\s*(?::\s*)?(?:\*\*|__)\s*:?\s*(?P<rest>.*)$"
 )
 PLAIN_LABEL_RE = re.compile(r"^(?P<label>[A-Za-z][\w '’/&()?-]{1,60}?)\s*:\s*(?P<rest>.*)$")
+_SENTENCE_END = (".", "!", "?", ":", ";", ")", '"', "'", "”", "’")
 HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 BR_SPLIT_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 PLACEHOLDER_RE = re.compile(
@@ -205,8 +206,12 @@ def classify_lines(raw_lines: list[tuple[int, str]]) -> list[Line]:
     return out
 
 
-def _label_of(text: str, kind: str = "text") -> tuple[str, str] | None:
-    """(label, rest) when a line starts with a bold label or a known plain "Label:"."""
+def _label_of(text: str, kind: str = "text", standalone: bool = True) -> tuple[str, str] | None:
+    """(label, rest) when a line starts with a bold label or a known plain "Label:".
+
+    A section name alone on a line ("Timeline", "What went poorly?") is a label only when it is
+    ``standalone``: not the last words of a sentence wrapped onto the next line.
+    """
     if text.startswith(("**", "__")):
         m = BOLD_LABEL_RE.match(text)
         if m:
@@ -221,8 +226,16 @@ def _label_of(text: str, kind: str = "text") -> tuple[str, str] | None:
             and (is_known_label(m.group("label")))
         ):
             return m.group("label").strip(), m.group("rest").strip()
-    elif kind == "text" and len(text) <= 40 and len(text.split()) <= 4 and classify(text):
-        # A canonical part name alone on a line ("Timeline", "Action Items") in a plain export.
+    elif (
+        kind == "text"
+        and standalone
+        and len(text) <= 60
+        and len(text.split()) <= 6
+        and not text.rstrip().endswith((".", ",", ";"))
+        and is_known_label(text)
+    ):
+        # A section name alone on a line ("Timeline", "Action Items") in a plain or rendered
+        # export, where headings lost their markup.
         return text.strip(), ""
     return None
 
@@ -269,12 +282,16 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
         while stack and stack[-1].kind == "bullet" and indent <= stack[-1].indent:
             stack.pop()
 
+    prev: Line | None = None
     for ln in lines:
         kind = ln.kind
         if kind == "blank":
             if stack:
                 stack[-1].lines.append(ln)
+            prev = None
             continue
+        standalone = prev is None or prev.kind != "text" or prev.content.rstrip().endswith(_SENTENCE_END)
+        prev = ln
         if kind != "code":
             close_bullets(ln.indent if kind in ("list", "text", "table", "quote") else -1)
         if kind == "heading":
@@ -303,7 +320,7 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
             stack.append(span)
             continue
         if kind in ("text", "list") and ln.indent < 4:
-            lab = _label_of(ln.content, kind)
+            lab = _label_of(ln.content, kind, standalone)
             if (
                 lab is not None
                 and is_known_label(lab[0])

@@ -175,6 +175,11 @@ def _lines(state: _State, lines: Iterable[Line]) -> None:
     block: list[Line] = []
     top_indent: int | None = None
     prev_entry_line = False
+    # After a timestamped sub-heading ("### 14:05"), the paragraphs and untimed bullets under
+    # it describe that one event.
+    heading_entry = False
+    # A date-only sub-heading is an event of its own when prose, not timed lines, follows it.
+    pending_date: tuple[Line, dt.date] | None = None
 
     def flush_table() -> None:
         if block:
@@ -183,6 +188,7 @@ def _lines(state: _State, lines: Iterable[Line]) -> None:
 
     for ln in lines:
         if ln.kind in ("table", "sep"):
+            pending_date = None
             block.append(ln)
             continue
         flush_table()
@@ -198,21 +204,42 @@ def _lines(state: _State, lines: Iterable[Line]) -> None:
             if d is not None and (ln.kind == "heading" or len(clean_inline(content)) <= 60):
                 state.date = d
                 prev_entry_line = False
+                heading_entry = False
+                pending_date = (ln, d) if ln.kind == "heading" else None
                 continue
         if ln.kind == "heading":
-            prev_entry_line = False
+            pending_date = None
+            stamp = _leading_stamp(clean_inline(content))
+            if stamp is not None:
+                date, clock, off, rest, explicit = stamp
+                if date is not None:
+                    state.date = date
+                state.add(clock, off, rest, ln.no, date, explicit)
+                prev_entry_line = heading_entry = True
+                continue
+            prev_entry_line = heading_entry = False
             continue
         stamp = _leading_stamp(clean_inline(content) if ln.kind != "code" else content)
+        if pending_date is not None:
+            head, day = pending_date
+            pending_date = None
+            if stamp is None and tz is None and ln.kind in ("text", "list", "quote"):
+                state.add(None, None, clean_inline(head.content), head.no, day)
+                prev_entry_line = heading_entry = True
         if stamp is not None:
             date, clock, off, rest, explicit = stamp
             if date is not None:
                 state.date = date
             state.add(clock, off, rest, ln.no, date, explicit)
             prev_entry_line = True
+            heading_entry = False
             if ln.kind == "list" and (top_indent is None or ln.indent < top_indent):
                 top_indent = ln.indent
             continue
         if ln.kind == "list":
+            if heading_entry and state.entries:
+                state.extend_last(content)
+                continue
             if top_indent is None:
                 top_indent = ln.indent
             if ln.indent > top_indent and prev_entry_line:
