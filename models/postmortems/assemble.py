@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 from .action_items import extract_action_items
+from .blame import FIRST_NAMES
 from .impact import build_impact
 from .markdown import Document, Span
 from .metadata import (
@@ -40,8 +42,10 @@ def build_postmortem(
     sections, chosen = choose_parts(doc.spans)
     tz_offset = _declared_tz_offset(doc)
     timeline = extract_timeline(chosen["timeline"], date, tz_offset)
-    action_items = extract_action_items(chosen["action_items"])
     authors = authors_of(meta)
+    action_items = _named_owners(
+        extract_action_items(chosen["action_items"]), _people(authors, (), meta)
+    )
     blob = _reference_text(doc)
     incidents = _incident_refs(blob, meta)
     return Postmortem(
@@ -147,6 +151,28 @@ def _incident_refs(blob: str, meta: Meta) -> list[str]:
             if str(tok) not in incidents:
                 incidents.append(str(tok))
     return incidents
+
+
+_NAME_PREFIX_RE = re.compile(r"^(?P<name>@?[A-Za-z][\w.'-]{0,30}(?: [A-Z][\w.'-]{0,30})?)\s*:\s+(?P<rest>\S.*)$")
+
+
+def _named_owners(items: tuple[ActionItem, ...], people: tuple[str, ...]) -> tuple[ActionItem, ...]:
+    """Owners written as a "Name: task" prefix, as in meeting minutes ("JR: follow up with ...").
+
+    Only names the document lists (authors, responders, attendees), @handles and common given
+    names count, so that "Monitoring: add an alert" stays a category, not an owner.
+    """
+    known = {p.lower().lstrip("@") for p in people}
+    out: list[ActionItem] = []
+    for item in items:
+        m = _NAME_PREFIX_RE.match(item.text) if item.owner is None else None
+        if m is not None:
+            name = m.group("name")
+            bare = name.lstrip("@").lower()
+            if name.startswith("@") or bare in known or bare in FIRST_NAMES:
+                item = replace(item, owner=name.lstrip("@"), text=m.group("rest"))
+        out.append(item)
+    return tuple(out)
 
 
 def _people(authors: tuple[str, ...], action_items: tuple[ActionItem, ...], meta: Meta) -> tuple[str, ...]:
