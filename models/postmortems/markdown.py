@@ -265,6 +265,11 @@ def _front_matter(raw_lines: list[tuple[int, str]]) -> tuple[dict[str, Any], dic
     return {str(k): v for k, v in data.items()}, key_lines, end + 1
 
 
+def _empty_bullet(span: Span) -> bool:
+    """A bullet label with nothing after it yet, or only a table that started under it."""
+    return not span.inline and all(ln.kind in ("blank", "table", "sep") for ln in span.lines)
+
+
 def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
     fm, fm_lines, skip = _front_matter(raw_lines)
     lines = classify_lines(raw_lines[skip:])
@@ -283,15 +288,26 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
             stack.pop()
 
     prev: Line | None = None
-    for ln in lines:
+    prev_label = False
+    for idx, ln in enumerate(lines):
         kind = ln.kind
         if kind == "blank":
             if stack:
                 stack[-1].lines.append(ln)
             prev = None
             continue
-        standalone = prev is None or prev.kind != "text" or prev.content.rstrip().endswith(_SENTENCE_END)
+        standalone = (
+            prev is None
+            or prev.kind != "text"
+            or prev_label
+            or prev.content.rstrip().endswith(_SENTENCE_END)
+        )
         prev = ln
+        prev_label = False
+        if kind in ("table", "sep") and stack and stack[-1].kind == "bullet" and _empty_bullet(stack[-1]):
+            # "- Action Items:" with the table right under it: the table is the bullet's body.
+            stack[-1].lines.append(ln)
+            continue
         if kind != "code":
             close_bullets(ln.indent if kind in ("list", "text", "table", "quote") else -1)
         if kind == "heading":
@@ -328,6 +344,7 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
             ):
                 label, rest = lab
                 got = classify(label)
+                prev_label = not rest
                 if kind == "list":
                     span = Span(
                         got[0] if got else None,
@@ -358,7 +375,8 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
                 continue
         if kind == "table":
             cells = ln.cells()
-            if 2 <= len(cells) <= 3 and cells[0]:
+            header = idx + 1 < len(lines) and lines[idx + 1].kind == "sep"
+            if 2 <= len(cells) <= 3 and cells[0] and not header:
                 label = clean_inline(cells[0])
                 got = classify(label) if len(label) <= 60 else None
                 if got is not None and any(c.strip() for c in cells[1:]):

@@ -31,6 +31,7 @@ _DATE_COL_RE = re.compile(r"^\s*(?:date|day)\s*$", re.IGNORECASE)
 _ROLLOVER = dt.timedelta(hours=6)
 _RANGE_END_RE = re.compile(r"^\s*[-–—]\s*\d{1,2}:\d{2}(?:\s*(?:UTC|Z))?")  # "14:02–14:10"
 _ZONE_PREFIX_RE = re.compile(r"^\s*(?:Z|UTC|GMT)\b")
+_ISO_ZONE_RE = re.compile(r"(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})\s*$", re.IGNORECASE)
 _DATE_TIME_GLUE_RE = re.compile(r"[\s,]*(?:at\s+|@\s*|T)?")
 
 
@@ -91,8 +92,11 @@ def _leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, s
     iso = find_iso_datetime(head[:40])
     if iso is not None and iso[1] <= 2:
         rest = s[cut + iso[2] :]
+        # Without a zone the time is local: the document's declared zone applies.
+        zoned = _ISO_ZONE_RE.search(head[iso[1] : iso[2]]) or _ZONE_PREFIX_RE.match(rest)
         rest = _ZONE_PREFIX_RE.sub("", rest)
-        return iso[0].date(), iso[0].time().replace(tzinfo=None), 0, _SEP_RE.sub("", rest, 1), True
+        offset = 0 if zoned else None
+        return iso[0].date(), iso[0].time().replace(tzinfo=None), offset, _SEP_RE.sub("", rest, 1), True
     date: dt.date | None = None
     pos = 0
     m = DATE_RE.match(head)
