@@ -22,11 +22,11 @@ from .metadata import (
     status_of,
     title_of,
 )
-from .model import ActionItem, Impact, Postmortem, TimelineEntry
+from .model import ActionItem, Impact, Postmortem, Section, TimelineEntry
 from .parts import choose_parts, conditions, criteria, span_text, value_text
 from .refs import ci_refs, incident_refs, ticket_refs
 from .textutil import clean_inline, tz_declaration
-from .timeline import extract_timeline
+from .timeline import extract_timeline, leading_stamp
 
 _SUMMARY_HEADING_RE = re.compile(
     r"(?i)^(?:executive )?(?:summary|overview|tl;? ?dr|what happened|incident summary|description)"
@@ -40,6 +40,11 @@ def build_postmortem(
     title = title_of(doc, meta, html_title)
     date = date_of(meta, title)
     sections, chosen = choose_parts(doc.spans)
+    if not sections["timeline"].present:
+        found = _timestamped_span(doc.spans)
+        if found is not None:
+            sections["timeline"] = Section(True, found.heading, found.line)
+            chosen["timeline"] = [found]
     tz_offset = _declared_tz_offset(doc)
     timeline = extract_timeline(chosen["timeline"], date, tz_offset)
     authors = authors_of(meta)
@@ -70,6 +75,21 @@ def build_postmortem(
         prose=_prose(doc),
         names=_people(authors, action_items, meta),
     )
+
+
+def _timestamped_span(spans: list[Span]) -> Span | None:
+    """A section under another name ("Context", "Key events") that is a list of timestamped
+    events: the document's timeline when no section is called one."""
+    for span in spans:
+        if span.part is not None or span.kind == "frontmatter":
+            continue
+        items = [ln for ln in span.lines if ln.kind in ("list", "text", "table")]
+        if len(items) < 3:
+            continue
+        stamped = sum(1 for ln in items if leading_stamp(clean_inline(ln.content)) is not None)
+        if stamped >= 3 and stamped * 2 >= len(items):
+            return span
+    return None
 
 
 def _declared_tz_offset(doc: Document) -> int:

@@ -20,7 +20,7 @@ _RULES: tuple[tuple[str, int, str], ...] = (
     (
         "timeline",
         0,
-        r"^(?:detailed |incident |event |full |brief )?time ?line\b|^chronology\b|"
+        r"^(?:[\w-]+ ){0,3}time ?line\b|^chronology\b|^(?:detailed |incident )?chronology\b|"
         r"^sequence of events\b|^timeline of events\b|^events timeline\b|^incident log\b"
         r"|^event log\b",
     ),
@@ -58,7 +58,8 @@ _RULES: tuple[tuple[str, int, str], ...] = (
     (
         "action_items",
         0,
-        r"^(?:follow[ -]?up )?action items?\b|^actions?(?: taken| to take| plan)?$|^foll"
+        r"^(?:follow[ -]?up )?action items?\b|^actions?(?: taken| to take| plan)?$|"
+        r"^(?:follow[ -]?up|corrective|preventi(?:ve|ative)|remedial) (?:actions?|measures|steps)\b|^foll"
         r"ow[ -]?ups?\b|"
         r"^followups\b|^actionables?\b|^remediations?\b|^corrective (?:and preventive |and preventative "
         r")?actions?\b|"

@@ -121,9 +121,14 @@ def _leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, s
     return date, t[0], t[1], _SEP_RE.sub("", rest, 1), date is not None
 
 
+def leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, str, bool] | None:
+    """Public form of the line-start timestamp reader (for finding unnamed timelines)."""
+    return _leading_stamp(content)
+
+
 def _date_only(content: str) -> dt.date | None:
     s = clean_inline(content)
-    if len(s) > 90 or find_time(s) is not None:
+    if len(s) > 90 or find_time(s) is not None or _leading_stamp(s) is not None:
         return None
     return find_date(s)
 

@@ -245,3 +245,27 @@ def test_skipping_a_procedure_is_blame_but_a_system_skipping_is_not() -> None:
     )
     hits = [f for f in lint(pm) if f.rule == "blame-language"]
     assert len(hits) == 1 and "@jsnshrmn" in hits[0].message
+
+
+@pytest.mark.parametrize("heading", ["Response timeline", "Timeline (UTC)", "Detailed incident timeline"])
+def test_timeline_section_names(heading: str) -> None:
+    pm = _md(f"# X\n\n## {heading}\n\n- 10:00 deploy\n- 10:05 alert\n")
+    assert pm.sections["timeline"].present and len(pm.timeline) == 2
+
+
+def test_a_list_of_timestamped_events_under_another_name_is_the_timeline() -> None:
+    pm = _md(
+        "# X\n\n- **Context**:\n  - 2023-07-25 14:05 - alert fired\n  - 2023-07-25 14:09: pod "
+        "terminating\n  - 2023-07-25 14:17: node not ready\n\n## Notes\n\n- kept for reference\n"
+    )
+    assert pm.sections["timeline"].heading == "Context"
+    assert len(pm.timeline) == 3
+    # Two timestamps in a summary do not make a timeline.
+    pm = _md("# X\n\n## Summary\n\n- 10:00 deploy\n- 10:05 alert\n- the rest is prose\n- more\n")
+    assert not pm.sections["timeline"].present
+
+
+@pytest.mark.parametrize("heading", ["Follow-up actions", "Corrective measures", "Preventive steps"])
+def test_action_section_names(heading: str) -> None:
+    pm = _md(f"# X\n\n## {heading}\n\n- Add an alert (OPS-3)\n")
+    assert [a.ticket for a in pm.action_items] == ["OPS-3"]
