@@ -59,7 +59,8 @@ _STRONG_BEFORE_RE = re.compile(
 )
 _STRONG_AFTER_RE = re.compile(
     r"^\s+(?:to|until|before)\s+(?:full\s+|complete\s+)?(?:recovery|recover|resolution|restor\w+"
-    r"|mitigation|repair)\b",
+    r"|mitigation|repair)\b|^\s+of\s+(?:total\s+|complete\s+|partial\s+)?(?:downtime|outage|"
+    r"disruption|degradation|unavailability)\b",
     re.I,
 )
 _MINUTE_ADJ_RE = re.compile(

@@ -15,9 +15,9 @@ import pytest
 from models.postmortems.agreement import CHECKS, agrees, keyword_baseline, score_folder
 
 FOLDER = Path(__file__).resolve().parents[2] / "fixtures" / "postmortems-real"
-MARGIN = 0.02
+MARGIN = 0.03
 # Measured with benchmarks/bench_lint_agreement.py (see docs/postmortems.md).
-MEASURED = {"dev": 1.000, "heldout": 0.0, "blind": 0.0, "all": 0.0}
+MEASURED = {"dev": 1.000, "heldout": 0.935, "blind": 1.000, "all": 0.980}
 
 
 @pytest.fixture(scope="module")

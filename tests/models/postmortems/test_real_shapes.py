@@ -269,3 +269,13 @@ def test_a_list_of_timestamped_events_under_another_name_is_the_timeline() -> No
 def test_action_section_names(heading: str) -> None:
     pm = _md(f"# X\n\n## {heading}\n\n- Add an alert (OPS-3)\n")
     assert [a.ticket for a in pm.action_items] == ["OPS-3"]
+
+
+def test_hours_of_downtime_and_other_section_wordings() -> None:
+    pm = _md(
+        "# Halt\n\n## Origin of the incident\n\n- An unpatched bug\n\n## Effects\n\nThe chain "
+        "incurred 22 hours of downtime.\n\n## Review actions\n\n- Add chain monitoring\n"
+    )
+    assert pm.sections["contributing_conditions"].present
+    assert pm.impact.duration_minutes == 22 * 60
+    assert [a.text for a in pm.action_items] == ["Add chain monitoring"]
