@@ -173,7 +173,9 @@ def _incident_refs(blob: str, meta: Meta) -> list[str]:
     return incidents
 
 
-_NAME_PREFIX_RE = re.compile(r"^(?P<name>@?[A-Za-z][\w.'-]{0,30}(?: [A-Z][\w.'-]{0,30})?)\s*:\s+(?P<rest>\S.*)$")
+_NAME_PREFIX_RE = re.compile(
+    r"^(?P<name>@?[A-Za-z][\w.'-]{0,30}(?: [A-Z][\w.'-]{0,30})?)\s*:\s+(?P<rest>\S.*)$"
+)
 
 
 def _named_owners(items: tuple[ActionItem, ...], people: tuple[str, ...]) -> tuple[ActionItem, ...]:

@@ -30,7 +30,8 @@ _RULES: tuple[tuple[str, int, str], ...] = (
         r"^(?:technical |underlying |primary |probable |the )?root[ -]?causes?\b|^rca\b|"
         r"^contributing (?:factors?|conditions?|causes?)\b|^causal factors?\b|^causes?\b|"
         r"^(?:root causes? and |)triggers?\b|^why (?:it|this|did (?:it|this|the \w+)) happen|"
-        r"^what caused\b|^origins? of (?:the )?(?:incident|outage|problem|issue|failure)\b|^cause (?:of|and)\b|^technical (?:details|cause)\b|^factors\b|"
+        r"^what caused\b|^origins? of (?:the )?(?:incident|outage|problem|issue|failure)\b|"
+        r"^cause (?:of|and)\b|^technical (?:details|cause)\b|^factors\b|"
         r"^conditions\b|^root cause analysis\b|^analysis of causes\b|^five whys\b|^5 whys\b",
     ),
     (

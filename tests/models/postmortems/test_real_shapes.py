@@ -60,10 +60,7 @@ def test_duration_in_the_summary_with_everyday_wording() -> None:
 
 def test_a_timeline_span_needs_an_entry_marking_the_start_of_impact() -> None:
     # "began sending alerts" is not the start of the impact: no duration is made up.
-    pm = _md(
-        "# Certs\n\n## Timeline\n\n- 19:00 Sentry began sending alerts\n"
-        "- 19:46 Incident resolved\n"
-    )
+    pm = _md("# Certs\n\n## Timeline\n\n- 19:00 Sentry began sending alerts\n- 19:46 Incident resolved\n")
     assert pm.impact.duration_minutes is None
     pm = _md("# Certs\n\n## Timeline\n\n- 12:50 Start of incident\n- 13:29 Incident ends\n")
     assert pm.impact.duration_minutes == 39.0
@@ -79,7 +76,8 @@ def test_timeline_in_timestamped_sub_headings() -> None:
         "### 09:02 PM\nActivity noticed.\n\n"
         "## Action items\n\n- Pin the base image\n"
     )
-    assert [e.text.split()[0] for e in pm.timeline] == ["2018-01-15", "Other", "Bump", "Discussion.", "Activity"]
+    firsts = [e.text.split()[0] for e in pm.timeline]
+    assert firsts == ["2018-01-15", "Other", "Bump", "Discussion.", "Activity"]
     assert pm.timeline[1].at == dt.datetime(2018, 1, 18, 1, 14, tzinfo=dt.UTC)
     assert "Builds will fail" in pm.timeline[1].text
     assert "Checked the site" in pm.timeline[2].text
@@ -183,9 +181,10 @@ def test_table_right_after_an_action_items_bullet() -> None:
 @pytest.mark.parametrize(
     ("item", "ticket"),
     [
-        ("Fix the bug ([pull request][fix])\n\n[fix]: https://github.com/acme/app/pull/2113", (
-            "https://github.com/acme/app/pull/2113"
-        )),
+        (
+            "Fix the bug ([pull request][fix])\n\n[fix]: https://github.com/acme/app/pull/2113",
+            ("https://github.com/acme/app/pull/2113"),
+        ),
         ("[#2226]: add logging\n\n[#2226]: https://github.com/acme/app/issues/2226", "#2226"),
         ("Add alerting, see bug 12345", "Bug 12345"),
         ("Add alerting (PLAT-881)", "PLAT-881"),
@@ -205,8 +204,10 @@ def test_owner_column_names() -> None:
 
 
 def test_a_list_of_things_in_parentheses_is_not_an_owner() -> None:
-    pm = _md("# X\n\n## Action items\n\n- Set limits on (prometheus, grafana, ingress) too\n"
-             "- Add retries (dana, PAY-412)\n")
+    pm = _md(
+        "# X\n\n## Action items\n\n- Set limits on (prometheus, grafana, ingress) too\n"
+        "- Add retries (dana, PAY-412)\n"
+    )
     assert [a.owner for a in pm.action_items] == [None, "dana"]
 
 
@@ -224,8 +225,14 @@ def test_meeting_minutes_items_with_name_prefix_owners() -> None:
 
 @pytest.mark.parametrize(
     "heading",
-    ["Root Causes", "What went wrong", "What went poorly", "How the problem was introduced",
-     "Contributing factors", "Why it happened"],
+    [
+        "Root Causes",
+        "What went wrong",
+        "What went poorly",
+        "How the problem was introduced",
+        "Contributing factors",
+        "Why it happened",
+    ],
 )
 def test_contributing_conditions_section_names(heading: str) -> None:
     pm = _md(f"# X\n\n## {heading}\n\n- The disk filled up\n")
