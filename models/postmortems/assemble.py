@@ -80,6 +80,7 @@ def build_postmortem(
 def _timestamped_span(spans: list[Span]) -> Span | None:
     """A section under another name ("Context", "Key events") that is a list of timestamped
     events: the document's timeline when no section is called one."""
+    best: tuple[int, Span] | None = None
     for span in spans:
         if span.part is not None or span.kind == "frontmatter":
             continue
@@ -87,9 +88,9 @@ def _timestamped_span(spans: list[Span]) -> Span | None:
         if len(items) < 3:
             continue
         stamped = sum(1 for ln in items if leading_stamp(clean_inline(ln.content)) is not None)
-        if stamped >= 3 and stamped * 2 >= len(items):
-            return span
-    return None
+        if stamped >= 3 and stamped * 2 >= len(items) and (best is None or stamped > best[0]):
+            best = (stamped, span)
+    return best[1] if best is not None else None
 
 
 def _declared_tz_offset(doc: Document) -> int:
