@@ -8,7 +8,7 @@ on "heldout" organisations was not looked at while tuning (their texts were read
 them); "blind" organisations were added and labelled after tuning had begun and not parsed
 until the final measurement. The held-out and blind figures are the ones to quote.
 
-    .venv/bin/python benchmarks/bench_lint_agreement.py [--misses] [--split dev|heldout|blind]
+    .venv/bin/python benchmarks/bench_lint_agreement.py [--misses] [--split dev|heldout|blind|blind2]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _row(name: str, parser: Score, baseline: Score) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--misses", action="store_true", help="list every disagreement")
-    ap.add_argument("--split", choices=["dev", "heldout", "blind"], help="score only this split")
+    ap.add_argument("--split", choices=["dev", "heldout", "blind", "blind2"], help="score only this split")
     args = ap.parse_args()
     splits = [args.split] if args.split else None
     parser, baseline = score_folder(FOLDER, splits)
@@ -49,7 +49,7 @@ def main() -> int:
             f"   {b[0]:>4}/{b[1]:<4} {b[0] / max(b[1], 1):6.3f}"
         )
     print()
-    for key in ("dev", "heldout", "blind", "all"):
+    for key in ("dev", "heldout", "blind", "blind2", "all"):
         if key in parser:
             docs = parser[key].total // len(CHECKS)
             print(_row(f"overall {key} ({docs} documents)", parser[key], baseline[key]))
