@@ -267,7 +267,11 @@ def _front_matter(raw_lines: list[tuple[int, str]]) -> tuple[dict[str, Any], dic
 
 def _empty_bullet(span: Span) -> bool:
     """A bullet label with nothing after it yet, or only a table that started under it."""
-    return not span.inline and all(ln.kind in ("blank", "table", "sep") for ln in span.lines)
+    return (
+        not span.inline
+        and span.indent >= 0
+        and all(ln.kind in ("blank", "table", "sep") for ln in span.lines)
+    )
 
 
 def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
@@ -304,6 +308,16 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
         )
         prev = ln
         prev_label = False
+        if (
+            kind == "list"
+            and stack
+            and stack[-1].kind == "bullet"
+            and _empty_bullet(stack[-1])
+            and ln.indent == stack[-1].indent
+            and _label_of(ln.content, kind) is None
+        ):
+            # "- **Follow-up actions:**" followed by sibling bullets: they are its items.
+            stack[-1].indent = -1
         if kind in ("table", "sep") and stack and stack[-1].kind == "bullet" and _empty_bullet(stack[-1]):
             # "- Action Items:" with the table right under it: the table is the bullet's body.
             stack[-1].lines.append(ln)

@@ -81,7 +81,8 @@ URL_RE = re.compile(r"https?://[^\s<>\"'()\[\]`|]+")
 _TICKET_URL_RE = re.compile(
     r"/(?:issues?|pull|pulls|merge_requests|browse|tickets?|bugs?|show_bug\.cgi)(?:/|\?id=)|"
     r"linear\.app/[^/]+/issue/|atlassian\.net/(?:browse|jira)/|/-/issues/|/-/merge_requests/|"
-    r"bugzilla\.|crbug\.com/|issuetracker\.google\.com/",
+    r"bugzilla\.|crbug\.com/|issuetracker\.google\.com/|trello\.com/c/|app\.asana\.com/\d+/\d+/\d+|"
+    r"app\.shortcut\.com/[^/]+/story/|/youtrack/issue/",
     re.IGNORECASE,
 )
 _CI_URL_RE = re.compile(

@@ -17,7 +17,7 @@ from models.postmortems.agreement import CHECKS, agrees, keyword_baseline, score
 FOLDER = Path(__file__).resolve().parents[2] / "fixtures" / "postmortems-real"
 MARGIN = 0.03
 # Measured with benchmarks/bench_lint_agreement.py (see docs/postmortems.md).
-MEASURED = {"dev": 1.000, "heldout": 0.961, "blind": 1.000, "all": 0.988}
+MEASURED = {"dev": 1.000, "heldout": 0.961, "blind": 1.000, "blind2": 0.945, "all": 0.981}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_labelled_set_is_complete() -> None:
     assert not held & {v["organisation"] for v in labels.values() if v["split"] == "dev"}
 
 
-@pytest.mark.parametrize("split", ["dev", "heldout", "blind", "all"])
+@pytest.mark.parametrize("split", ["dev", "heldout", "blind", "blind2", "all"])
 def test_agreement_does_not_fall_below_the_measured_figure(scores, split: str) -> None:
     parser, _ = scores
     assert parser[split].rate >= MEASURED[split] - MARGIN, parser[split].misses
@@ -45,7 +45,7 @@ def test_agreement_does_not_fall_below_the_measured_figure(scores, split: str) -
 
 def test_parser_beats_the_keyword_baseline_away_from_the_tuning_set(scores) -> None:
     parser, baseline = scores
-    for split in ("heldout", "blind"):
+    for split in ("heldout", "blind", "blind2"):
         assert parser[split].rate > baseline[split].rate
 
 

@@ -286,3 +286,17 @@ def test_hours_of_downtime_and_other_section_wordings() -> None:
     assert pm.sections["contributing_conditions"].present
     assert pm.impact.duration_minutes == 22 * 60
     assert [a.text for a in pm.action_items] == ["Add chain monitoring"]
+
+
+def test_sibling_bullets_after_an_empty_bullet_label_are_its_items() -> None:
+    pm = _md(
+        "# Outage\n\n### Summary\n\n- **What caused it?** A leaking module.\n\n"
+        "- **What was the impact?** Deploys were blocked.\n\n- **Followup actions:**\n\n"
+        "- [ ] Pin all apt dependencies\n- [ ] Alert on swap usage (https://trello.com/c/2HRVCSTJ/466)\n"
+    )
+    assert pm.sections["impact"].present
+    assert [(a.text, a.status) for a in pm.action_items] == [
+        ("Pin all apt dependencies", "todo"),
+        ("Alert on swap usage", "todo"),
+    ]
+    assert pm.action_items[1].ticket == "https://trello.com/c/2HRVCSTJ/466"
