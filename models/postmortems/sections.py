@@ -54,7 +54,8 @@ _RULES: tuple[tuple[str, int, str], ...] = (
         r"nt) impact\b|"
         r"^impact(?! (?:start|end|began|ended|begin|duration|time)s?\b)\b|^blast radius\b|"
         r"^(?:scope|severity) (?:and|&) impact\b|^who was (?:affected|impacted)\b|^affec"
-        r"ted (?:users|customers|services)\b|^affected [\w-]+(?: [\w-]+)?$|^what was (?:affected|impacted)\b|^what (?:was|is|were) the impacts?\b",
+        r"ted (?:users|customers|services)\b|^affected [\w-]+(?: [\w-]+)?$|"
+        r"^what was (?:affected|impacted)\b|^what (?:was|is|were) the impacts?\b",
     ),
     (
         "action_items",
