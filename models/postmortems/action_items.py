@@ -267,6 +267,18 @@ def _apply_fields(d: _Draft, key: str, value: str) -> None:
         d.verification = d.verification or clean_inline(value).strip(" .;") or None
 
 
+def _is_meta_part(part: str) -> bool:
+    """A parenthesised part that is metadata other than a name: field, ticket, date, status."""
+    return bool(
+        _FIELD_RE.match(" " + part)
+        or (_ticket_of(part) and len(part.split()) <= 3)
+        or find_date(part)
+        or _SPRINT_RE.match(part)
+        or (normalize_priority(part) and len(part.split()) <= 2)
+        or normalize_status(part)
+    )
+
+
 def _from_text(text: str, line: int, check: str | None = None) -> _Draft:
     """Fields out of one list item or paragraph; the remaining words are the item's text."""
     d = _Draft(text="", line=line)
@@ -318,7 +330,11 @@ def _from_text(text: str, line: int, check: str | None = None) -> _Draft:
             elif normalize_status(part):
                 d.status = d.status or normalize_status(part)
                 meta += 1
-            elif _NAME_RE.match(part) and (part.startswith("@") or len(parts) > 1 or meta):
+            elif _NAME_RE.match(part) and (part.startswith("@") or meta or (
+                len(parts) > 1 and any(_is_meta_part(p) for p in parts if p != part)
+            )):
+                # A bare name counts as the owner only next to other metadata
+                # ("(dana, PAY-412)"); "(prometheus, grafana, ingress)" is a list of things.
                 d.owner = d.owner or _owner_clean(part)
                 meta += 1
         if meta and meta >= len(parts) - 1:
@@ -479,6 +495,10 @@ def _from_lines(lines: list[Line]) -> list[_Draft]:
     category_indent: int | None = None
     last_item_indent = 0
     pending_heading: Line | None = None
+    # Lazy continuation: a text line right after a list item (no blank line) belongs to it.
+    after_item = False
+    # A section written as plain paragraphs (meeting minutes) has one item per paragraph.
+    paragraphs = not any(ln.kind in ("list", "table") for ln in lines)
 
     def flush_table() -> None:
         if table:
@@ -492,8 +512,10 @@ def _from_lines(lines: list[Line]) -> list[_Draft]:
             continue
         flush_table()
         if ln.kind in ("blank", "rule", "code"):
+            after_item = after_item and ln.kind == "code"
             continue
         if ln.kind == "heading":
+            after_item = False
             pending_heading = ln
             top = None
             category_indent = None
@@ -533,11 +555,16 @@ def _from_lines(lines: list[Line]) -> list[_Draft]:
             if d.text and not PLACEHOLDER_RE.match(d.text):
                 drafts.append(d)
                 last_item_indent = ln.indent
+                after_item = True
             pending_heading = None
             continue
         if ln.kind in ("text", "quote"):
             text = content
             if PLACEHOLDER_RE.match(text):
+                continue
+            if after_item and drafts and not _FIELD_LINE_RE.match(clean_inline(text)):
+                if len(drafts[-1].detail) < 20:
+                    drafts[-1].detail.append(text)
                 continue
             fl = _FIELD_LINE_RE.match(clean_inline(text) if "**" in text else text)
             if fl:
@@ -552,7 +579,7 @@ def _from_lines(lines: list[Line]) -> list[_Draft]:
                     if fm:
                         _apply_fields(drafts[-1], fm.group("key"), plain[fm.end() :])
                 continue
-            if _looks_like_item(text):
+            if _looks_like_item(text) or (paragraphs and not _CATEGORY_RE.match(text.strip())):
                 d = _from_text(text, ln.no)
                 if d.text:
                     drafts.append(d)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 from .action_items import extract_action_items
+from .blame import FIRST_NAMES
 from .impact import build_impact
 from .markdown import Document, Span
 from .metadata import (
@@ -20,11 +22,11 @@ from .metadata import (
     status_of,
     title_of,
 )
-from .model import ActionItem, Impact, Postmortem, TimelineEntry
+from .model import ActionItem, Impact, Postmortem, Section, TimelineEntry
 from .parts import choose_parts, conditions, criteria, span_text, value_text
 from .refs import ci_refs, incident_refs, ticket_refs
 from .textutil import clean_inline, tz_declaration
-from .timeline import extract_timeline
+from .timeline import extract_timeline, leading_stamp
 
 _SUMMARY_HEADING_RE = re.compile(
     r"(?i)^(?:executive )?(?:summary|overview|tl;? ?dr|what happened|incident summary|description)"
@@ -38,10 +40,17 @@ def build_postmortem(
     title = title_of(doc, meta, html_title)
     date = date_of(meta, title)
     sections, chosen = choose_parts(doc.spans)
+    if not sections["timeline"].present:
+        found = _timestamped_span(doc.spans)
+        if found is not None:
+            sections["timeline"] = Section(True, found.heading, found.line)
+            chosen["timeline"] = [found]
     tz_offset = _declared_tz_offset(doc)
     timeline = extract_timeline(chosen["timeline"], date, tz_offset)
-    action_items = extract_action_items(chosen["action_items"])
     authors = authors_of(meta)
+    action_items = _named_owners(
+        extract_action_items(chosen["action_items"]), _people(authors, (), meta)
+    )
     blob = _reference_text(doc)
     incidents = _incident_refs(blob, meta)
     return Postmortem(
@@ -66,6 +75,22 @@ def build_postmortem(
         prose=_prose(doc),
         names=_people(authors, action_items, meta),
     )
+
+
+def _timestamped_span(spans: list[Span]) -> Span | None:
+    """A section under another name ("Context", "Key events") that is a list of timestamped
+    events: the document's timeline when no section is called one."""
+    best: tuple[int, Span] | None = None
+    for span in spans:
+        if span.part is not None or span.kind == "frontmatter":
+            continue
+        items = [ln for ln in span.lines if ln.kind in ("list", "text", "table")]
+        if len(items) < 3:
+            continue
+        stamped = sum(1 for ln in items if leading_stamp(clean_inline(ln.content)) is not None)
+        if stamped >= 3 and stamped * 2 >= len(items) and (best is None or stamped > best[0]):
+            best = (stamped, span)
+    return best[1] if best is not None else None
 
 
 def _declared_tz_offset(doc: Document) -> int:
@@ -117,7 +142,10 @@ def _impact(
     start = meta.front("impact start", "start", "started at") or meta.labels.get("start")
     end = meta.front("impact end", "end", "resolved at") or meta.labels.get("end")
     start_end = (meta_datetime(start, date, tz_offset), meta_datetime(end, date, tz_offset))
-    return build_impact(impact_text, _impact_meta(meta), timeline, _summary_text(doc), sev_src, start_end)
+    prose = "\n".join(clean_inline(ln.content) for ln in doc.lines if ln.kind in ("text", "list", "quote"))
+    return build_impact(
+        impact_text, _impact_meta(meta), timeline, _summary_text(doc), sev_src, start_end, prose
+    )
 
 
 def _reference_text(doc: Document) -> str:
@@ -144,6 +172,30 @@ def _incident_refs(blob: str, meta: Meta) -> list[str]:
             if str(tok) not in incidents:
                 incidents.append(str(tok))
     return incidents
+
+
+_NAME_PREFIX_RE = re.compile(
+    r"^(?P<name>@?[A-Za-z][\w.'-]{0,30}(?: [A-Z][\w.'-]{0,30})?)\s*:\s+(?P<rest>\S.*)$"
+)
+
+
+def _named_owners(items: tuple[ActionItem, ...], people: tuple[str, ...]) -> tuple[ActionItem, ...]:
+    """Owners written as a "Name: task" prefix, as in meeting minutes ("JR: follow up with ...").
+
+    Only names the document lists (authors, responders, attendees), @handles and common given
+    names count, so that "Monitoring: add an alert" stays a category, not an owner.
+    """
+    known = {p.lower().lstrip("@") for p in people}
+    out: list[ActionItem] = []
+    for item in items:
+        m = _NAME_PREFIX_RE.match(item.text) if item.owner is None else None
+        if m is not None:
+            name = m.group("name")
+            bare = name.lstrip("@").lower()
+            if name.startswith("@") or bare in known or bare in FIRST_NAMES:
+                item = replace(item, owner=name.lstrip("@"), text=m.group("rest"))
+        out.append(item)
+    return tuple(out)
 
 
 def _people(authors: tuple[str, ...], action_items: tuple[ActionItem, ...], meta: Meta) -> tuple[str, ...]:

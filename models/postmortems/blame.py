@@ -156,6 +156,13 @@ _TRIGGERS: tuple[str, ...] = (
     "thanks to",
     "root cause",
     "oversight",
+    "procedure",
+    "process",
+    "runbook",
+    "adequately",
+    "properly",
+    "carefully",
+    "sufficiently",
 )
 
 
@@ -202,7 +209,10 @@ _FAULT_RE = _p(
 )
 _FAILED_RE = _p(
     _ADV + r"\s*\b(?P<verb>failed to|neglected to|forgot to|didn'?t bother to|"
-    r"did not bother to|didn'?t follow|did not follow|ignored)\s+(?P<rest>[^.;!?]*)"
+    r"did not bother to|didn'?t follow|did not follow|ignored|"
+    r"(?:did not|didn'?t) use (?:a |the |any |our )?(?:[\w-]+ ){0,2}(?:procedure|process|runbook|"
+    r"checklist|protocol)s?|(?:did not|didn'?t) (?:adequately|properly|carefully|sufficiently)"
+    r"(?= \w))\s*(?P<rest>[^.;!?]*)"
 )
 _BROKE_RE = _p(
     r"(?:\b(?:accidentally|inadvertently|just|then)\s+)?\b(?:broke|took down|"

@@ -22,6 +22,7 @@ DURATION_RE = re.compile(
     + _NUM
     + r")[\s-]*(?:(?-i:m)|mins?|minutes?)\b(?:\s*(?:and\s+)?(?P<ms>\d+)\s*(?:(?-i:s)|secs?|seconds?)\b)?"
     r"|(?P<d>" + _NUM + r")\s*(?:(?-i:d)|days?)\b"
+    r"|(?P<w>" + _NUM + r")\s*weeks?\b"
     r"|(?P<s>\d+)\s*(?:(?-i:s)|secs?|seconds?)\b"
     r"|\b(?P<hh>\d{1,2}):(?P<mm>\d{2})\s*(?:hours|hrs|h)\b",
     re.I,
@@ -29,7 +30,8 @@ DURATION_RE = re.compile(
 _DUR_CONTEXT_RE = re.compile(
     r"(?:\bfor\b|\blast(?:ed|ing)\b|\bduration\b|\bdown(?:time)?\b|\boutage\b|\btotal\b|\bperiod\b|"
     r"\bapprox(?:imately|\.)?\b|\babout\b|\baround\b|~|\broughly\b|\bspann?(?:ed|ing)?\b|\bof\b|"
-    r"\bunavailable\b|\bdegraded\b|\bimpact(?:ed)?\b|\btime in sev|:|\|)\s*[\w\s-]{0,25}$",
+    r"\bunavailable\b|\bdegraded\b|\bimpact(?:ed)?\b|\btime in sev|\bin\b|\btook\b|\bpersist\w*\b|"
+    r"\bcaused\b|\brecover\w*\b|:|\|)\s*[\w\s-]{0,25}$",
     re.I,
 )
 _NOT_DUR_AFTER_RE = re.compile(
@@ -40,6 +42,25 @@ _NOT_DUR_AFTER_RE = re.compile(
 _RANGE_RE = re.compile(
     r"\b(?:between|from)\s+(?P<a>\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)\s*(?:utc|z|[a-z]{2,4}t)?\s*"
     r"(?:and|to|until|till|-|–|—)\s*(?P<b>\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)",
+    re.I,
+)
+_HHMM_RANGE_RE = re.compile(
+    r"(?<![\w:/.-])(?P<a>[01]\d|2[0-3])(?P<a2>[0-5]\d)\s*(?:utc|z|[a-z]{2,4}t)?\s*(?:-|–|—|to|until)\s*"
+    r"(?P<b>[01]\d|2[0-3])(?P<b2>[0-5]\d)(?![\w:/.-])",
+    re.I,
+)
+# Durations a sentence states outright anywhere in the document ("It took 1 hour and 31
+# minutes from the start of the incident", "47 minutes to recovery").
+_STRONG_BEFORE_RE = re.compile(
+    r"(?:\btook|\blasted|\bpersisted(?: for)?|\bdown for|\bunavailable for|\bdegraded for|"
+    r"\boutage of|\bdowntime of|\btime to (?:recover(?:y)?|restore|repair|resol(?:ve|ution)|mitigat"
+    r"(?:e|ion))\s*[:=]?)\s+(?:about |approximately |roughly |around |~|over |nearly |almost )?$",
+    re.I,
+)
+_STRONG_AFTER_RE = re.compile(
+    r"^\s+(?:to|until|before)\s+(?:full\s+|complete\s+)?(?:recovery|recover|resolution|restor\w+"
+    r"|mitigation|repair)\b|^\s+of\s+(?:total\s+|complete\s+|partial\s+)?(?:downtime|outage|"
+    r"disruption|degradation|unavailability)\b",
     re.I,
 )
 _MINUTE_ADJ_RE = re.compile(
@@ -91,9 +112,12 @@ _END_RE = re.compile(
     r"outage end|all clear)\b",
     re.I,
 )
+# The span fallback needs an entry that marks the start of the impact itself, not any entry
+# where something "starts" (an investigation, a deploy, sending alerts).
 _START_WORD_RE = re.compile(
-    r"\b(?:start(?:s|ed)?|began|begins?|first (?:alert|error|page)|onset|"
-    r"impact (?:begins|began|starts?))\b",
+    r"\b(?:start|beginning|onset) of (?:the )?(?:incident|outage|impact|disruption|degradation)\b|"
+    r"\b(?:incident|outage|impact|disruption|degradation|downtime) (?:start(?:s|ed)?|began|begins?)\b|"
+    r"\bfirst (?:alert|error|page|report)s?\b",
     re.I,
 )
 _RESOLVED_WORD_RE = re.compile(
@@ -123,6 +147,8 @@ def duration_of(m: re.Match[str]) -> float:
         return _num(m.group("m")) + _num(m.group("ms")) / 60
     if m.group("d") is not None:
         return _num(m.group("d")) * 1440
+    if m.group("w") is not None:
+        return _num(m.group("w")) * 10080
     if m.group("s") is not None:
         return _num(m.group("s")) / 60
     return int(m.group("hh")) * 60 + int(m.group("mm"))
@@ -152,6 +178,11 @@ def stated_duration(text: str, strict: bool = True) -> float | None:
         line_start = not before.strip() or before.rstrip(" *_").endswith("\n")
         if not strict or line_start or _DUR_CONTEXT_RE.search(before):
             return round(value, 2)
+    hm = _HHMM_RANGE_RE.search(text)
+    if hm and not (hm.group("a") in ("19", "20") and hm.group("b") in ("19", "20")):
+        da = int(hm.group("a")) * 60 + int(hm.group("a2"))
+        db = int(hm.group("b")) * 60 + int(hm.group("b2"))
+        return float((db - da) % 1440)
     rm = _RANGE_RE.search(text)
     if rm:
         a = find_time(rm.group("a"))
@@ -160,6 +191,19 @@ def stated_duration(text: str, strict: bool = True) -> float | None:
             da = a[0].hour * 60 + a[0].minute
             db = b[0].hour * 60 + b[0].minute
             return float((db - da) % 1440)
+    return None
+
+
+def strong_duration(text: str) -> float | None:
+    """A duration stated outright anywhere ("the outage lasted 2 hours", "47 minutes to
+    recovery"); weaker wordings are trusted only in the impact and summary sections."""
+    for m in DURATION_RE.finditer(text):
+        value = duration_of(m)
+        if value <= 0:
+            continue
+        before = text[max(0, m.start() - 40) : m.start()]
+        if _STRONG_BEFORE_RE.search(before) or _STRONG_AFTER_RE.match(text[m.end() : m.end() + 40]):
+            return round(value, 2)
     return None
 
 
@@ -255,6 +299,7 @@ def build_impact(
     summary_text: str,
     severity_text: str,
     start_end: tuple[dt.datetime | None, dt.datetime | None],
+    document_text: str = "",
 ) -> Impact:
     text = "\n".join(clean_inline(t) for t in impact_text.strip().split("\n"))
     summary_text = clean_inline(summary_text)
@@ -275,6 +320,9 @@ def build_impact(
         duration, source = derived, derived_source
     if duration is None and summary_text:
         duration = stated_duration(summary_text)
+        source = "stated" if duration is not None else None
+    if duration is None and document_text:
+        duration = strong_duration(document_text)
         source = "stated" if duration is not None else None
     if duration is None and derived is not None:
         duration, source = derived, derived_source

@@ -27,6 +27,7 @@ BOLD_LABEL_RE = re.compile(
     r"^(?:\*\*|__)(?P<label>[^*_\n]{1,80}?)\s*(?::\s*)?(?:\*\*|__)\s*:?\s*(?P<rest>.*)$"
 )
 PLAIN_LABEL_RE = re.compile(r"^(?P<label>[A-Za-z][\w '’/&()?-]{1,60}?)\s*:\s*(?P<rest>.*)$")
+_SENTENCE_END = (".", "!", "?", ":", ";", ")", '"', "'", "”", "’")
 HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 BR_SPLIT_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 PLACEHOLDER_RE = re.compile(
@@ -205,8 +206,12 @@ def classify_lines(raw_lines: list[tuple[int, str]]) -> list[Line]:
     return out
 
 
-def _label_of(text: str, kind: str = "text") -> tuple[str, str] | None:
-    """(label, rest) when a line starts with a bold label or a known plain "Label:"."""
+def _label_of(text: str, kind: str = "text", standalone: bool = True) -> tuple[str, str] | None:
+    """(label, rest) when a line starts with a bold label or a known plain "Label:".
+
+    A section name alone on a line ("Timeline", "What went poorly?") is a label only when it is
+    ``standalone``: not the last words of a sentence wrapped onto the next line.
+    """
     if text.startswith(("**", "__")):
         m = BOLD_LABEL_RE.match(text)
         if m:
@@ -221,8 +226,16 @@ def _label_of(text: str, kind: str = "text") -> tuple[str, str] | None:
             and (is_known_label(m.group("label")))
         ):
             return m.group("label").strip(), m.group("rest").strip()
-    elif kind == "text" and len(text) <= 40 and len(text.split()) <= 4 and classify(text):
-        # A canonical part name alone on a line ("Timeline", "Action Items") in a plain export.
+    elif (
+        kind == "text"
+        and standalone
+        and len(text) <= 60
+        and len(text.split()) <= 6
+        and not text.rstrip().endswith((".", ",", ";"))
+        and is_known_label(text)
+    ):
+        # A section name alone on a line ("Timeline", "Action Items") in a plain or rendered
+        # export, where headings lost their markup.
         return text.strip(), ""
     return None
 
@@ -252,6 +265,15 @@ def _front_matter(raw_lines: list[tuple[int, str]]) -> tuple[dict[str, Any], dic
     return {str(k): v for k, v in data.items()}, key_lines, end + 1
 
 
+def _empty_bullet(span: Span) -> bool:
+    """A bullet label with nothing after it yet, or only a table that started under it."""
+    return (
+        not span.inline
+        and span.indent >= 0
+        and all(ln.kind in ("blank", "table", "sep") for ln in span.lines)
+    )
+
+
 def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
     fm, fm_lines, skip = _front_matter(raw_lines)
     lines = classify_lines(raw_lines[skip:])
@@ -269,11 +291,36 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
         while stack and stack[-1].kind == "bullet" and indent <= stack[-1].indent:
             stack.pop()
 
-    for ln in lines:
+    prev: Line | None = None
+    prev_label = False
+    for idx, ln in enumerate(lines):
         kind = ln.kind
         if kind == "blank":
             if stack:
                 stack[-1].lines.append(ln)
+            prev = None
+            continue
+        standalone = (
+            prev is None
+            or prev.kind != "text"
+            or prev_label
+            or prev.content.rstrip().endswith(_SENTENCE_END)
+        )
+        prev = ln
+        prev_label = False
+        if (
+            kind == "list"
+            and stack
+            and stack[-1].kind == "bullet"
+            and _empty_bullet(stack[-1])
+            and ln.indent == stack[-1].indent
+            and _label_of(ln.content, kind) is None
+        ):
+            # "- **Follow-up actions:**" followed by sibling bullets: they are its items.
+            stack[-1].indent = -1
+        if kind in ("table", "sep") and stack and stack[-1].kind == "bullet" and _empty_bullet(stack[-1]):
+            # "- Action Items:" with the table right under it: the table is the bullet's body.
+            stack[-1].lines.append(ln)
             continue
         if kind != "code":
             close_bullets(ln.indent if kind in ("list", "text", "table", "quote") else -1)
@@ -303,7 +350,7 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
             stack.append(span)
             continue
         if kind in ("text", "list") and ln.indent < 4:
-            lab = _label_of(ln.content, kind)
+            lab = _label_of(ln.content, kind, standalone)
             if (
                 lab is not None
                 and is_known_label(lab[0])
@@ -311,6 +358,7 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
             ):
                 label, rest = lab
                 got = classify(label)
+                prev_label = not rest
                 if kind == "list":
                     span = Span(
                         got[0] if got else None,
@@ -341,7 +389,8 @@ def parse_structure(raw_lines: list[tuple[int, str]]) -> Document:
                 continue
         if kind == "table":
             cells = ln.cells()
-            if 2 <= len(cells) <= 3 and cells[0]:
+            header = idx + 1 < len(lines) and lines[idx + 1].kind == "sep"
+            if 2 <= len(cells) <= 3 and cells[0] and not header:
                 label = clean_inline(cells[0])
                 got = classify(label) if len(label) <= 60 else None
                 if got is not None and any(c.strip() for c in cells[1:]):

@@ -70,7 +70,8 @@ _META_KEYS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "duration",
         re.compile(
             r"^(?:outage |incident |impact |total |downtime )?(?:duration|length)$|"
-            r"^downtime$|^time to (?:resolve|recover|mitigate)$|^total downtime$"
+            r"^downtime$|^time to (?:resolve|resolution|recover|recovery|restore|restoration|repair|"
+            r"mitigate|mitigation)$|^total downtime$"
         ),
     ),
     (

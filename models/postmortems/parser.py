@@ -7,6 +7,7 @@ document's line structure. `assemble.build_postmortem` turns that structure into
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from .assemble import build_postmortem
@@ -20,6 +21,12 @@ MAX_LINES = 20_000
 MAX_LINE_CHARS = 10_000
 
 _BINARY_CHARS = frozenset(range(0, 9)) | frozenset(range(14, 32)) - {27}
+# Markdown link reference definitions ("[fix-pr]: https://...") and the links that use them
+# ("[pull request][fix-pr]", "[#2226]"): resolved so a ticket cited by reference counts.
+_REF_DEF_RE = re.compile(
+    r"^ {0,3}\[(?P<ref>[^\]\n]{1,100})\]:[ \t]*<?(?P<url>\S+?)>?(?:[ \t]+[\"'(].*)?[ \t]*$", re.M
+)
+_REF_USE_RE = re.compile(r"\[(?P<text>[^\]\n]{1,300})\](?:\[(?P<ref>[^\]\n]{0,100})\])?(?![(\[])")
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -45,6 +52,24 @@ def _decode(data: bytes, path: str) -> str:
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     return text
+
+
+def _resolve_reference_links(text: str) -> str:
+    """Inline the targets of reference-style links; definition lines become blank lines."""
+    defs = {m.group("ref").strip().lower(): m.group("url") for m in _REF_DEF_RE.finditer(text)}
+    if not defs:
+        return text
+    text = _REF_DEF_RE.sub("", text)
+
+    def use(m: re.Match[str]) -> str:
+        ref = m.group("ref")
+        key = (ref if ref else m.group("text")).strip().lower()
+        url = defs.get(key)
+        if url is None:
+            return m.group(0)
+        return f"[{m.group('text')}]({url})"
+
+    return _REF_USE_RE.sub(use, text)
 
 
 def parse_file(path: str | os.PathLike[str]) -> Postmortem:
@@ -99,6 +124,8 @@ def parse_postmortem(
     else:
         if "<!--" in text:
             text = HTML_COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+        if "]:" in text:
+            text = _resolve_reference_links(text)
         raw_lines = list(enumerate(text.split("\n"), start=1))
     line_count = text.count("\n") + 1 if text else 0
     if len(raw_lines) > MAX_LINES:

@@ -70,12 +70,19 @@ BUG_RE = re.compile(
     r"\b(?:bug|issue|ticket)\s*(?:#|no\.?\s*|number\s*)?(?P<num>\d{3,9})\b|\bb/(?P<b>\d{3,12})\b",
     re.IGNORECASE,
 )
-_WORD_SCREEN_RE = re.compile(r"[Bb][Uu][Gg]|[Ii][Ss][Ss][Uu][Ee]|[Tt][Ii][Cc][Kk][Ee][Tt]")
+# Phabricator tasks written with their marker: "task T189059", "bug T219450", "phab:T12345".
+PHAB_RE = re.compile(
+    r"\b(?:bug|task|phab(?:ricator)?)\s*[:#]?\s*(?P<t>T\d{3,9})\b", re.IGNORECASE
+)
+_WORD_SCREEN_RE = re.compile(
+    r"[Bb][Uu][Gg]|[Ii][Ss][Ss][Uu][Ee]|[Tt][Ii][Cc][Kk][Ee][Tt]|[Tt][Aa][Ss][Kk]|[Pp][Hh][Aa][Bb]"
+)
 URL_RE = re.compile(r"https?://[^\s<>\"'()\[\]`|]+")
 _TICKET_URL_RE = re.compile(
     r"/(?:issues?|pull|pulls|merge_requests|browse|tickets?|bugs?|show_bug\.cgi)(?:/|\?id=)|"
     r"linear\.app/[^/]+/issue/|atlassian\.net/(?:browse|jira)/|/-/issues/|/-/merge_requests/|"
-    r"bugzilla\.|crbug\.com/|issuetracker\.google\.com/",
+    r"bugzilla\.|crbug\.com/|issuetracker\.google\.com/|trello\.com/c/|app\.asana\.com/\d+/\d+/\d+|"
+    r"app\.shortcut\.com/[^/]+/story/|/youtrack/issue/",
     re.IGNORECASE,
 )
 _CI_URL_RE = re.compile(
@@ -182,6 +189,9 @@ def _ticket_refs(text: str) -> tuple[str, ...]:
         if word.startswith("ticket") or word.startswith("issue"):
             label = f"#{num}" if word.startswith("issue") else num
         found.append((m.start(), label))
+    for m in PHAB_RE.finditer(text):
+        if not in_url(m.start()) and m.group("t")[0] == "T":
+            found.append((m.start(), m.group("t")))
     found.sort()
     return tuple(dict.fromkeys(ref for _, ref in found))
 

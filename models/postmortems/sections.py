@@ -20,7 +20,7 @@ _RULES: tuple[tuple[str, int, str], ...] = (
     (
         "timeline",
         0,
-        r"^(?:detailed |incident |event |full |brief )?time ?line\b|^chronology\b|"
+        r"^(?:[\w-]+ ){0,3}time ?line\b|^chronology\b|^(?:detailed |incident )?chronology\b|"
         r"^sequence of events\b|^timeline of events\b|^events timeline\b|^incident log\b"
         r"|^event log\b",
     ),
@@ -30,10 +30,17 @@ _RULES: tuple[tuple[str, int, str], ...] = (
         r"^(?:technical |underlying |primary |probable |the )?root[ -]?causes?\b|^rca\b|"
         r"^contributing (?:factors?|conditions?|causes?)\b|^causal factors?\b|^causes?\b|"
         r"^(?:root causes? and |)triggers?\b|^why (?:it|this|did (?:it|this|the \w+)) happen|"
-        r"^what caused\b|^cause (?:of|and)\b|^technical (?:details|cause)\b|^factors\b|"
+        r"^what caused\b|^origins? of (?:the )?(?:incident|outage|problem|issue|failure)\b|"
+        r"^cause (?:of|and)\b|^technical (?:details|cause)\b|^factors\b|"
         r"^conditions\b|^root cause analysis\b|^analysis of causes\b|^five whys\b|^5 whys\b",
     ),
-    ("contributing_conditions", 1, r"^what went wrong\b|^what broke\b"),
+    (
+        "contributing_conditions",
+        1,
+        r"^what went (?:wrong|poorly|badly)\b|^what broke\b|^what (?:didn'?t|did not) work\b|"
+        r"^how (?:the )?(?:problem|issue|bug|incident|outage|failure)\w*(?: s)? (?:was|were|got)"
+        r"(?: was| were)? introduced\b",
+    ),
     (
         "contributing_conditions",
         2,
@@ -47,14 +54,16 @@ _RULES: tuple[tuple[str, int, str], ...] = (
         r"nt) impact\b|"
         r"^impact(?! (?:start|end|began|ended|begin|duration|time)s?\b)\b|^blast radius\b|"
         r"^(?:scope|severity) (?:and|&) impact\b|^who was (?:affected|impacted)\b|^affec"
-        r"ted (?:users|customers|services)\b",
+        r"ted (?:users|customers|services)\b|^affected [\w-]+(?: [\w-]+)?$|"
+        r"^what was (?:affected|impacted)\b|^what (?:was|is|were) the impacts?\b",
     ),
     (
         "action_items",
         0,
-        r"^(?:follow[ -]?up )?action items?\b|^actions?(?: taken| to take| plan)?$|^foll"
+        r"^(?:follow[ -]?up )?action items?\b|^actions?(?: taken| to take| plan)?$|"
+        r"^(?:follow[ -]?up|corrective|preventi(?:ve|ative)|remedial) (?:actions?|measures|steps)\b|^foll"
         r"ow[ -]?ups?\b|"
-        r"^followups\b|^remediations?\b|^corrective (?:and preventive |and preventative "
+        r"^followups\b|^actionables?\b|^remediations?\b|^corrective (?:and preventive |and preventative "
         r")?actions?\b|"
         r"^preventi(?:ve|ative) (?:actions?|measures)\b|^capa\b|^to ?dos?\b|^tasks\b|"
         r"^what (?:we are|we're|are we|we’re) doing\b|^next steps\b|^action plan\b|^miti"
@@ -63,6 +72,7 @@ _RULES: tuple[tuple[str, int, str], ...] = (
     (
         "action_items",
         1,
+        r"^(?:[\w-]+ )?actions$|"
         r"^improv(?:e|ing|ements?)\b|^prevention\b|^future work\b|^fixes\b|^long[ -]term"
         r" (?:fixes|actions)\b|"
         r"^recommendations?\b",
@@ -92,7 +102,9 @@ _OTHER_RE = re.compile(
     r"^questions\b|^discussion\b|^notes\b|^recovery procedures?\b|^data loss\b|^metadata\b|"
     r"^incident (?:details|summary|overview)\b|^details\b|^people\b|^status\b|^detection time\b|"
     r"^symptoms\b|^investigation\b|^remediation steps taken\b|^customer communication\b|"
-    r"^acknowledg(?:e)?ments\b|^thanks\b|^closing\b|^conclusion\b|^postmortem\b|^post-mortem\b",
+    r"^acknowledg(?:e)?ments\b|^thanks\b|^closing\b|^conclusions?\b|^postmortem\b|^post-mortem\b|"
+    r"^where (?:did )?we (?:got|get) lucky\b|^(?:brief |short )?summary\b|^quick facts\b|"
+    r"^how (?:the )?(?:problem|issue)\w*(?: s)? (?:was|were)(?: was| were)? (?:discovered|detected)\b",
 )
 
 

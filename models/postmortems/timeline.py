@@ -31,6 +31,7 @@ _DATE_COL_RE = re.compile(r"^\s*(?:date|day)\s*$", re.IGNORECASE)
 _ROLLOVER = dt.timedelta(hours=6)
 _RANGE_END_RE = re.compile(r"^\s*[-–—]\s*\d{1,2}:\d{2}(?:\s*(?:UTC|Z))?")  # "14:02–14:10"
 _ZONE_PREFIX_RE = re.compile(r"^\s*(?:Z|UTC|GMT)\b")
+_ISO_ZONE_RE = re.compile(r"(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})\s*$", re.IGNORECASE)
 _DATE_TIME_GLUE_RE = re.compile(r"[\s,]*(?:at\s+|@\s*|T)?")
 
 
@@ -91,8 +92,11 @@ def _leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, s
     iso = find_iso_datetime(head[:40])
     if iso is not None and iso[1] <= 2:
         rest = s[cut + iso[2] :]
+        # Without a zone the time is local: the document's declared zone applies.
+        zoned = _ISO_ZONE_RE.search(head[iso[1] : iso[2]]) or _ZONE_PREFIX_RE.match(rest)
         rest = _ZONE_PREFIX_RE.sub("", rest)
-        return iso[0].date(), iso[0].time().replace(tzinfo=None), 0, _SEP_RE.sub("", rest, 1), True
+        offset = 0 if zoned else None
+        return iso[0].date(), iso[0].time().replace(tzinfo=None), offset, _SEP_RE.sub("", rest, 1), True
     date: dt.date | None = None
     pos = 0
     m = DATE_RE.match(head)
@@ -117,9 +121,14 @@ def _leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, s
     return date, t[0], t[1], _SEP_RE.sub("", rest, 1), date is not None
 
 
+def leading_stamp(content: str) -> tuple[dt.date | None, dt.time, int | None, str, bool] | None:
+    """Public form of the line-start timestamp reader (for finding unnamed timelines)."""
+    return _leading_stamp(content)
+
+
 def _date_only(content: str) -> dt.date | None:
     s = clean_inline(content)
-    if len(s) > 90 or find_time(s) is not None:
+    if len(s) > 90 or find_time(s) is not None or _leading_stamp(s) is not None:
         return None
     return find_date(s)
 
@@ -175,6 +184,11 @@ def _lines(state: _State, lines: Iterable[Line]) -> None:
     block: list[Line] = []
     top_indent: int | None = None
     prev_entry_line = False
+    # After a timestamped sub-heading ("### 14:05"), the paragraphs and untimed bullets under
+    # it describe that one event.
+    heading_entry = False
+    # A date-only sub-heading is an event of its own when prose, not timed lines, follows it.
+    pending_date: tuple[Line, dt.date] | None = None
 
     def flush_table() -> None:
         if block:
@@ -183,6 +197,7 @@ def _lines(state: _State, lines: Iterable[Line]) -> None:
 
     for ln in lines:
         if ln.kind in ("table", "sep"):
+            pending_date = None
             block.append(ln)
             continue
         flush_table()
@@ -198,21 +213,42 @@ def _lines(state: _State, lines: Iterable[Line]) -> None:
             if d is not None and (ln.kind == "heading" or len(clean_inline(content)) <= 60):
                 state.date = d
                 prev_entry_line = False
+                heading_entry = False
+                pending_date = (ln, d) if ln.kind == "heading" else None
                 continue
         if ln.kind == "heading":
-            prev_entry_line = False
+            pending_date = None
+            stamp = _leading_stamp(clean_inline(content))
+            if stamp is not None:
+                date, clock, off, rest, explicit = stamp
+                if date is not None:
+                    state.date = date
+                state.add(clock, off, rest, ln.no, date, explicit)
+                prev_entry_line = heading_entry = True
+                continue
+            prev_entry_line = heading_entry = False
             continue
         stamp = _leading_stamp(clean_inline(content) if ln.kind != "code" else content)
+        if pending_date is not None:
+            head, day = pending_date
+            pending_date = None
+            if stamp is None and tz is None and ln.kind in ("text", "list", "quote"):
+                state.add(None, None, clean_inline(head.content), head.no, day)
+                prev_entry_line = heading_entry = True
         if stamp is not None:
             date, clock, off, rest, explicit = stamp
             if date is not None:
                 state.date = date
             state.add(clock, off, rest, ln.no, date, explicit)
             prev_entry_line = True
+            heading_entry = False
             if ln.kind == "list" and (top_indent is None or ln.indent < top_indent):
                 top_indent = ln.indent
             continue
         if ln.kind == "list":
+            if heading_entry and state.entries:
+                state.extend_last(content)
+                continue
             if top_indent is None:
                 top_indent = ln.indent
             if ln.indent > top_indent and prev_entry_line:
