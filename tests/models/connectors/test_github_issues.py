@@ -155,7 +155,7 @@ def test_issues_and_timelines_land_and_load_field_by_field(tmp_path: Path) -> No
          "assignee", None, "jonas-brandt", None),
         ("github", "event:15320013003", "2026-10-28 09:02:04+00", "amara-osei", "change",
          "Sprint", None, "Sprint 42", None),
-        ("github", "comment:2461173433", "2026-10-29 04:54:54+00", "jonas-brandt", "comment",
+        ("github", "comment:2461172433", "2026-10-29 04:54:54+00", "jonas-brandt", "comment",
          None, None, None,
          "Moving this to next sprint because the pool change is blocked on the driver upgrade."),
         ("github", "event:15320013004", "2026-10-29 04:56:24+00", "amara-osei", "change",
