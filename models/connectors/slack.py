@@ -138,6 +138,11 @@ def fetch(cfg: SlackConfig, ctx: FetchContext) -> FetchResult:
         state = ctx.landing.load_state("slack")
         per_channel = state.setdefault("channels", {})
         for ch in channels:
+            if ch.get("is_member") is False:
+                # Bot tokens read only channels the bot was invited to (`not_in_channel`).
+                result.notes.append(f"slack: #{ch.get('name')} ({ch['id']}): the app is not a "
+                                    "member; invite it to read the channel")
+                continue
             _channel(slack, cfg, ctx, result, ch, per_channel.setdefault(str(ch["id"]), {}))
             ctx.landing.save_state("slack", state)
         result.requests = api.requests

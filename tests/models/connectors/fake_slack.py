@@ -39,6 +39,7 @@ class Channel:
     name: str
     messages: list[dict[str, Any]] = field(default_factory=list)  # top-level, any order
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # thread_ts -> replies
+    member: bool = True  # the app was invited (history answers `not_in_channel` otherwise)
 
 
 class FakeSlack:
@@ -87,7 +88,7 @@ class FakeSlack:
             chans = []
             for c in sorted(self.channels.values(), key=lambda c: c.id):
                 d = copy.deepcopy(self._channel_t)
-                d.update(id=c.id, name=c.name, name_normalized=c.name)
+                d.update(id=c.id, name=c.name, name_normalized=c.name, is_member=c.member)
                 chans.append(d)
             chunk, nxt = self._page(req, chans, 100)
             return 200, {}, {"ok": True, "channels": chunk, "response_metadata": {"next_cursor": nxt}}
@@ -99,6 +100,8 @@ class FakeSlack:
             ch = self.channels.get(req.arg("channel") or "")
             if ch is None:
                 return 200, {}, _load("slack_error_response.json")
+            if not ch.member:
+                return 200, {}, {"ok": False, "error": "not_in_channel"}
             oldest = Decimal(req.arg("oldest", "0") or "0")
             latest = Decimal(req.arg("latest", "9999999999") or "9999999999")
             inclusive = req.arg("inclusive") in ("true", "1")

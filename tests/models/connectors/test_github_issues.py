@@ -303,3 +303,15 @@ def test_event_without_its_issue_is_quarantined(tmp_path: Path) -> None:
     [(index, key, reason)] = _rows(conn, "SELECT record_index, record_key, reason FROM raw.quarantine")
     assert (index, key) == (1, "2") and "issue" in reason
     conn.close()
+
+
+def test_a_stalled_answer_times_out_and_is_retried(tmp_path: Path) -> None:
+    ref_files, _ = _reference(tmp_path)
+    root = tmp_path / "exports"
+    waits: list[float] = []
+    with VendorServer() as server:
+        FakeGitHubIssues(server, issues=9)
+        server.fail_next("GET", ISSUES + r"/\d+/timeline", Fault(stall_s=1.5))
+        _fetch(root, _cfg(server.url, timeout_s=0.5), waits)
+    assert len(waits) == 1
+    assert _files(root) == ref_files

@@ -357,3 +357,28 @@ def test_next_run_reads_from_the_cursor_and_late_thread_replies(tmp_path: Path) 
     assert [m["ts"] for m in ledger_file] == ["1748959781.000216", "1748961067.014900",
                                               "1748961182.000400", "1748968200.000009",
                                               "1748968300.000010"]
+
+
+def test_channel_the_app_is_not_in_is_skipped_with_a_note(tmp_path: Path) -> None:
+    channels = _channels()
+    channels.append(Channel("C07PRIV001", "inc-318-private", [
+        {"type": "message", "user": "U1", "ts": "1748960000.000001", "text": "hi"}], member=False))
+    with VendorServer() as server:
+        FakeSlack(server, channels)
+        result = _fetch(tmp_path / "exports", _cfg(server.url))
+        assert not [r for r in server.requests("GET", HISTORY) if r.query["channel"] == ["C07PRIV001"]]
+    assert result.notes == ["slack: #inc-318-private (C07PRIV001): the app is not a member; "
+                            "invite it to read the channel"]
+    assert "slack/messages/2025-06-03.inc-318-private.json" not in _files(tmp_path / "exports")
+
+
+def test_a_stalled_answer_times_out_and_is_retried(tmp_path: Path) -> None:
+    ref_files, _ = _reference(tmp_path)
+    root = tmp_path / "exports"
+    waits: list[float] = []
+    with VendorServer() as server:
+        FakeSlack(server, _channels())
+        server.fail_next("GET", HISTORY, Fault(stall_s=1.5))
+        _fetch(root, _cfg(server.url, timeout_s=0.5), waits)
+    assert len(waits) == 1
+    assert _files(root) == ref_files
