@@ -154,6 +154,9 @@ def _channel(slack: _Slack, cfg: SlackConfig, ctx: FetchContext, result: FetchRe
              ch: dict[str, Any], state: dict[str, Any]) -> None:
     cid, name = str(ch["id"]), str(ch.get("name") or ch["id"])
     ref = {"id": cid, "name": name}
+    # Files keep the name the channel had when first read, so a renamed channel's messages
+    # stay in one file each.
+    file_name = str(state.get("file_name") or name)
     start = ctx.start(state.get("cursor"), cfg.overlap_minutes)
     newest = parse_time(state.get("cursor"))
     threads: dict[str, str] = dict(state.get("threads") or {})
@@ -184,12 +187,13 @@ def _channel(slack: _Slack, cfg: SlackConfig, ctx: FetchContext, result: FetchRe
             newest = at
         record = redact_message(m)
         record["channel"] = ref
-        ctx.landing.stage(messages_file(name, m["ts"]), [record], lambda r: r["ts"])
+        ctx.landing.stage(messages_file(file_name, m["ts"]), [record], lambda r: r["ts"])
     result.records += len(landed)
     ctx.landing.flush()
     if newest is not None:
         state["cursor"] = _iso_micro(newest)
     state["name"] = name
+    state["file_name"] = file_name
     state["threads"] = threads
     ctx.progress(f"slack #{name}", result.records, None)
 
