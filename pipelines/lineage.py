@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from warehouse.sources import GITHUB_SOURCES, JIRA, LINEAR, PAGERDUTY, POSTMORTEMS, Source
+from warehouse.sources import (
+    GITHUB_ISSUES_SOURCES,
+    GITHUB_SOURCES,
+    JIRA,
+    LINEAR,
+    PAGERDUTY,
+    POSTMORTEMS,
+    SLACK,
+    Source,
+)
 from warehouse.transform import tables_read
 
 # raw asset name -> the export sources it loads (each source fills one or more raw tables)
@@ -14,6 +23,8 @@ RAW_ASSETS: dict[str, tuple[Source, ...]] = {
     "linear": (LINEAR,),
     "pagerduty": (PAGERDUTY,),
     "postmortems": (POSTMORTEMS,),
+    "github_issues": GITHUB_ISSUES_SOURCES,
+    "slack": (SLACK,),
 }
 
 # Tables written by an asset of another name; every other `schema.table` is its own asset.

@@ -25,6 +25,7 @@ from models.postmortems.draft import (
     IncidentFacts,
     Recurrence,
     RelatedRepo,
+    SlackMessageFacts,
     TicketEventFacts,
     TicketFacts,
 )
@@ -36,6 +37,11 @@ DEPLOY_LEAD_HOURS = 2.0
 TICKET_FOLLOW_HOURS = 24.0
 MAX_FAILURES = 200
 MAX_TICKET_EVENTS = 200
+MAX_SLACK_MESSAGES = 500
+# Slack messages are read from this long before the incident (the channel may open as the
+# alert fires) until this long after its resolution (the all-clear, the follow-ups).
+SLACK_LEAD_HOURS = 1.0
+SLACK_FOLLOW_HOURS = 2.0
 MAX_HOURS = 24 * 31
 # One SQL placeholder per failed conclusion, bound from FAILED_CONCLUSIONS.
 _FAILED_IN = ", ".join("?" for _ in FAILED_CONCLUSIONS)
@@ -485,6 +491,42 @@ def _tickets(
     return tickets, events
 
 
+def _slack(
+    conn: duckdb.DuckDBPyConnection, tables: set[str], inc: IncidentFacts, end: dt.datetime
+) -> list[SlackMessageFacts]:
+    """The incident's Slack messages (core.incident_timeline), exact times kept."""
+    if "core.incident_timeline" not in tables:
+        return []
+    rows = _rows(
+        conn,
+        """
+        SELECT channel_name, channel_id, posted_at, ts, user_id, text, is_reply, subtype, link_kind
+        FROM core.incident_timeline
+        WHERE incident_id = ? AND posted_at >= ? AND posted_at <= ?
+        ORDER BY posted_at, channel_id, ts LIMIT ?
+        """,
+        [
+            inc.incident_id,
+            inc.created_at - dt.timedelta(hours=SLACK_LEAD_HOURS),
+            end + dt.timedelta(hours=SLACK_FOLLOW_HOURS),
+            MAX_SLACK_MESSAGES,
+        ],
+    )
+    return [
+        SlackMessageFacts(
+            channel=r["channel_name"] or r["channel_id"],
+            posted_at=_utc(r["posted_at"]),  # type: ignore[arg-type]
+            ts=r["ts"],
+            user=r["user_id"],
+            text=r["text"],
+            is_reply=bool(r["is_reply"]),
+            subtype=r["subtype"],
+            link_kind=r["link_kind"],
+        )
+        for r in rows
+    ]
+
+
 def _slo_weeks(conn: duckdb.DuckDBPyConnection, tables: set[str]) -> tuple[float, float]:
     if "models.follow_through_settings" in tables:
         row = conn.execute(
@@ -526,6 +568,7 @@ def load_draft_input(
         notes.append(f"Only the {MAX_FAILURES} failures closest to the incident are included.")
     tickets, events = _tickets(conn, inc, start, end + dt.timedelta(hours=TICKET_FOLLOW_HOURS))
     prio, other = _slo_weeks(conn, tables)
+    slack = _slack(conn, tables, inc, end)
     return DraftInput(
         incident=inc,
         window_start=start,
@@ -538,6 +581,7 @@ def load_draft_input(
         deployments=tuple(_deployments(conn, names, start, end)) if names else (),
         tickets=tuple(tickets),
         ticket_events=tuple(events),
+        slack_messages=tuple(slack),
         slo_priority_weeks=prio,
         slo_other_weeks=other,
         notes=tuple(notes),

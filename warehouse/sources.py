@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from models.sources import github, jira, linear, pagerduty
+from models.sources import github, github_issues, jira, linear, pagerduty, slack
 from warehouse.loader import SKIPPED, Mapped, Problem, Source
 
 
@@ -142,6 +142,38 @@ GITHUB_SOURCES = (GITHUB_RUNS, GITHUB_JOBS, GITHUB_LOGS, GITHUB_DEPLOYMENTS,
                   GITHUB_DEPLOYMENT_STATUSES)
 TICKET_SOURCES = (JIRA, LINEAR)
 ALL_SOURCES = (*GITHUB_SOURCES, *TICKET_SOURCES, PAGERDUTY, POSTMORTEMS)
+
+
+def _github_issue(r: Any) -> Mapped:
+    if isinstance(r, dict) and "pull_request" in r:
+        return {}  # the issues endpoint lists pull requests too; they are not tickets
+    return {"raw.github_issues": [github_issues.map_issue(r)]}
+
+
+def _github_issue_event(r: Any) -> Mapped:
+    return {"raw.github_issue_events": [github_issues.map_event(r)]}
+
+
+def _slack_message(r: Any) -> Mapped:
+    return {"raw.slack_messages": [slack.map_message(r)]}
+
+
+# Month files per repository (`<created month>.<owner__repo>.json`), bare arrays.
+GITHUB_ISSUES = Source(
+    "github_issues", ("github_issues/issues/*.json",), (), ("raw.github_issues",),
+    _github_issue,
+)
+GITHUB_ISSUE_EVENTS = Source(
+    "github_issue_events", ("github_issues/events/*.json",), (), ("raw.github_issue_events",),
+    _github_issue_event,
+)
+# Day files per channel (`<day>.<channel>.json`), bare arrays keyed by `ts`.
+SLACK = Source(
+    "slack", ("slack/messages/*.json",), ("messages",), ("raw.slack_messages",), _slack_message,
+    key_field="ts", dated=True, bare_list=True,
+)
+GITHUB_ISSUES_SOURCES = (GITHUB_ISSUES, GITHUB_ISSUE_EVENTS)
+ALL_SOURCES = (*ALL_SOURCES, *GITHUB_ISSUES_SOURCES, SLACK)
 
 
 def read_log(source: Source, path: Path, data: bytes) -> tuple[list[Mapped], list[Problem]]:

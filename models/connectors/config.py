@@ -101,7 +101,8 @@ class GitHubIssuesConfig(SourceConfig):
     api_url: str = "https://api.github.com"
     token_env: str = "GITHUB_TOKEN"
     repos: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # only issues carrying all of these labels (GitHub's filter)
+    comments: bool = True  # keep comments from the timeline (they justify reschedules)
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,11 @@ class PagerDutyConfig(SourceConfig):
 class SlackConfig(SourceConfig):
     api_url: str = "https://slack.com/api"
     token_env: str = "SLACK_TOKEN"
-    channels: tuple[str, ...] = ("#inc-*",)
+    channels: tuple[str, ...] = ("#inc-*",)  # name globs, or channel ids
     page_size: int = 200
+    # Threads whose parent was posted this long before the window are read again, so a late
+    # reply to an older thread is not missed (Slack lists a thread under its parent's time).
+    thread_days: float = 7.0
 
 
 SOURCE_TYPES: dict[str, type[SourceConfig]] = {

@@ -12,6 +12,8 @@ from models.connectors.config import SourceConfig
 # Each module has `fetch(cfg, ctx) -> FetchResult`.
 MODULES: dict[str, str] = {
     "github": "models.connectors.github",
+    "github_issues": "models.connectors.github_issues",
+    "slack": "models.connectors.slack",
 }
 
 

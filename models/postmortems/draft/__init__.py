@@ -26,13 +26,14 @@ from .records import (
     IncidentFacts,
     Recurrence,
     RelatedRepo,
+    SlackMessageFacts,
     TicketEventFacts,
     TicketFacts,
 )
 from .render import render_draft
 from .signals import MAX_CI_SIGNALS, MAX_EXCERPT_LINES
 from .text import TBD
-from .timeline import MAX_TIMELINE_ROWS
+from .timeline import MAX_SLACK_ROWS, MAX_TIMELINE_ROWS
 
 __all__ = [
     "BLANK_ACTION_ROWS",
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_CI_SIGNALS",
     "MAX_EXCERPT_LINES",
     "MAX_PREFILLED_ACTIONS",
+    "MAX_SLACK_ROWS",
     "MAX_TIMELINE_ROWS",
     "PASS_RATE_TARGET",
     "TBD",
@@ -55,6 +57,7 @@ __all__ = [
     "IncidentFacts",
     "Recurrence",
     "RelatedRepo",
+    "SlackMessageFacts",
     "TicketEventFacts",
     "TicketFacts",
     "excerpt_headline",

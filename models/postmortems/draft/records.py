@@ -136,6 +136,20 @@ class TicketEventFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class SlackMessageFacts:
+    """A message of the incident's Slack channel (core.incident_timeline), to the microsecond."""
+
+    channel: str
+    posted_at: dt.datetime
+    ts: str
+    user: str | None = None
+    text: str | None = None  # redacted when it was fetched
+    is_reply: bool = False
+    subtype: str | None = None
+    link_kind: str = "channel_number"
+
+
+@dataclass(frozen=True, slots=True)
 class DraftInput:
     incident: IncidentFacts
     window_start: dt.datetime
@@ -148,6 +162,7 @@ class DraftInput:
     deployments: tuple[DeploymentFacts, ...] = ()
     tickets: tuple[TicketFacts, ...] = ()
     ticket_events: tuple[TicketEventFacts, ...] = ()
+    slack_messages: tuple[SlackMessageFacts, ...] = ()
     slo_priority_weeks: float = 4.0
     slo_other_weeks: float = 8.0
     notes: tuple[str, ...] = ()  # what the warehouse could not provide, shown in the draft
@@ -177,6 +192,7 @@ __all__ = [
     "IncidentFacts",
     "Recurrence",
     "RelatedRepo",
+    "SlackMessageFacts",
     "TicketEventFacts",
     "TicketFacts",
 ]

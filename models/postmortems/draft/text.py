@@ -22,6 +22,29 @@ def hm(t: dt.datetime) -> str:
     return utc(t).strftime("%H:%M")
 
 
+def hms(t: dt.datetime) -> str:
+    return utc(t).strftime("%H:%M:%S")
+
+
+_SLACK_LINK_RE = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def slack_plain(text: str | None) -> str:
+    """Slack markup as plain words: `<url|label>` is its label, `<@U1>` is @U1, `<#C1|inc>` #inc."""
+
+    def one(m: re.Match[str]) -> str:
+        target, label = m.group(1), m.group(2)
+        if target.startswith("#") and label:
+            return f"#{label}"
+        if label:
+            return label
+        if target.startswith("!"):
+            return "@" + target[1:].split("^", 1)[0]
+        return target
+
+    return _SLACK_LINK_RE.sub(one, text or "")
+
+
 def stamp(t: dt.datetime) -> str:
     return utc(t).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -1,5 +1,6 @@
-"""The Timeline part: deploys, CI failures and recoveries, the PagerDuty incident and ticket
-activity as one table per day, written so the parser reads every time back exactly."""
+"""The Timeline part: deploys, CI failures and recoveries, the PagerDuty incident, ticket
+activity and the incident's Slack messages as one table per day, written so the parser reads
+every time back exactly (Slack messages to the second)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from dataclasses import dataclass
 
 from ..model import PART_LABELS
 from .evidence import failure_by_job, incident_label, is_primary, job_label
-from .records import CiFailure, DeploymentFacts, DraftInput
-from .text import TBD, cell, code, hm, link, md, safe_text, sha7, utc
+from .records import CiFailure, DeploymentFacts, DraftInput, SlackMessageFacts
+from .text import TBD, blameless, cell, code, hm, hms, link, md, safe_text, sha7, slack_plain, utc
 
 MAX_TIMELINE_ROWS = 80
+# A busy incident channel must not push deploys and failures out of the table.
+MAX_SLACK_ROWS = 40
 # `order` of the incident's own row: the Slack placeholder row follows the first such row.
 _OUTAGE_BEGINS = 5
 
@@ -22,6 +25,7 @@ class Row:
     order: int  # tie-break at the same minute: causes before effects
     text: str
     keep: int = 0  # lower is dropped first when the timeline is too long
+    seconds: bool = False  # the time is exact to the second (Slack), so it is written so
 
 
 def _deploy_finished_row(
@@ -138,9 +142,35 @@ def _ticket_rows(d: DraftInput) -> list[Row]:
     return rows
 
 
+def _slack_text(m: SlackMessageFacts) -> str:
+    channel = md(f"#{m.channel}", 60)
+    who = md(m.user, 40) if m.user else "someone"
+    if m.subtype in ("channel_join", "group_join"):
+        return f"Slack {channel}: {who} joined the channel"
+    if m.subtype in ("channel_leave", "group_leave"):
+        return f"Slack {channel}: {who} left the channel"
+    body = md(slack_plain(m.text), 160)
+    if not body or not blameless(body):
+        body = "message posted (see Slack)"
+    where = f"{channel} (thread reply)" if m.is_reply else channel
+    return f"Slack {where} — {who}: {body}"
+
+
+def _slack_rows(d: DraftInput) -> tuple[list[Row], int]:
+    """The incident channel's messages, exact to the second; replies and joins give way first."""
+    rows = []
+    for m in d.slack_messages:
+        keep = 1 if m.subtype in ("channel_join", "group_join", "channel_leave", "group_leave") \
+            else 3 if m.is_reply else 4
+        rows.append(Row(m.posted_at, 8, _slack_text(m), keep, seconds=True))
+    return trim(rows, MAX_SLACK_ROWS)
+
+
 def timeline_rows(d: DraftInput) -> list[Row]:
     """Every candidate row, unsorted; the order here only breaks ties when trimming."""
-    return [*_deploy_rows(d), *_failure_rows(d), *_recovery_rows(d), *_incident_rows(d), *_ticket_rows(d)]
+    slack, _ = _slack_rows(d)
+    return [*_deploy_rows(d), *_failure_rows(d), *_recovery_rows(d), *_incident_rows(d),
+            *_ticket_rows(d), *slack]
 
 
 def trim(rows: list[Row], limit: int) -> tuple[list[Row], int]:
@@ -152,11 +182,22 @@ def trim(rows: list[Row], limit: int) -> tuple[list[Row], int]:
     return [r for i, r in enumerate(rows) if i not in drop], len(drop)
 
 
+def _sort_key(r: Row, default: dt.datetime) -> tuple[dt.datetime, dt.datetime, int]:
+    """By the time as written (minute, or second for Slack), so the table reads in order."""
+    at = utc(r.at) if r.at else utc(default)
+    shown = at.replace(microsecond=0) if r.seconds else at.replace(second=0, microsecond=0)
+    return shown, at, r.order
+
+
 def timeline_section(d: DraftInput) -> tuple[list[str], int, int]:
     """The Timeline lines, the table rows written (placeholder included) and the rows omitted."""
     inc = d.incident
-    rows, omitted = trim(timeline_rows(d), MAX_TIMELINE_ROWS - 1)
-    rows.sort(key=lambda r: (utc(r.at) if r.at else utc(inc.created_at), r.order))
+    _, slack_omitted = _slack_rows(d)
+    # Without Slack data one row is left for the placeholder asking for it.
+    has_slack = bool(d.slack_messages)
+    rows, omitted = trim(timeline_rows(d), MAX_TIMELINE_ROWS - (0 if has_slack else 1))
+    omitted += slack_omitted
+    rows.sort(key=lambda r: _sort_key(r, inc.created_at))
     slack = (
         f"| {TBD} | {TBD} — Slack: incident channel opened, responders joined, status page "
         "updated (Slack timestamps are not in the warehouse yet; add them here) |"
@@ -164,7 +205,7 @@ def timeline_section(d: DraftInput) -> tuple[list[str], int, int]:
     out = [f"## {PART_LABELS['timeline']}", ""]
     written = 0
     day: dt.date | None = None
-    slack_done = False
+    slack_done = has_slack
     for r in rows:
         at = utc(r.at) if r.at else utc(inc.created_at)
         if at.date() != day:
@@ -172,7 +213,7 @@ def timeline_section(d: DraftInput) -> tuple[list[str], int, int]:
                 out.append("")
             day = at.date()
             out += [f"{day.isoformat()} (all times UTC)", "", "| Time (UTC) | Event |", "|---|---|"]
-        out.append(f"| {hm(at)} | {cell(r.text)} |")
+        out.append(f"| {hms(at) if r.seconds else hm(at)} | {cell(r.text)} |")
         written += 1
         if r.order == _OUTAGE_BEGINS and not slack_done:
             out.append(slack)

@@ -12,3 +12,8 @@ SELECT
          WHEN field = 'state' THEN 'status' ELSE field END AS field,
     from_value, to_value, body
 FROM raw.linear_events
+UNION ALL BY NAME
+SELECT
+    ticket_key, 'github' AS provider, event_id, occurred_at, author, kind, field, from_value,
+    to_value, body
+FROM raw.github_issue_events
