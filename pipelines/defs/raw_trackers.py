@@ -1,16 +1,17 @@
 """raw layer for the tracker sources: GitHub Issues (tickets) and Slack incident channels."""
 
-from pipelines.defs.raw import _quarantine_check, _unpartitioned
+from pipelines.defs.raw import _quarantine_check, unpartitioned
 from pipelines.lineage import RAW_ASSETS
 
-raw_github_issues = _unpartitioned(
+raw_github_issues = unpartitioned(
     "github_issues", RAW_ASSETS["github_issues"], {"github"},
     "GitHub issues (as tickets) with their timeline: state changes, labels, assignments, "
-    "milestones and comments.",
+    "milestones and comments.", connector="github_issues",
 )
-raw_slack = _unpartitioned(
+raw_slack = unpartitioned(
     "slack", RAW_ASSETS["slack"], {"slack"},
     "Slack messages and thread replies of the incident channels, redacted, to the microsecond.",
+    connector="slack",
 )
 
 tracker_quarantine_checks = [

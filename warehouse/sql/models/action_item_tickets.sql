@@ -3,12 +3,30 @@
 -- the item whose text its title matches best (confidence = Jaro-Winkler similarity); failing
 -- that, the best fuzzy candidate (models.action_item_ticket_candidates: title, assignee and
 -- time proximity) not already linked to another item, marked 'fuzzy' with its evidence.
-WITH by_key AS (
-    SELECT a.action_item_id, t.ticket_key, 'doc_key' AS link_kind, 1.0 AS confidence,
-           'key ' || t.ticket_key || ' written in the document' AS evidence
+WITH key_refs AS (
+    -- Jira/Linear keys (ABC-123), GitHub issues as owner/repo#123 or as their URL
+    SELECT a.action_item_id, t.ticket_key
     FROM core.action_items a
     JOIN core.tickets t
       ON t.ticket_key = upper(regexp_extract(a.ticket_ref, '([A-Za-z][A-Za-z0-9]+-[0-9]+)', 1))
+    UNION ALL
+    SELECT a.action_item_id, t.ticket_key
+    FROM core.action_items a
+    JOIN core.tickets t
+      ON t.provider = 'github'
+     AND lower(t.ticket_key) = lower(regexp_extract(a.ticket_ref, '([\w.-]+/[\w.-]+#[0-9]+)', 1))
+    UNION ALL
+    SELECT a.action_item_id, t.ticket_key
+    FROM core.action_items a
+    JOIN core.tickets t
+      ON t.provider = 'github'
+     AND lower(t.url) = lower(regexp_extract(a.ticket_ref, '(https?://\S+/issues/[0-9]+)', 1))
+),
+by_key AS (
+    SELECT action_item_id, ticket_key, 'doc_key' AS link_kind, 1.0 AS confidence,
+           'key ' || ticket_key || ' written in the document' AS evidence
+    FROM key_refs
+    QUALIFY row_number() OVER (PARTITION BY action_item_id ORDER BY ticket_key) = 1
 ),
 mentions AS (
     SELECT a.action_item_id, t.ticket_key,
@@ -42,7 +60,8 @@ fuzzy_pool AS (
     WHERE c.action_item_id NOT IN (SELECT action_item_id FROM explicit)
       AND c.ticket_key NOT IN (SELECT ticket_key FROM explicit)
       -- an item whose document names a key is never re-linked by guesswork
-      AND NOT regexp_matches(coalesce(a.ticket_ref, ''), '[A-Za-z][A-Za-z0-9]+-[0-9]+')
+      AND NOT regexp_matches(coalesce(a.ticket_ref, ''),
+                             '[A-Za-z][A-Za-z0-9]+-[0-9]+|[\w.-]+/[\w.-]+#[0-9]+|/issues/[0-9]+')
 ),
 fuzzy_best_for_ticket AS (
     SELECT * FROM fuzzy_pool
