@@ -12,6 +12,8 @@ from models.connectors.config import SourceConfig
 # Each module has `fetch(cfg, ctx) -> FetchResult`.
 MODULES: dict[str, str] = {
     "github": "models.connectors.github",
+    "gitlab": "models.connectors.gitlab",
+    "buildkite": "models.connectors.buildkite",
 }
 
 
