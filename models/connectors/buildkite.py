@@ -11,14 +11,17 @@ read from its `raw_log_url` (plain text), redacted line by line, and written onc
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import httpx
+
 from models.connectors.base import FetchContext, FetchResult, iso, parse_time
 from models.connectors.config import BuildkiteConfig
 from models.connectors.github import redact_log
-from models.connectors.http import ApiClient
+from models.connectors.http import ApiClient, retry_after
 from models.connectors.landing import BARE, day_of, slug
 
 SOURCE = "buildkite"
@@ -33,11 +36,32 @@ def headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
 
+def rate_limited(response: httpx.Response) -> float | None:
+    """429 when the organization's or the user's per-minute quota is spent; `RateLimit-Reset`
+    and `RateLimit-User-Reset` are seconds until that window resets (the body repeats it)."""
+    if response.status_code != 429:
+        return None
+    wait = retry_after(response.headers)
+    if wait is not None:
+        return wait
+    resets: list[float] = []
+    for name in ("ratelimit-reset", "ratelimit-user-reset"):
+        with contextlib.suppress(ValueError):
+            resets.append(float(response.headers.get(name, "")))
+    if not resets:
+        try:
+            body = response.json()
+            resets.append(float(body.get("reset")))
+        except (ValueError, TypeError, AttributeError):
+            pass
+    return max(1.0, max(resets)) if resets else 60.0
+
+
 def fetch(cfg: BuildkiteConfig, ctx: FetchContext) -> FetchResult:
     result = FetchResult(SOURCE)
     token = ctx.secret(SOURCE, cfg)
     with ApiClient(SOURCE, cfg.api_url, headers(token), policy=ctx.policy(cfg),
-                   sleep=ctx.sleep) as api:
+                   sleep=ctx.sleep, rate_limited=rate_limited) as api:
         state = ctx.landing.load_state(SOURCE)
         reader = _Reader(api, cfg, ctx, result)
         for pipeline in list(cfg.pipelines) or [""]:
