@@ -101,9 +101,10 @@ class _Reader:
         self.ctx.landing.flush()
         save()
         listing = state.get("listing")
-        if not listing:
+        if not listing or listing.get("per_page") != self.cfg.page_size:
             start = self.ctx.start(state.get("cursor"), self.cfg.overlap_minutes)
-            listing = {"created_from": iso(start), "page": 1, "began": iso(self.ctx.now)}
+            listing = {"created_from": iso(start), "page": 1, "began": iso(self.ctx.now),
+                       "per_page": self.cfg.page_size}
             state["listing"] = listing
         path = (f"/organizations/{self.org}/pipelines/{quote(pipeline, safe='')}/builds"
                 if pipeline else f"/organizations/{self.org}/builds")

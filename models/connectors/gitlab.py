@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
@@ -80,7 +80,10 @@ def pages(api: ApiClient, path: str, params: dict[str, Any], first: int = 1,
         seen.add(page)
         data, response = api.get_json(path, {**params, "page": page})
         records = data if isinstance(data, list) else []
-        raw_next = (response.headers.get("x-next-page") or "").strip()
+        if "x-next-page" in response.headers:
+            raw_next = response.headers["x-next-page"].strip()
+        else:  # a proxy that drops GitLab's own headers still passes `Link`
+            raw_next = _page_param(response.links.get("next", {}).get("url"))
         nxt = int(raw_next) if raw_next.isdigit() else None
         if not records or nxt in seen:
             nxt = None
@@ -88,6 +91,11 @@ def pages(api: ApiClient, path: str, params: dict[str, Any], first: int = 1,
         if nxt is None:
             return
         page = nxt
+
+
+def _page_param(url: str | None) -> str:
+    values = parse_qs(urlsplit(url or "").query).get("page")
+    return values[0] if values else ""
 
 
 class _Reader:
@@ -105,9 +113,10 @@ class _Reader:
         self.ctx.landing.flush()
         save()
         listing = state.get("listing")
-        if not listing:
+        if not listing or listing.get("per_page") != self.cfg.page_size:
             start = self.ctx.start(state.get("cursor"), self.cfg.overlap_minutes)
-            listing = {"updated_after": iso(start), "page": 1, "began": iso(self.ctx.now)}
+            listing = {"updated_after": iso(start), "page": 1, "began": iso(self.ctx.now),
+                       "per_page": self.cfg.page_size}
             state["listing"] = listing
         params = {"updated_after": listing["updated_after"], "order_by": "id", "sort": "asc",
                   "per_page": self.cfg.page_size}

@@ -348,3 +348,23 @@ def test_missing_token_names_the_variable(tmp_path: Path) -> None:
     ctx = FetchContext(Landing(tmp_path), since=SINCE, now=NOW, env={})
     with pytest.raises(MissingSecret, match="GITLAB_TOKEN"):
         registry.run("gitlab", GitLabConfig(projects=(PROJECT,)), ctx)
+
+
+def test_link_header_when_a_proxy_drops_the_gitlab_paging_headers(tmp_path: Path) -> None:
+    pipelines = load("gitlab_pipelines_list.json")
+    root = tmp_path / "exports"
+    with VendorServer() as server:
+        def listing(req: Request) -> Any:
+            page = int(req.arg("page") or 1)
+            link = {"link": f'<{server.url}{req.path}?page=2&per_page=1>; rel="next"'}
+            return 200, link if page == 1 else {}, [pipelines[page - 1]]
+
+        server.route("GET", rf"/projects/{ENCODED}/pipelines", listing)
+        server.route("GET", rf"/projects/{ENCODED}/pipelines/\d+/jobs",
+                     lambda req: (200, {}, []))
+        server.route("GET", rf"/projects/{ENCODED}/deployments", lambda req: (200, {}, []))
+        fetch(server.url, root, page_size=1, now=datetime(2025, 6, 4, tzinfo=UTC))
+        pages = [r.arg("page") for r in server.requests("GET", rf"/projects/{ENCODED}/pipelines")]
+    assert pages == ["1", "2"]
+    assert len(list((root / "gitlab/pipelines").glob("*.json"))) == 1
+    assert len(json.loads(next((root / "gitlab/pipelines").glob("*.json")).read_text())) == 2
