@@ -6,13 +6,15 @@ Builds come newest first, so one created while we page pushes the others back a 
 worst read twice (merged by id), never skipped; a listing killed mid-way resumes at its saved page
 and the cursor moves to the time the listing began once it is complete. Builds not finished are
 remembered and read again (`GET .../builds/{number}`) on the next fetch. A failed job's log is
-read from its `raw_log_url` (plain text), redacted line by line, and written once.
+read from its `raw_log_url` (plain text), its agent time markers turned into ISO line prefixes,
+redacted line by line, and written once.
 """
 
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -28,6 +30,8 @@ SOURCE = "buildkite"
 FINISHED_BUILD = {"passed", "failed", "canceled", "skipped", "not_run"}
 FAILED_JOB = {"failed", "timed_out"}
 RAN_JOB = {"passed", "failed", "timed_out", "canceled"}
+# The agent marks when each line was written with an APC escape, `ESC _ bk;t=<epoch ms> BEL`.
+_BK_TIME = re.compile(r"\x1b_bk;t=(\d+)\x07")
 # A build blocked on a block step can wait for ever: it is re-polled for this long only.
 PENDING_DAYS = 14
 
@@ -200,8 +204,22 @@ class _Reader:
         if text is None:
             self.result.notes.append(f"job {job['id']}: log not available")
             return
-        self.ctx.landing.write_bytes(rel, redact_log(text).encode("utf-8"))
+        self.ctx.landing.write_bytes(rel, redact_log(log_text(text)).encode("utf-8"))
         self.result.records += 1
+
+
+def log_text(text: str) -> str:
+    """A raw Buildkite log with the agent's in-band line times written as an ISO prefix (as
+    GitHub's logs have, which the log reader strips) instead of terminal escapes."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        m = _BK_TIME.match(line)
+        if m:
+            at = datetime.fromtimestamp(int(m.group(1)) / 1000, tz=UTC)
+            line = f"{at.strftime('%Y-%m-%dT%H:%M:%S.')}{at.microsecond // 1000:03d}Z " \
+                   f"{line[m.end():]}"
+        lines[i] = _BK_TIME.sub("", line)
+    return "\n".join(lines)
 
 
 def _slug(build: dict[str, Any]) -> str:

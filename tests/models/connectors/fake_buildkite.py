@@ -90,11 +90,16 @@ class FakeBuildkite:
                     if a == 0 and failed:
                         self.retries.add(jid)
                     if fails:
-                        self.logs[jid] = (
-                            "~~~ Running tests\n"
-                            f"$ export AWS_ACCESS_KEY_ID={LEAKED}\n"
-                            f"FAILED tests/test_ledger.py::test_{n}\n"
-                            "🚨 Error: The command exited with status 1\n")
+                        t0 = int(created.timestamp() * 1000) + 60_000
+                        bk = [f"\x1b_bk;t={t0 + 250 * i}\x07" for i in range(6)]
+                        self.logs[jid] = (  # as the agent writes them: in-band line times
+                            f"{bk[0]}~~~ Preparing working directory\n"
+                            f"{bk[1]}$ export AWS_ACCESS_KEY_ID={LEAKED}\n"
+                            f"{bk[2]}--- :pytest: Running tests\n"
+                            f"{bk[3]}FAILED tests/test_ledger.py::test_{n} - AssertionError\n"
+                            f"{bk[4]}1 failed, 4 passed in 0.31s\n"
+                            f"{bk[5]}\x1b[31m🚨 Error: The command exited with status 1"
+                            "\x1b[0m\n")
             waiter = copy.deepcopy(waiter_t)
             waiter["id"] = _uuid(3, number)
             jobs.insert(1, waiter)

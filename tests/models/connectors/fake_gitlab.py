@@ -78,11 +78,16 @@ class FakeGitLab:
                         self.retried.add(jid)
                     jobs.append(j)
                     if fails:
-                        self.traces[jid] = (
-                            "\x1b[0KRunning with gitlab-runner 17.5.0\n"
-                            f"$ export GITLAB_TOKEN={LEAKED}\n"
-                            f"FAILED tests/test_ledger.py::test_{jid}\n"
-                            "ERROR: Job failed: exit code 1\n")
+                        self.traces[jid] = (  # as runners write them: sections, colours
+                            "\x1b[0KRunning with gitlab-runner 17.5.0 (0a1b2c3d)\n"
+                            "section_start:1762000000:step_script\r\x1b[0K"
+                            "\x1b[0K\x1b[36;1mExecuting \"step_script\" stage\x1b[0;m\n"
+                            f"\x1b[32;1m$ export GITLAB_TOKEN={LEAKED}\x1b[0;m\n"
+                            "\x1b[32;1m$ pytest -q\x1b[0;m\n....F\n"
+                            f"FAILED tests/test_ledger.py::test_rounding[{k}] - AssertionError\n"
+                            "1 failed, 4 passed in 0.31s\n"
+                            "section_end:1762000031:step_script\r\x1b[0K\n"
+                            "\x1b[31;1mERROR: Job failed: exit code 1\n\x1b[0;m\n")
             p["status"] = "success"
             self.pipelines.append(p)
             self.jobs[pid] = jobs

@@ -290,3 +290,28 @@ def test_json_log_form_when_a_job_has_no_raw_log_url(tmp_path: Path) -> None:
     text = path.read_text()
     assert "FAILED tests/test_ledger.py::test_1" in text and LEAKED not in text
     assert path.stem in fake.logs
+
+
+def test_failures_are_excerpted_and_fingerprinted_like_github_ones(tmp_path: Path) -> None:
+    """The agent's in-band line times become ISO prefixes the log reader already strips."""
+    from models.recurrence.excerpts import excerpt_failures
+    from warehouse.failures import pending_failures, store_excerpts
+
+    root = tmp_path / "exports"
+    with VendorServer() as server:
+        fake = FakeBuildkite(server)
+        fetch(server.url, root)
+    first = sorted((root / "buildkite/logs").rglob("*.txt"))[0].read_text()
+    assert "\x1b_bk" not in first and first.startswith("2026-11-01T")
+    conn = load_warehouse(root, tmp_path / "w.duckdb")
+    pending = pending_failures(conn)
+    assert sorted(bigint_id(u) for u in fake.logs) == sorted(p.job_id for p in pending)
+    store_excerpts(conn, excerpt_failures(pending, workers=1))
+    got = conn.execute("SELECT fingerprint, excerpt FROM models.failure_excerpts "
+                       "WHERE provider = 'buildkite'").fetchall()
+    assert len(got) == 6 and all(fp for fp, _ in got)
+    for _, excerpt in got:
+        lines = [line["text"] for line in json.loads(excerpt)]
+        assert any(t.startswith("FAILED tests/test_ledger.py::test_") for t in lines)
+        assert not any("\x1b" in t or "bk;t=" in t or LEAKED in t for t in lines)
+    conn.close()

@@ -368,3 +368,27 @@ def test_link_header_when_a_proxy_drops_the_gitlab_paging_headers(tmp_path: Path
     assert pages == ["1", "2"]
     assert len(list((root / "gitlab/pipelines").glob("*.json"))) == 1
     assert len(json.loads(next((root / "gitlab/pipelines").glob("*.json")).read_text())) == 2
+
+
+def test_failures_are_excerpted_and_fingerprinted_like_github_ones(tmp_path: Path) -> None:
+    """The failure analysis reads GitLab traces unchanged: runner sections and colours go."""
+    from models.recurrence.excerpts import excerpt_failures
+    from warehouse.failures import pending_failures, store_excerpts
+
+    root = tmp_path / "exports"
+    with VendorServer() as server:
+        fake = _fake(server)
+        fetch(server.url, root)
+    conn = load_warehouse(root, tmp_path / "w.duckdb")
+    pending = pending_failures(conn)
+    assert sorted(p.job_id for p in pending) == fake.traced()
+    assert {p.provider for p in pending} == {"gitlab"}
+    store_excerpts(conn, excerpt_failures(pending, workers=1))
+    got = conn.execute("SELECT job_id, fingerprint, excerpt FROM models.failure_excerpts "
+                       "WHERE provider = 'gitlab' ORDER BY job_id").fetchall()
+    assert len(got) == 6 and all(fp for _, fp, _ in got)
+    lines = [line["text"] for line in json.loads(got[0][2])]
+    assert any(t.startswith("FAILED tests/test_ledger.py::test_rounding") for t in lines)
+    assert "ERROR: Job failed: exit code 1" in lines
+    assert not any("\x1b" in t or "section_" in t or LEAKED in t for t in lines)
+    conn.close()
