@@ -392,3 +392,30 @@ def test_failures_are_excerpted_and_fingerprinted_like_github_ones(tmp_path: Pat
     assert "ERROR: Job failed: exit code 1" in lines
     assert not any("\x1b" in t or "section_" in t or LEAKED in t for t in lines)
     conn.close()
+
+
+# -- mapping details -------------------------------------------------------------------------------
+def test_project_path_from_web_urls() -> None:
+    from models.sources.gitlab import project_path
+
+    assert project_path("https://gitlab.com/a/b/c/-/jobs/9") == "a/b/c"
+    assert project_path("https://example.com/foo/bar/pipelines/47") == "foo/bar"
+    assert project_path("http://gitlab.dev/root/project/pipelines/12") == "root/project"
+    assert project_path("https://gitlab.com/a/pipelines/-/pipelines/3") == "a/pipelines"
+    assert project_path(None) is None and project_path("https://gitlab.com/") is None
+
+
+def test_a_job_without_its_pipeline_is_quarantined_and_the_rest_loads(tmp_path: Path) -> None:
+    root = tmp_path / "exports"
+    (root / "gitlab/jobs").mkdir(parents=True)
+    good, other = load("gitlab_pipeline_jobs_list.json")
+    bad = {k: v for k, v in other.items() if k != "pipeline"}
+    (root / "gitlab/jobs/2025-06-03.quayside-dev__ledger-api.json").write_text(
+        json.dumps([good, bad]))
+    conn = connect(tmp_path / "w.duckdb")
+    results = {r.source: r for r in ingest(conn, root, GITLAB_SOURCES)}
+    jobs = results["gitlab_jobs"]
+    assert (jobs.records, jobs.quarantined) == (1, 1)
+    assert "record 1 (id 880102): job names no pipeline (pipeline.id)" in jobs.problems[0]
+    assert conn.execute("SELECT list(job_id) FROM raw.gitlab_jobs").fetchone()[0] == [880101]
+    conn.close()
