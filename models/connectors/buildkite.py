@@ -131,6 +131,11 @@ class _Reader:
         save()
 
     def _land(self, builds: list[dict[str, Any]], state: dict[str, Any]) -> None:
+        kept = [b for b in builds if isinstance(b, dict) and b.get("id")]
+        if len(kept) < len(builds):
+            self.result.notes.append(f"{len(builds) - len(kept)} build(s) without an id were "
+                                     "left out")
+        builds = kept
         if not builds:
             return
         groups: dict[str, list[dict[str, Any]]] = {}
@@ -162,12 +167,11 @@ class _Reader:
         still: list[list[Any]] = []
         landed: list[dict[str, Any]] = []
         for pipeline, number in state.get("pending", []):
-            response = self.api.request(
-                "GET", f"/organizations/{self.org}/pipelines/{quote(pipeline, safe='')}"
-                       f"/builds/{number}", params={"include_retried_jobs": "true"}, ok=(404,))
-            if response.status_code == 404:
+            build, response = self.api.get_json(
+                f"/organizations/{self.org}/pipelines/{quote(pipeline, safe='')}"
+                f"/builds/{number}", {"include_retried_jobs": "true"}, ok=(404,))
+            if response.status_code == 404 or not isinstance(build, dict):
                 continue  # deleted
-            build = response.json()
             landed.append(build)
             if not self._settled(build):
                 still.append([pipeline, number])

@@ -136,6 +136,7 @@ class _Reader:
     # -- pipelines -------------------------------------------------------------------------
     def _land_pipelines(self, project: str, base: str, pipelines: list[dict[str, Any]],
                         state: dict[str, Any]) -> None:
+        pipelines = self._identified(pipelines, "pipeline")
         if not pipelines:
             return
         for day, group in _by_day(pipelines).items():
@@ -152,6 +153,14 @@ class _Reader:
         state["pending"] = sorted(pending)
         self.ctx.progress(f"gitlab {project} pipelines", self.result.records, None)
 
+    def _identified(self, records: list[Any], kind: str) -> list[dict[str, Any]]:
+        """Records with an id; one without cannot be filed or merged, so it is noted and left."""
+        kept = [r for r in records if isinstance(r, dict) and r.get("id") is not None]
+        if len(kept) < len(records):
+            self.result.notes.append(f"{len(records) - len(kept)} {kind} record(s) without an "
+                                     "id were left out")
+        return kept
+
     def _settled(self, pipeline: dict[str, Any]) -> bool:
         if pipeline.get("status") in FINISHED_PIPELINE:
             return True
@@ -162,10 +171,9 @@ class _Reader:
         """Pipelines seen before they finished: read them again, with their jobs."""
         still: list[int] = []
         for pipeline_id in state.get("pending", []):
-            response = self.api.request("GET", f"{base}/pipelines/{pipeline_id}", ok=(404,))
-            if response.status_code == 404:
+            pipeline, response = self.api.get_json(f"{base}/pipelines/{pipeline_id}", ok=(404,))
+            if response.status_code == 404 or not isinstance(pipeline, dict):
                 continue  # deleted
-            pipeline = response.json()
             self.ctx.landing.stage(
                 f"gitlab/pipelines/{day_of(pipeline.get('created_at'))}.{slug(project)}.json",
                 [pipeline], lambda p: p["id"], BARE)
@@ -181,7 +189,7 @@ class _Reader:
         jobs: list[dict[str, Any]] = []
         params = {"include_retried": "true", "per_page": self.cfg.page_size}
         for page, _, _ in pages(self.api, f"{base}/pipelines/{pipeline['id']}/jobs", params):
-            jobs.extend(page)
+            jobs.extend(self._identified(page, "job"))
         if not jobs:
             return
         self.ctx.landing.stage(f"gitlab/jobs/{day}.{slug(project)}.json", jobs,
@@ -217,7 +225,8 @@ class _Reader:
         params = {"updated_after": iso(start), "order_by": "updated_at", "sort": "asc",
                   "per_page": self.cfg.page_size}
         production = {n.strip().lower() for n in self.cfg.production_environments}
-        for deployments, _, _ in pages(self.api, f"{base}/deployments", params):
+        for page, _, _ in pages(self.api, f"{base}/deployments", params):
+            deployments = self._identified(page, "deployment")
             for dep in deployments:
                 _mark_production(dep, production)
             for day, group in _by_day(deployments).items():
