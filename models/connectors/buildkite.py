@@ -1,7 +1,8 @@
 """Buildkite: builds with their jobs (every retry), and the logs of failed jobs (REST API v2).
 
 Builds are listed per configured pipeline (or for the whole organization) with `created_from`
-(the cursor less the overlap) and `include_retried_jobs=true`, following the `Link` header.
+(the cursor less the overlap), then again with `finished_from` (a job retried in an older build
+finishes that build again), with `include_retried_jobs=true`, following the `Link` header.
 Builds come newest first, so one created while we page pushes the others back a place and is at
 worst read twice (merged by id), never skipped; a listing killed mid-way resumes at its saved page
 and the cursor moves to the time the listing began once it is complete. Builds not finished are
@@ -27,6 +28,7 @@ from models.connectors.http import ApiClient, retry_after
 from models.connectors.landing import BARE, day_of, slug
 
 SOURCE = "buildkite"
+LISTINGS = ("created_from", "finished_from")
 FINISHED_BUILD = {"passed", "failed", "canceled", "skipped", "not_run"}
 FAILED_JOB = {"failed", "timed_out"}
 RAN_JOB = {"passed", "failed", "timed_out", "canceled"}
@@ -107,17 +109,29 @@ class _Reader:
         listing = state.get("listing")
         if not listing or listing.get("per_page") != self.cfg.page_size:
             start = self.ctx.start(state.get("cursor"), self.cfg.overlap_minutes)
-            listing = {"created_from": iso(start), "page": 1, "began": iso(self.ctx.now),
+            listing = {"from": iso(start), "filter": 0, "page": 1, "began": iso(self.ctx.now),
                        "per_page": self.cfg.page_size}
             state["listing"] = listing
         path = (f"/organizations/{self.org}/pipelines/{quote(pipeline, safe='')}/builds"
                 if pipeline else f"/organizations/{self.org}/builds")
+        # Builds created since the cursor, then builds finished since it: a job retried in an
+        # older build finishes that build again.
+        while listing["filter"] < len(LISTINGS):
+            self._listing(path, LISTINGS[listing["filter"]], listing, state, save)
+            listing.update(filter=listing["filter"] + 1, page=1)
+            save()
+        state["cursor"] = listing["began"]
+        del state["listing"]
+        save()
+
+    def _listing(self, path: str, time_filter: str, listing: dict[str, Any],
+                 state: dict[str, Any], save: Any) -> None:
         page: int | None = listing["page"]
         seen: set[int] = set()
         while page is not None and page not in seen:
             seen.add(page)
             builds, response = self.api.get_json(path, {
-                "created_from": listing["created_from"], "include_retried_jobs": "true",
+                time_filter: listing["from"], "include_retried_jobs": "true",
                 "per_page": self.cfg.page_size, "page": page})
             builds = builds if isinstance(builds, list) else []
             self._land(builds, state)
@@ -126,9 +140,6 @@ class _Reader:
             if page is not None:
                 listing["page"] = page
                 save()
-        state["cursor"] = listing["began"]
-        del state["listing"]
-        save()
 
     def _land(self, builds: list[dict[str, Any]], state: dict[str, Any]) -> None:
         kept = [b for b in builds if isinstance(b, dict) and b.get("id")]

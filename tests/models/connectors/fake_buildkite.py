@@ -113,10 +113,26 @@ class FakeBuildkite:
                 b["state"] = state
                 b["finished_at"] = None if state == "running" else b["finished_at"]
 
-    def listing_pages(self) -> list[int]:
-        return [int(r.arg("page", "1") or 1) for r in
-                self.server.requests("GET", rf"/v2/organizations/{self.org}/pipelines/"
-                                            rf"{self.pipeline}/builds")]
+    def listing_pages(self) -> list[tuple[str, int]]:
+        """(filter, page) of each build listing request, in order."""
+        return [("created" if r.arg("created_from") else "finished", int(r.arg("page", "1") or 1))
+                for r in self.server.requests("GET", rf"/v2/organizations/{self.org}/pipelines/"
+                                                     rf"{self.pipeline}/builds")]
+
+    def retry_job(self, number: int, finished: datetime) -> str:
+        """A failed job of an older build retried now: a new job, the build finished again."""
+        build = next(b for b in self.builds if b["number"] == number)
+        job = copy.deepcopy(next(j for j in build["jobs"] if j["type"] == "script"))
+        jid = _uuid(4, number)
+        job.update(id=jid, state="failed", exit_status=2, retried=False,
+                   retried_in_job_id=None, started_at=ts(finished - timedelta(minutes=5)),
+                   finished_at=ts(finished),
+                   raw_log_url=job["raw_log_url"].replace(job["id"], jid),
+                   log_url=job["log_url"].replace(job["id"], jid))
+        build["jobs"].append(job)
+        build.update(state="failed", finished_at=ts(finished))
+        self.logs[jid] = "FAILED tests/test_ledger.py::test_retry - flaky again\n"
+        return jid
 
     def _view(self, req: Request, build: dict[str, Any]) -> dict[str, Any]:
         if req.arg("include_retried_jobs") == "true":
@@ -142,6 +158,10 @@ class FakeBuildkite:
             since = req.arg("created_from")
             if since:
                 items = [b for b in items if _parse(b["created_at"]) >= _parse(since)]
+            done = req.arg("finished_from")
+            if done:
+                items = [b for b in items
+                         if b["finished_at"] and _parse(b["finished_at"]) >= _parse(done)]
             items.sort(key=lambda b: b["created_at"], reverse=True)  # newest first
             per_page = min(int(req.arg("per_page", "30") or 30), 100)
             page = int(req.arg("page", "1") or 1)

@@ -98,7 +98,7 @@ def test_documented_build_lands_and_loads(tmp_path: Path) -> None:
     with VendorServer() as server:
         def listing(req: Request) -> Any:
             assert req.arg("include_retried_jobs") == "true"
-            assert req.arg("created_from") == "2025-06-01T00:00:00Z"
+            assert (req.arg("created_from") or req.arg("finished_from")) == "2025-06-01T00:00:00Z"
             return 200, {}, builds
 
         def raw_log(req: Request) -> Any:
@@ -168,7 +168,9 @@ def test_link_pages_every_retry_and_redacted_logs(tmp_path: Path) -> None:
     with VendorServer() as server:
         fake = FakeBuildkite(server)
         fetch(server.url, root)
-        assert fake.listing_pages() == [1, 2, 3]  # 9 builds, 3 a page
+        # 9 builds, 3 a page: those created since the cursor, then those finished since it
+        assert fake.listing_pages() == [("created", 1), ("created", 2), ("created", 3),
+                                        ("finished", 1), ("finished", 2), ("finished", 3)]
     conn = load_warehouse(root, tmp_path / "w.duckdb")
     jobs = sum(1 for b in fake.builds for j in b["jobs"] if j["type"] == "script")
     assert conn.execute("SELECT count(*) FROM core.ci_jobs").fetchone()[0] == jobs
@@ -196,7 +198,8 @@ def test_running_build_is_polled_again(tmp_path: Path) -> None:
         [poll] = server.requests("GET", rf"{BUILDS}/208")
         assert poll.arg("include_retried_jobs") == "true"
         listing = server.requests("GET", BUILDS)
-        assert {r.arg("created_from") for r in listing} == {"2026-11-04T11:00:00Z"}
+        assert {r.arg("created_from") or r.arg("finished_from") for r in listing} \
+            == {"2026-11-04T11:00:00Z"}
     state = json.loads((root / ".state/buildkite.json").read_text())["pipelines"][PIPELINE]
     assert state["pending"] == []
     landed = json.loads((root / "buildkite/builds/2026-11-02.ledger-api.json").read_text())
@@ -247,10 +250,12 @@ def test_killed_run_resumes_to_the_same_files_and_rows(tmp_path: Path) -> None:
         with pytest.raises(ApiError, match=r"buildkite: GET .*log\.txt: HTTP 500"):
             fetch(server.url, root, max_attempts=2)
         state = json.loads((root / ".state/buildkite.json").read_text())["pipelines"][PIPELINE]
-        assert state["listing"]["page"] == 3 and "cursor" not in state
+        assert state["listing"]["page"] == 3 and state["listing"]["filter"] == 0
+        assert "cursor" not in state
         server.log.clear()
         fetch(server.url, root)
-        assert fake.listing_pages() == [3]
+        assert fake.listing_pages() == [("created", 3), ("finished", 1), ("finished", 2),
+                                        ("finished", 3)]
     assert files(root) == clean
     a = load_warehouse(root, tmp_path / "a.duckdb")
     b = load_warehouse(tmp_path / "clean", tmp_path / "b.duckdb")
@@ -314,4 +319,23 @@ def test_failures_are_excerpted_and_fingerprinted_like_github_ones(tmp_path: Pat
         lines = [line["text"] for line in json.loads(excerpt)]
         assert any(t.startswith("FAILED tests/test_ledger.py::test_") for t in lines)
         assert not any("\x1b" in t or "bk;t=" in t or LEAKED in t for t in lines)
+    conn.close()
+
+
+def test_a_job_retried_in_an_older_build_is_read(tmp_path: Path) -> None:
+    """The build was created before the cursor; finishing again puts it in `finished_from`."""
+    root = tmp_path / "exports"
+    with VendorServer() as server:
+        fake = FakeBuildkite(server)
+        fetch(server.url, root)
+        later = NOW + timedelta(days=2)
+        jid = fake.retry_job(200, later - timedelta(minutes=1))
+        fetch(server.url, root, now=later)
+    landed = json.loads((root / "buildkite/builds/2026-11-01.ledger-api.json").read_text())
+    build = next(b for b in landed if b["number"] == 200)
+    assert build["state"] == "failed" and jid in {j["id"] for j in build["jobs"]}
+    assert (root / f"buildkite/logs/2026-11-01/{jid}.txt").is_file()
+    conn = load_warehouse(root, tmp_path / "w.duckdb")
+    assert conn.execute("SELECT conclusion FROM core.ci_jobs WHERE job_id = ?",
+                        [bigint_id(jid)]).fetchone() == ("failure",)
     conn.close()
