@@ -5,8 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from warehouse.sources import (
+    BUILDKITE_SOURCES,
     GITHUB_ISSUES_SOURCES,
     GITHUB_SOURCES,
+    GITLAB_SOURCES,
     JIRA,
     LINEAR,
     PAGERDUTY,
@@ -25,11 +27,15 @@ RAW_ASSETS: dict[str, tuple[Source, ...]] = {
     "postmortems": (POSTMORTEMS,),
     "github_issues": GITHUB_ISSUES_SOURCES,
     "slack": (SLACK,),
+    "gitlab": GITLAB_SOURCES,
+    "buildkite": BUILDKITE_SOURCES,
 }
 
 # Tables written by an asset of another name; every other `schema.table` is its own asset.
+# raw.ci_logs is filled by every CI source: it is attributed to the first (GitHub Actions); the
+# SQL reading it reads the other providers' job tables too, so depends on their assets as well.
 _WRITTEN_BY: dict[str, tuple[str, str]] = {
-    **{table: ("raw", name) for name, sources in RAW_ASSETS.items()
+    **{table: ("raw", name) for name, sources in reversed(RAW_ASSETS.items())
        for source in sources for table in source.tables},
     "models.fingerprint_clusters": ("models", "failure_clusters"),
 }

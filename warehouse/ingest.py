@@ -11,7 +11,7 @@ import duckdb
 from warehouse.loader import LoadResult, Source, discover, load_files
 from warehouse.sources import (
     ALL_SOURCES,
-    GITHUB_LOGS,
+    LOG_SOURCES,
     POSTMORTEMS,
     make_postmortem_reader,
     read_log,
@@ -40,7 +40,7 @@ def ingest_source(
         reader = make_postmortem_reader(folder)
     else:
         paths = discover(root, source, dates if source.dated else None)
-        if source is GITHUB_LOGS:
+        if source in LOG_SOURCES:
             reader = read_log
     return load_files(conn, source, paths, read=reader, force=force)
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from models.sources import github, github_issues, jira, linear, pagerduty, slack
+from models.sources import buildkite, github, github_issues, gitlab, jira, linear, pagerduty, slack
 from warehouse.loader import SKIPPED, Mapped, Problem, Source
 
 
@@ -174,14 +174,72 @@ SLACK = Source(
 )
 GITHUB_ISSUES_SOURCES = (GITHUB_ISSUES, GITHUB_ISSUE_EVENTS)
 ALL_SOURCES = (*ALL_SOURCES, *GITHUB_ISSUES_SOURCES, SLACK)
+def _gitlab_pipelines(r: Any) -> Mapped:
+    return {"raw.gitlab_pipelines": [gitlab.map_pipeline(r)]}
+
+
+def _gitlab_jobs(r: Any) -> Mapped:
+    return {"raw.gitlab_jobs": [gitlab.map_job(r)]}
+
+
+def _gitlab_deployments(r: Any) -> Mapped:
+    return {"raw.gitlab_deployments": [gitlab.map_deployment(r)]}
+
+
+def _buildkite_builds(r: Any) -> Mapped:
+    build, jobs = buildkite.map_build(r)
+    return {"raw.buildkite_builds": [build], "raw.buildkite_jobs": jobs}
+
+
+GITLAB_PIPELINES = Source(
+    "gitlab_pipelines", ("gitlab/pipelines/*.json",), (), ("raw.gitlab_pipelines",),
+    _gitlab_pipelines, dated=True,
+)
+GITLAB_JOBS = Source(
+    "gitlab_jobs", ("gitlab/jobs/*.json",), (), ("raw.gitlab_jobs",), _gitlab_jobs, dated=True,
+)
+GITLAB_LOGS = Source(
+    "gitlab_logs", ("gitlab/logs/*/*.txt", "gitlab/logs/*/*.log"), (), ("raw.ci_logs",),
+    _one("raw.ci_logs"), dated=True,
+)
+GITLAB_DEPLOYMENTS = Source(
+    "gitlab_deployments", ("gitlab/deployments/*.json",), (), ("raw.gitlab_deployments",),
+    _gitlab_deployments, dated=True,
+)
+BUILDKITE_BUILDS = Source(
+    "buildkite_builds", ("buildkite/builds/*.json",), (),
+    ("raw.buildkite_builds", "raw.buildkite_jobs"), _buildkite_builds, dated=True,
+)
+BUILDKITE_LOGS = Source(
+    "buildkite_logs", ("buildkite/logs/*/*.txt", "buildkite/logs/*/*.log"), (), ("raw.ci_logs",),
+    _one("raw.ci_logs"), dated=True,
+)
+
+GITLAB_SOURCES = (GITLAB_PIPELINES, GITLAB_JOBS, GITLAB_LOGS, GITLAB_DEPLOYMENTS)
+BUILDKITE_SOURCES = (BUILDKITE_BUILDS, BUILDKITE_LOGS)
+ALL_SOURCES = (*ALL_SOURCES, *GITLAB_SOURCES, *BUILDKITE_SOURCES)
+# Sources whose files are job logs (read by `read_log`), and the provider each loads.
+LOG_PROVIDERS = {"github_logs": "github", "gitlab_logs": "gitlab", "buildkite_logs": "buildkite"}
+LOG_SOURCES = (GITHUB_LOGS, GITLAB_LOGS, BUILDKITE_LOGS)
 
 
 def read_log(source: Source, path: Path, data: bytes) -> tuple[list[Mapped], list[Problem]]:
-    """A job log is referenced by its job id (the file name); its text is read later."""
+    """A job log is referenced by its job id (the file name); its text is read later.
+
+    GitHub and GitLab name a log `<job id>.txt`; Buildkite `<job UUID>.txt`, whose integer id
+    is `models.sources.buildkite.bigint_id` of the UUID, as in raw.buildkite_jobs."""
+    provider = LOG_PROVIDERS.get(source.name, "github")
     stem = path.stem
-    if not stem.isdigit():
+    if provider == "buildkite":
+        try:
+            job_id = buildkite.bigint_id(stem)
+        except ValueError:
+            return [], [Problem(-1, None, f"log file name should be <job UUID>{path.suffix}")]
+    elif stem.isdigit():
+        job_id = int(stem)
+    else:
         return [], [Problem(-1, None, f"log file name should be <job_id>{path.suffix}")]
-    ref = LogRef("github", int(stem), str(path), len(data))
+    ref = LogRef(provider, job_id, str(path), len(data))
     return [{"raw.ci_logs": [ref]}], []
 
 

@@ -14,6 +14,8 @@ MODULES: dict[str, str] = {
     "github": "models.connectors.github",
     "github_issues": "models.connectors.github_issues",
     "slack": "models.connectors.slack",
+    "gitlab": "models.connectors.gitlab",
+    "buildkite": "models.connectors.buildkite",
 }
 
 

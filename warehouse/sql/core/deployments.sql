@@ -23,3 +23,23 @@ SELECT
     d.url
 FROM raw.github_deployments d
 LEFT JOIN latest s USING (deployment_id)
+
+-- GitLab: a deployment carries its own status; its pipeline is the CI run behind it.
+UNION ALL BY NAME
+SELECT
+    'gitlab'                                       AS provider,
+    d.deployment_id,
+    d.project_path                                 AS repo,
+    d.environment,
+    coalesce(d.production, false)                  AS production,
+    d.sha,
+    d.ref,
+    d.creator,
+    d.created_at,
+    d.status                                       AS final_state,
+    CASE WHEN d.status IN ('success', 'failed', 'canceled')
+         THEN d.updated_at END                     AS finished_at,
+    coalesce(d.status = 'failed', false)           AS failed,
+    coalesce(d.job_url, d.pipeline_url)            AS target_url,
+    NULL::VARCHAR                                  AS url
+FROM raw.gitlab_deployments d
