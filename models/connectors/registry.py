@@ -12,6 +12,9 @@ from models.connectors.config import SourceConfig
 # Each module has `fetch(cfg, ctx) -> FetchResult`.
 MODULES: dict[str, str] = {
     "github": "models.connectors.github",
+    "jira": "models.connectors.jira",
+    "linear": "models.connectors.linear",
+    "pagerduty": "models.connectors.pagerduty",
 }
 
 
