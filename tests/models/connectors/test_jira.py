@@ -258,3 +258,16 @@ def test_jql_bound_floors_to_the_minute_in_the_account_time_zone() -> None:
     assert jira.jql_bound("project = OPS ORDER BY created DESC", at,
                           ZoneInfo("America/New_York")) == (
         '(project = OPS) AND updated >= "2025-06-03 10:05" ORDER BY updated ASC')
+
+
+def test_config_keys_parse_from_toml(tmp_path: Path) -> None:
+    from models.connectors.config import parse_config
+
+    cfg = parse_config({"sources": {"jira": {"site_url": "https://quayside.atlassian.net",
+                                             "jql": "project = LEDG",
+                                             "time_zone": "Europe/Lisbon"}}},
+                       tmp_path / "followthrough.toml").sources["jira"]
+    assert isinstance(cfg, JiraConfig)
+    assert (cfg.site_url, cfg.jql, cfg.time_zone, cfg.email_env, cfg.token_env) == (
+        "https://quayside.atlassian.net", "project = LEDG", "Europe/Lisbon", "JIRA_EMAIL",
+        "JIRA_API_TOKEN")

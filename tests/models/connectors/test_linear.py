@@ -272,3 +272,13 @@ def test_the_query_uses_only_arguments_and_types_linear_s_schema_declares(
     header = linear.ISSUES_QUERY.split("{", 1)[0]
     assert "$filter: IssueFilter" in header and "$orderBy: PaginationOrderBy" in header
     assert "$first: Int" in header and "$after: String" in header
+
+
+def test_config_keys_parse_from_toml(tmp_path: Path) -> None:
+    from models.connectors.config import parse_config
+
+    cfg = parse_config({"sources": {"linear": {"teams": ["LEDG"], "auth": "oauth"}}},
+                       tmp_path / "followthrough.toml").sources["linear"]
+    assert isinstance(cfg, LinearConfig)
+    assert (cfg.api_url, cfg.token_env, cfg.teams, cfg.auth, cfg.page_size) == (
+        "https://api.linear.app/graphql", "LINEAR_API_KEY", ("LEDG",), "oauth", 50)

@@ -215,3 +215,18 @@ def test_a_run_killed_mid_way_then_rerun_lands_what_an_uninterrupted_run_does(
     assert rows(a, "core.incidents", "incident_id")
     a.close()
     b.close()
+
+
+def test_config_keys_parse_from_toml(tmp_path: Path) -> None:
+    from models.connectors.config import ConfigError, parse_config
+
+    path = tmp_path / "followthrough.toml"
+    cfg = parse_config({"sources": {"pagerduty": {"api_url": "https://api.eu.pagerduty.com",
+                                                  "services": ["PLDGAPI"], "window_days": 90,
+                                                  "log_entries": False}}},
+                       path).sources["pagerduty"]
+    assert isinstance(cfg, PagerDutyConfig)
+    assert (cfg.api_url, cfg.token_env, cfg.services, cfg.window_days, cfg.log_entries) == (
+        "https://api.eu.pagerduty.com", "PAGERDUTY_TOKEN", ("PLDGAPI",), 90, False)
+    with pytest.raises(ConfigError, match="window_days"):
+        parse_config({"sources": {"pagerduty": {"window_days": 0}}}, path)
