@@ -72,6 +72,7 @@ class _Reader:
         self.cfg = cfg
         self.ctx = ctx
         self.result = result
+        self.no_bulk = False
 
     def run(self) -> None:
         state = self.ctx.landing.load_state("jira")
@@ -187,7 +188,20 @@ class _Reader:
         body: dict[str, Any] = {"issueIdsOrKeys": ids, "maxResults": 1000}
         seen: set[str] = set()
         while True:
-            data, _ = self.api.json("POST", BULK_CHANGELOG, json_body=body)
+            if self.no_bulk:
+                return {i: self.issue_changelog(i) for i in ids}
+            response = self.api.request("POST", BULK_CHANGELOG, json_body=body, ok=(404, 405))
+            if response.status_code in (404, 405):
+                # A server without the bulk endpoint (an older or proxied Jira): page each
+                # issue's changelog instead.
+                self.no_bulk = True
+                self.result.notes.append("jira: no changelog bulkfetch on this server; "
+                                         "read changelogs issue by issue")
+                continue
+            try:
+                data = response.json()
+            except ValueError:
+                data, _ = self.api.json("POST", BULK_CHANGELOG, json_body=body)
             logs = data.get("issueChangeLogs") if isinstance(data, dict) else None
             for entry in logs or []:
                 if not isinstance(entry, dict):
@@ -205,6 +219,20 @@ class _Reader:
                 return out
             seen.add(token)
             body = {**body, "nextPageToken": token}
+
+    def issue_changelog(self, issue: str) -> list[dict[str, Any]]:
+        """`GET /rest/api/3/issue/{id}/changelog`, paged with startAt until `isLast`."""
+        out: list[dict[str, Any]] = []
+        path = f"/rest/api/3/issue/{issue}/changelog"
+        while True:
+            data, _ = self.api.get_json(path, {"startAt": len(out), "maxResults": 100})
+            values = data.get("values") if isinstance(data, dict) else None
+            if not values:
+                return out
+            out.extend(v for v in values if isinstance(v, dict))
+            total = data.get("total")
+            if data.get("isLast") is True or (isinstance(total, int) and len(out) >= total):
+                return out
 
     # -- comments -------------------------------------------------------------------------
     def complete_comments(self, issue: dict[str, Any]) -> None:

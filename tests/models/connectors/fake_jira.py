@@ -90,6 +90,11 @@ class FakeJira:
         self.status_override: dict[int, int] = {}
         self.repeat_token_at: int | None = None  # page number whose token repeats the last one
         self.empty_pages = 0  # answer this many empty pages with isLast false, then go on
+        self.bulk_available = True  # False: the bulk changelog endpoint answers 404
+        page_t = VENDORS / "jira_issue_changelog_response.json"
+        if (templates / "jira_issue_changelog_response.json").is_file():
+            page_t = templates / "jira_issue_changelog_response.json"
+        self.changelog_page_t = json.loads(page_t.read_text("utf-8"))
         self.fail_after_pages: int | None = None  # then answer 500 (a run killed mid-way)
         self.pages_served = 0
         self.served_tokens: list[str] = []
@@ -275,6 +280,8 @@ class FakeJira:
         @s.route("POST", r"/rest/api/3/changelog/bulkfetch")
         @guard
         def bulkfetch(req: Request) -> Any:
+            if not self.bulk_available:
+                return 404, {}, {"errorMessages": ["null for uri: /rest/api/3/changelog/bulkfetch"]}
             body = req.json()
             wanted = [self.index_of(str(x)) for x in body.get("issueIdsOrKeys") or []]
             if len(wanted) > 1000:
@@ -294,6 +301,26 @@ class FakeJira:
             page: dict[str, Any] = {"issueChangeLogs": logs}
             if offset + size < len(entries):
                 page["nextPageToken"] = _token(offset + size)
+            return 200, {}, page
+
+        @s.route("GET", r"/rest/api/3/issue/([A-Z0-9-]+)/changelog")
+        @guard
+        def changelog(req: Request) -> Any:
+            i = self.index_of(req.match.group(1))
+            if i is None:
+                return 404, {}, {"errorMessages": ["Issue does not exist"]}
+            items = self.histories(i, epoch=False)
+            start = int(req.arg("startAt", "0") or 0)
+            size = min(int(req.arg("maxResults", "100") or 100), 2)
+            page = copy.deepcopy(self.changelog_page_t)
+            base = f"https://quayside.atlassian.net/rest/api/3/issue/{self.key(i)}/changelog"
+            page.update(values=items[start: start + size], startAt=start, maxResults=size,
+                        total=len(items), isLast=start + size >= len(items),
+                        self=f"{base}?startAt={start}&maxResults={size}")
+            if page["isLast"]:
+                page.pop("nextPage", None)
+            else:
+                page["nextPage"] = f"{base}?startAt={start + size}&maxResults={size}"
             return 200, {}, page
 
         @s.route("GET", r"/rest/api/3/issue/([A-Z0-9-]+)/comment")
