@@ -26,6 +26,7 @@ FLUSH_EVERY = 500
 
 _HISTORY = """
       createdAt
+      actor { name }
       fromDueDate
       toDueDate
       fromCycle { number }

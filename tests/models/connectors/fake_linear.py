@@ -96,7 +96,7 @@ class FakeLinear:
                      createdAt=ts(self.created(i) + timedelta(minutes=20 * (k + 1))),
                      fromState={"name": frm[0]}, toState={"name": to[0]},
                      fromAssignee=None, fromDueDate=None, toDueDate=None,
-                     fromCycle=None, toCycle=None,
+                     fromCycle=None, toCycle=None, actor={"name": PEOPLE[(i + 1) % 4][0]},
                      toAssignee={"name": PEOPLE[i % 4][0]} if k == 0 else None)
             if k == 1:
                 h["toDueDate"] = "2025-06-20"

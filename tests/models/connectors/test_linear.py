@@ -76,7 +76,8 @@ def test_lands_issue_pages_by_created_month_and_loads_them_field_by_field(
                           "cycle { number startsAt endsAt }", "labels(first: $nested)",
                           "history(first: $nested)", "comments(first: $nested)",
                           "fromState { name }", "toCycle { number }", "toDueDate",
-                          "user { name }", "pageInfo { hasNextPage endCursor }"):
+                          "user { name }", "actor { name }",
+                          "pageInfo { hasNextPage endCursor }"):
             assert selection in query, selection
     assert [p["variables"]["after"] is None for p in pages] == [True] + [False] * 4
 
