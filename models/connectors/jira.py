@@ -12,7 +12,7 @@ and first comments; an issue whose changelog or comments are cut short is comple
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,8 +76,8 @@ class _Reader:
 
     def run(self) -> None:
         state = self.ctx.landing.load_state("jira")
-        tz = self.user_time_zone()
-        start = self.ctx.start(state.get("cursor"), self.cfg.overlap_minutes)
+        tz, slack = self.user_time_zone()
+        start = self.ctx.start(state.get("cursor"), self.cfg.overlap_minutes) - slack
         jql = jql_bound(self.cfg.jql, start, tz)
         newest = parse_time(state.get("cursor"))
         staged: list[dict[str, Any]] = []
@@ -113,21 +113,23 @@ class _Reader:
         self.ctx.progress("jira issues", self.result.records, None)
         return newest
 
-    def user_time_zone(self) -> ZoneInfo:
-        """The time zone Jira reads JQL dates in: `time_zone` from the config, else the
-        account's profile setting."""
+    def user_time_zone(self) -> tuple[ZoneInfo, timedelta]:
+        """The time zone Jira reads JQL dates in (`time_zone` from the config, else the
+        account's profile setting), and how much earlier to start when it is unknown."""
         name = self.cfg.time_zone
         if not name:
-            response = self.api.request("GET", "/rest/api/3/myself", ok=(404,))
-            body = response.json() if response.status_code == 200 else {}
-            name = body.get("timeZone") if isinstance(body, dict) else None
+            body, response = self.api.get_json("/rest/api/3/myself", ok=(401, 403, 404))
+            name = body.get("timeZone") if response.status_code == 200 and isinstance(
+                body, dict) else None
             if not name:
+                # Written in UTC and read in a zone as far as UTC-12, the bound would start
+                # up to 12 hours late: start 12 hours earlier instead.
                 self.result.notes.append(
                     "jira: the account's time zone is unknown (no timeZone from "
-                    "/rest/api/3/myself); JQL dates are written in UTC — set time_zone")
-                return ZoneInfo("UTC")
+                    "/rest/api/3/myself); reading 12 hours more — set time_zone")
+                return ZoneInfo("UTC"), timedelta(hours=12)
         try:
-            return ZoneInfo(name)
+            return ZoneInfo(name), timedelta(0)
         except (ZoneInfoNotFoundError, ValueError):
             raise ApiError("jira", "GET", self.api.url("/rest/api/3/myself"),
                            f"unknown time zone {name!r}") from None

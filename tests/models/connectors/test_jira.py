@@ -4,6 +4,7 @@ what it asks for, what it lands, the rows those files load into, and how it surv
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -275,6 +276,18 @@ def test_the_removed_search_endpoint_is_never_called_and_secrets_are_required(
         body = server.requests("POST", r"/rest/api/3/search/jql")[0].json()
     assert "/rest/api/3/search" not in paths and "/rest/api/3/myself" not in paths
     assert '"2025-05-01 00:00"' in body["jql"]
+
+
+def test_an_unknown_account_time_zone_starts_twelve_hours_earlier(tmp_path: Path) -> None:
+    with VendorServer() as server:
+        fake = FakeJira(server, issues=3)
+        server.routes.insert(0, ("GET", re.compile(r"/rest/api/3/myself$"),
+                                 lambda req: (200, {}, {"accountId": "bot"})))
+        result = _fetch(server, tmp_path / "exports")
+        body = server.requests("POST", r"/rest/api/3/search/jql")[0].json()
+    assert '"2025-04-30 12:00"' in body["jql"]
+    assert result.records == fake.count
+    assert any("time zone is unknown" in n for n in result.notes)
 
 
 def test_jql_bound_floors_to_the_minute_in_the_account_time_zone() -> None:
