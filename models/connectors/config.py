@@ -82,6 +82,8 @@ class JiraConfig(SourceConfig):
     token_env: str = "JIRA_API_TOKEN"
     jql: str = ""
     page_size: int = 100
+    # IANA zone Jira reads JQL dates in (the account's profile setting); empty: ask /myself.
+    time_zone: str = ""
 
     def email(self, env: Mapping[str, str] | None = None) -> str | None:
         env = os.environ if env is None else env
@@ -94,6 +96,9 @@ class LinearConfig(SourceConfig):
     token_env: str = "LINEAR_API_KEY"
     teams: tuple[str, ...] = ()
     page_size: int = 50
+    # "api_key" (sent as is), "oauth" (sent as "Bearer ..."), or "" to tell by the token's
+    # prefix (`lin_oauth_` is an OAuth token).
+    auth: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class PagerDutyConfig(SourceConfig):
     token_env: str = "PAGERDUTY_TOKEN"
     services: tuple[str, ...] = ()
     log_entries: bool = True
+    window_days: int = 180  # PagerDuty accepts since/until ranges of at most 6 months
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ MODULES: dict[str, str] = {
     "slack": "models.connectors.slack",
     "gitlab": "models.connectors.gitlab",
     "buildkite": "models.connectors.buildkite",
+    "jira": "models.connectors.jira",
+    "linear": "models.connectors.linear",
+    "pagerduty": "models.connectors.pagerduty",
 }
 
 
