@@ -20,6 +20,7 @@ sources_hourly = dg.ScheduleDefinition(
     name="sources_hourly",
     cron_schedule="7 * * * *",
     target=dg.AssetSelection.assets(
-        ["raw", "jira"], ["raw", "linear"], ["raw", "pagerduty"], ["raw", "postmortems"]
+        ["raw", "jira"], ["raw", "linear"], ["raw", "pagerduty"], ["raw", "postmortems"],
+        ["raw", "gitlab"], ["raw", "buildkite"], ["raw", "github_issues"], ["raw", "slack"],
     ),
 )
