@@ -59,7 +59,7 @@ _KEYED: tuple[tuple[str, re.Pattern[str], int], ...] = (
     (
         "aws_secret_key",
         re.compile(
-            r"(?i)(aws_?secret_?(?:access_?)?key(?:_id)?[\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9/+=]{40})\b"
+            r"(?i)(aws_?secret_?(?:access_?)?key(?:_id)?[\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
         ),
         2,
     ),
@@ -95,8 +95,10 @@ _PEM_INLINE = re.compile(
 _PEM_END = re.compile(r"-{4,5} ?END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)? ?-{4,5}")
 # A line inside a PEM body: optional CI prefix / indentation / quote, then base64 (or an
 # RFC 1421 header such as `Proc-Type:`), optionally ending in an escaped newline and a quote.
+_PEM_HEADERS = r"(?:Proc-Type|DEK-Info|Comment|Version|Hash|Charset|MessageID): .*"
 _PEM_BODY = re.compile(
-    r"^(?P<lead>.*?[\s\"'>|]|)(?P<body>[A-Za-z0-9+/]+={0,2}(?:\\n)?|[A-Za-z\-]+: .*)[\"',]?\s*$"
+    r"^(?P<lead>(?:[^\t\n]*\t[^\t\n]*\t)?(?:\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-][\d:]+)?\s)?"
+    r"[\s\"'>|+]*)(?P<body>[A-Za-z0-9+/]+={0,2}(?:\\n)?|" + _PEM_HEADERS + r")[\"',]?\s*$"
 )
 
 _ASSIGN = re.compile(
@@ -104,11 +106,12 @@ _ASSIGN = re.compile(
     r"(?:([\"'])((?:(?!\3).){1,400})\3|([^\s\"',;]+))"
 )
 
-_KEYWORDS = frozenset(
-    "none null nil true false undefined any object str string bytes int bool boolean void "
-    "required optional bearer basic token password secret redacted masked hidden float number "
-    "double char integer".split()
-)
+_KEYWORDS = frozenset((
+    "none", "null", "nil", "true", "false", "undefined", "any", "object", "str", "string",
+    "bytes", "int", "bool", "boolean", "void", "required", "optional", "bearer", "basic", "token",
+    "password", "secret", "redacted", "masked", "hidden", "float", "number", "double", "char",
+    "integer",
+))
 _CODE_VALUE = re.compile(
     r"[()\[\]{}<>]|::|->|\?\.|^[$%&*@!#]|^\\|^\.\.|\.\.\.$"  # calls, types, refs, masks
 )
@@ -246,10 +249,8 @@ class Redactor:
                 redacted = _redact_line(text)
                 if redacted != text:
                     changed[i] = redacted
-                begin = None
-                for begin in _PEM_BEGIN.finditer(text):
-                    pass
-                if begin is not None and not _PEM_END.search(text, begin.end()):
+                begins = list(_PEM_BEGIN.finditer(text))
+                if begins and not _PEM_END.search(text, begins[-1].end()):
                     self._in_key = True
             i += 1
         return changed
