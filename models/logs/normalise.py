@@ -40,14 +40,62 @@ MASK_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+# Removed before any rule, in both profiles: a UTF-8 byte-order mark (first line of a file
+# written on Windows) and ANSI colour/cursor codes are presentation, never content.
+_INVISIBLE = r"\x{feff}|\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]"
+
+# The failure profile, for fingerprints. A failure is identified by what its message says, so
+# masking works below the token: only the volatile part of a token goes. Error codes and
+# identifiers keep their digits (`TS18047`, `E0425`, `CS1002`, `test_v2`, `Sync64Fast`); numbers
+# standing alone or after punctuation (`line 12`, `:999:5`, `(0.18s)`), hashes, hex addresses,
+# UUIDs, date-times and durations go; a path keeps only its last segment, because the checkout
+# directory differs between machines while the file that failed does not.
+_SEG = r"[\w.@+\-$~%]"
+FAILURE_RULES: tuple[tuple[str, str, str], ...] = (
+    MASK_RULES[0] + ("<*>",),  # ctime
+    MASK_RULES[1] + ("<*>",),  # datetime
+    ("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<*>"),
+    (
+        "uuid",
+        r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+        "<*>",
+    ),
+    ("email", r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", "<*>"),
+    (
+        "path",
+        r"(?:\b[A-Za-z]:)?(?:" + _SEG + r"*[\\/])+(" + _SEG + r"+)",
+        "<*>/${1}",
+    ),
+    ("hex", r"\b(?:0x[0-9a-fA-F]+|[0-9a-fA-F]{7,})\b", "<*>"),
+    (
+        "duration",
+        r"(^|[^\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b",
+        "${1}<*>",
+    ),
+    ("number", r"(^|[^A-Za-z_\d])\d+(?:[.,]\d+)*", "${1}<*>"),
+)
+
+
 def _as_series(messages: pl.Series | list[str] | tuple[str, ...]) -> pl.Series:
     if isinstance(messages, pl.Series):
         return messages.cast(pl.String)
     return pl.Series("message", list(messages), dtype=pl.String)
 
 
-def mask_expr(expr: pl.Expr) -> pl.Expr:
-    """The masking rules as one polars expression, so callers can fuse it into a query."""
+def mask_expr(expr: pl.Expr, *, profile: str = "template") -> pl.Expr:
+    """The masking rules as one polars expression, so callers can fuse it into a query.
+
+    `profile="template"` (template mining): every token with a digit becomes `<*>`; digit-value
+    agnostic, so callers may fold digits first. `profile="failure"` (fingerprints): only the
+    volatile part of a token goes, error codes and identifiers stay (see `FAILURE_RULES`).
+    """
+    expr = expr.str.replace_all(_INVISIBLE, "")
+    if profile == "failure":
+        for _name, pattern, replacement in FAILURE_RULES:
+            expr = expr.str.replace_all(pattern, replacement)
+        return expr.str.replace_all(r"\s+", " ").str.strip_chars()
+    if profile != "template":
+        raise ValueError(f"unknown masking profile {profile!r} (expected 'template' or 'failure')")
     for name, pattern in MASK_RULES:
         replacement = {
             "token_with_digit": WILDCARD,
@@ -61,15 +109,17 @@ def mask_expr(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-def mask_series(messages: pl.Series | list[str] | tuple[str, ...]) -> pl.Series:
+def mask_series(
+    messages: pl.Series | list[str] | tuple[str, ...], *, profile: str = "template"
+) -> pl.Series:
     """Mask every message; vectorised (one regex pass per rule over the whole column)."""
     s = _as_series(messages)
-    return pl.select(mask_expr(pl.lit(s)).alias(s.name or "masked")).to_series()
+    return pl.select(mask_expr(pl.lit(s), profile=profile).alias(s.name or "masked")).to_series()
 
 
-def mask(message: str) -> str:
+def mask(message: str, *, profile: str = "template") -> str:
     """Mask a single message (convenience wrapper over `mask_series`)."""
-    return mask_series([message])[0]
+    return mask_series([message], profile=profile)[0]
 
 
 def fold_digits(messages: pl.Series) -> pl.Series:
