@@ -181,7 +181,8 @@ _KEYED_RULES = tuple((p, _keyed_repl(kind, g)) for kind, p, g in _KEYED)
 # The pre-filter: a line matching none of this cannot be changed by any rule (every rule needs
 # one of these substrings), so it is not looked at again. Rust-regex syntax for polars.
 HINT = (
-    r"-{4,5} ?BEGIN |(?i:" + _SECRET_WORDS + r"|authorization|bearer|accountkey|sharedaccess)"
+    r"-{4,5} ?BEGIN |(?i:(?:" + _SECRET_WORDS + r")[\w.\-]*[\"']?\s*(?:=|:[^:])"
+    r"|authorization[\"']?\s*[:=]|bearer\s|accountkey|sharedaccess)"
     r"|://[^\s/@]+:[^\s/@]+@|gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|cbt)-|xox[abposre]-"
     r"|hooks\.slack\.com|A[KS]IA|AGPA|AIDA|AROA|ANPA|ABIA|ACCA|AIza|ya29\.|npm_|pypi-"
     r"|[srp]k_(?:live|test)_|whsec_|SK[0-9a-fA-F]{32}|SG\.|HRKU-|do[opr]_v1_|\dQ~|sk-|hf_"
@@ -206,6 +207,11 @@ class Redactor:
 
     def __init__(self) -> None:
         self._in_key = False
+
+    @property
+    def in_key_block(self) -> bool:
+        """Whether the last line seen left a private key open (its body may follow)."""
+        return self._in_key
 
     def _key_body(self, text: str) -> tuple[str, bool]:
         """One line inside an open key block: (redacted line, block still open)."""
@@ -284,6 +290,11 @@ class Redactor:
         return lines.scatter(idx, pl.Series(list(changed.values()), dtype=pl.String))
 
 
+def opens_key_block(lines: pl.Series) -> bool:
+    """Whether any line could open a multi-line private key (vectorised check)."""
+    return bool(lines.str.contains(_PEM_BEGIN.pattern).any())
+
+
 def _series(texts: Sequence[str]) -> pl.Series:
     import polars as pl
 
@@ -292,10 +303,7 @@ def _series(texts: Sequence[str]) -> pl.Series:
 
 def _hint_positions(lines: pl.Series) -> list[int]:
     """Indices of lines the pre-filter matches, in one vectorised pass over the column."""
-    import numpy as np
-
-    mask = lines.str.contains(HINT).fill_null(False).to_numpy()
-    return np.flatnonzero(mask).tolist()
+    return lines.str.contains(HINT).fill_null(False).arg_true().to_list()
 
 
 _LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
