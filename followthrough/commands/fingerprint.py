@@ -134,14 +134,15 @@ def _distinct_redacted(
     return row_id, redactor.series(distinct), w
 
 
-def _write(out: TextIO, text: str) -> None:
-    """One write per batch; bytes straight to the binary buffer when the stream has one."""
+def _write(out: TextIO, lines: pl.Series) -> None:
+    """Print one output line per element; polars writes straight to the binary stream."""
     buffer = getattr(out, "buffer", None)
     if buffer is None:
-        out.write(text)
+        out.write("".join(f"{line}\n" for line in lines.to_list()))
         return
     out.flush()
-    buffer.write(text.encode("utf-8"))
+    lines.to_frame("o").write_csv(buffer, include_header=False, quote_style="never")
+    buffer.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,8 +172,9 @@ def run(args: argparse.Namespace) -> int:
                 mined = store.add_batch(distinct, weights)
                 per_line = mined.select(
                     pl.concat_str(pl.col("group_id"), pl.lit("\t"), pl.col("template"))
+                    .gather(row_id)
                 ).to_series()
-                _write(out, per_line.gather(row_id).str.join("\n").item() + "\n")
+                _write(out, per_line)
                 stage.advance(batch.len())
     finally:
         if stream is not sys.stdin.buffer:

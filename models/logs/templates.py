@@ -26,8 +26,8 @@ _SEP = "\x1f"
 # One set of thresholds for every system (chosen by leave-one-system-out on loghub-dev; see
 # benchmarks/bench_templates.py): a non-skeleton column with at most SPLIT_MAX values, or whose
 # values each cover SPLIT_RATIO lines or more on average, is a constant that splits a group.
-SPLIT_MAX = 1
-SPLIT_RATIO = 8.0
+SPLIT_MAX = 3
+SPLIT_RATIO = 32.0
 _HOLE = "\x00"
 
 
