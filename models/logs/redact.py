@@ -129,6 +129,9 @@ def _is_secret_value(name: str, value: str, quoted: bool, sep: str) -> bool:
         return False
     if quoted:
         return True
+    v = v.rstrip(":.")
+    if v.startswith(("/", "./", "../", "~/")) or re.match(r"[A-Za-z]:\\", v):
+        return False  # a path (`PWD=/home/runner/work`), not a secret
     if _CODE_VALUE.search(v) or re.search(r":\w", v):
         return False  # code, or coordinates/times such as `group:artifact:1.0`
     if _IDENT_CHAIN.match(v):
