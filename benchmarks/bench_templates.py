@@ -126,13 +126,14 @@ def fingerprint_peak_rss(n_lines: int) -> tuple[float, float]:
     )
     assert producer.stdout is not None
     producer.stdout.close()
-    consumer.wait()
+    # wait4 reports the resources of this one child (RUSAGE_CHILDREN would be the largest of
+    # every child so far, drain3 runs included).
+    _, status, usage = os.wait4(consumer.pid, 0)
     producer.wait()
     elapsed = time.perf_counter() - start
-    # ru_maxrss of children = the largest child, i.e. the consumer (the generator is tiny).
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if consumer.returncode != 0:
-        raise SystemExit(f"fingerprint command failed with exit code {consumer.returncode}")
+    peak_mb = usage.ru_maxrss / 1024
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"fingerprint command failed with status {status}")
     return elapsed, peak_mb
 
 
