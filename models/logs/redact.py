@@ -339,7 +339,7 @@ def redact_series(lines: pl.Series) -> pl.Series:
 # Shapes that are secrets wherever they appear (no key name needed): what a stored-data audit
 # looks for. RE2/Rust-compatible, so DuckDB and polars can scan stored text with them.
 TOKEN_SHAPES: tuple[str, ...] = (
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----\s*[A-Za-z0-9+/]{16}",
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:\s|\\+n)*[A-Za-z0-9+/]{16}",
     r"\bgh[pousr]_[A-Za-z0-9]{36,}",
     r"\bgithub_pat_[A-Za-z0-9_]{22,}",
     r"\bglpat-[A-Za-z0-9_\-]{20,}",

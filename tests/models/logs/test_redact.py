@@ -224,3 +224,19 @@ def test_many_keeps_length_and_order() -> None:
     out = redact_many(lines)
     assert len(out) == 200 and out[:150] == lines[:150] and GHP not in out[150]
     assert redact_many([]) == []
+
+
+def test_audit_shapes_find_raw_secrets_but_not_redacted_output() -> None:
+    import json
+    import re
+
+    from models.logs.redact import TOKEN_SHAPES
+
+    def leaks(text: str) -> bool:
+        return any(re.search(shape, text) for shape in TOKEN_SHAPES)
+
+    key = _pem()
+    raw = [f"token {GHP}", f"key {AKIA}", f"jwt {JWT}", f"mail {SENDGRID}", *key]
+    assert leaks(json.dumps(raw))
+    assert not leaks(json.dumps(redact_many(raw)))
+    assert not leaks(json.dumps([key[0]]))  # the armour alone is no secret
