@@ -12,10 +12,9 @@ ANSI codes removed, each line cut to the text after its last carriage return, tr
 lines dropped, runs of spaces collapsed; then these volatile values replaced by one placeholder:
 date-times and times of day, UUIDs, hex runs of 7+ characters containing a digit (hashes,
 addresses), IPv4 addresses with optional port, durations (`2.63s`, `120ms`, `3 min`) and
-stand-alone numbers (a digit run not glued to a letter or underscore, so `line 12`, `:999:5`,
-`(0.18s)`, `1 error` lose their numbers while `TS2532`, `E0425`, `Sync64Fast`, `test_v2` keep
-theirs); a path (anything with a slash) keeps only its last segment, since checkout
-directories differ between machines.
+numbers (a digit run not preceded by a capital letter and not followed by a letter, so
+`line 12`, `:999:5`, `(0.18s)`, `1 error`, `[attempt3]` lose their numbers while `TS2532`,
+`E0425`, `Sync64Fast` keep theirs); URLs and paths (anything with a slash) as a whole.
 
 A second figure runs the whole path instead: the pipeline's excerpt of each raw log (no passing
 log; the excerpt's `signature` when it has one), fingerprinted, against the same truth.
@@ -55,11 +54,12 @@ _REFERENCE = (
     (r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<T>"),
     (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<T>"),
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<U>"),
-    (r"\b(?:0x)?(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,}\b", "<H>"),
+    (r"(?<![0-9A-Za-z])(?:0x)?(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,}(?![0-9A-Za-z])", "<H>"),
     (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "<IP>"),
-    (r"(?:[A-Za-z]:)?(?:[\w.@+~$%-]*[\\/])+(?=[\w.@+~$%-])", "<P>/"),
+    (r"[A-Za-z][A-Za-z0-9+.-]*://\S+", "<P>"),
+    (r"(?:[A-Za-z]:)?(?:[\w.@+~$%-]*[\\/])+[\w.@+~$%-]+", "<P>"),
     (r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds|m|min|mins|minutes|h)\b", "<D>"),
-    (r"(?<![A-Za-z_\d])\d+(?:[.,]\d+)*(?![A-Za-z_\d])", "<N>"),
+    (r"(?<![A-Z\d])\d+(?:[.,]\d+)*(?![A-Za-z\d])", "<N>"),
 )
 _REFERENCE_RES = tuple((re.compile(p), r) for p, r in _REFERENCE)
 

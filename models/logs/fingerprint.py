@@ -39,13 +39,19 @@ def lines_for_fingerprint(excerpt: Any) -> list[str]:
     return list(excerpt.error_texts)
 
 
-def normalised_lines(lines: Iterable[str]) -> list[str]:
-    """The masked form of excerpt lines that the fingerprint hashes."""
-    return normalised_lines_many([list(lines)])[0]
+def normalised_lines(lines: Iterable[str], *, profile: str = "failure") -> list[str]:
+    """The masked form of excerpt lines that the fingerprint hashes (failure profile)."""
+    return normalised_lines_many([list(lines)], profile=profile)[0]
 
 
-def normalised_lines_many(excerpts: Sequence[Sequence[str]]) -> list[list[str]]:
-    """`normalised_lines` of many excerpts: redaction per excerpt, masking in one pass."""
+def normalised_lines_many(
+    excerpts: Sequence[Sequence[str]], *, profile: str = "failure"
+) -> list[list[str]]:
+    """`normalised_lines` of many excerpts: redaction per excerpt, masking in one pass.
+
+    `profile="template"` gives the coarser text clustering compares (every token with a digit
+    masked, whole paths masked), where failures that differ only in a file or image name meet.
+    """
     import polars as pl
 
     flat: list[str] = []
@@ -54,7 +60,7 @@ def normalised_lines_many(excerpts: Sequence[Sequence[str]]) -> list[list[str]]:
     if not flat:
         return [[] for _ in excerpts]
     s = clean_series(pl.Series("l", flat, dtype=pl.String)).str.slice(0, MAX_LINE_CHARS)
-    masked = pl.select(mask_expr(pl.lit(s), profile="failure")).to_series().to_list()
+    masked = pl.select(mask_expr(pl.lit(s), profile=profile)).to_series().to_list()
     result: list[list[str]] = []
     pos = 0
     for lines in excerpts:

@@ -51,10 +51,11 @@ _INVISIBLE = r"\x{feff}|\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b
 
 # The failure profile, for fingerprints. A failure is identified by what its message says, so
 # masking works below the token: only the volatile part of a token goes. Error codes and
-# identifiers keep their digits (`TS18047`, `E0425`, `CS1002`, `test_v2`, `Sync64Fast`); numbers
-# standing alone or after punctuation (`line 12`, `:999:5`, `(0.18s)`), hashes, hex addresses,
-# UUIDs, date-times and durations go; a path keeps only its last segment, because the checkout
-# directory differs between machines while the file that failed does not.
+# identifiers keep their digits (`TS18047`, `E0425`, `CS1002`, `Sync64Fast`); numbers standing
+# alone, after punctuation or ending a lower-case word (`line 12`, `:999:5`, `(0.18s)`,
+# `[attempt3]`, the ids of parametrised tests), hashes, hex addresses,
+# UUIDs, date-times, durations, URLs and paths go (a path as a whole: checkout directories and
+# package prefixes differ between machines and repositories while the failure does not).
 _SEG = r"[\w.@+\-$~%]"
 FAILURE_RULES: tuple[tuple[str, str, str], ...] = (
     MASK_RULES[0] + ("<*>",),  # ctime
@@ -66,18 +67,23 @@ FAILURE_RULES: tuple[tuple[str, str, str], ...] = (
         "<*>",
     ),
     ("email", r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", "<*>"),
-    (
-        "path",
-        r"(?:\b[A-Za-z]:)?(?:" + _SEG + r"*[\\/])+(" + _SEG + r"+)",
-        "<*>/${1}",
-    ),
-    ("hex", r"\b(?:0x[0-9a-fA-F]+|[0-9a-fA-F]{7,})\b", "<*>"),
+    ("url", MASK_RULES[2][1], "<*>"),
+    ("path", r"(?:\b[A-Za-z]:)?(?:" + _SEG + r"*[\\/])+" + _SEG + r"+[\\/]?", "<*>"),
+    # Hex ids and addresses, also glued to a prefix (`evt_8159d2b3…`, `sys-754a2cc3…`); twice,
+    # because a match consumes the character after it.
+    ("hex", r"(^|[^0-9A-Za-z])(?:0x[0-9a-fA-F]+|[0-9a-fA-F]{7,})($|[^0-9A-Za-z])", "${1}<*>${2}"),
+    ("hex_again", r"(^|[^0-9A-Za-z])(?:0x[0-9a-fA-F]+|[0-9a-fA-F]{7,})($|[^0-9A-Za-z])",
+     "${1}<*>${2}"),
     (
         "duration",
         r"(^|[^\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b",
         "${1}<*>",
     ),
-    ("number", r"(^|[^A-Za-z_\d])\d+(?:[.,]\d+)*", "${1}<*>"),
+    # A number not glued to a capital before it or a letter after it: `line 12`, `:999:5`,
+    # `attempt3`, `test_b17`, `worker-0_5` lose theirs; `TS18047`, `E0425`, `Sync64Fast` keep them.
+    # Twice, because a match consumes the character after it (`:1:2`).
+    ("number", r"(^|[^A-Z\d])\d+(?:[.,]\d+)*($|[^A-Za-z\d])", "${1}<*>${2}"),
+    ("number_again", r"(^|[^A-Z\d])\d+(?:[.,]\d+)*($|[^A-Za-z\d])", "${1}<*>${2}"),
 )
 
 

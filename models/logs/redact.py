@@ -139,7 +139,8 @@ def _is_secret_value(name: str, value: str, quoted: bool, sep: str) -> bool:
         # UPPER_CASE name (`DB_PASSWORD=hunterhunter`), where a plain word is the value itself.
         env_style = name.upper() == name and any(c.isalpha() for c in name)
         code_like = (
-            "=" in sep  # `secret = params`: code assigns variables; `password: word` is data
+            "=" in sep  # `secret = params`: code assigns variables
+            or ":" in sep  # `token: unexpected status`: prose; `token: str`: a type
             or "." in v
             or "_" in v
             or v[0].isupper()

@@ -86,6 +86,7 @@ BASIC = _rand(24) + "=="
         ("postgres://deploy:S3cretPassw0rd@db.internal:5432/app refused", "S3cretPassw0rd", None),
         ("DB_PASSWORD=correct-horse-battery", "correct-horse-battery", "secret_assignment"),
         ("  password: hunter2hunter2", "hunter2hunter2", "secret_assignment"),
+        ("  password: 'correcthorse'", "correcthorse", "secret_assignment"),
         ('{"client_secret": "c9e1f0a2b3d4e5f6a7b8"}', "c9e1f0a2b3d4e5f6a7b8", None),
         ("Server=tcp:x.net;User ID=u;Password=Pa55w0rd!x;", "Pa55w0rd!x", None),
     ],
@@ -209,6 +210,7 @@ def test_real_source_code_lines_are_untouched() -> None:
         "PASSWORD=***",
         "-----BEGIN CERTIFICATE-----",
         "OLDPWD=/home/travis/build",
+        "ERROR: failed to fetch anonymous token: unexpected status: 429 Too Many Requests",
         "PWD=/home/travis/build/martanne/vis",
         "Could not write generated class a.b.AutoValue_SerialSignatureTest_One: "
         "javax.annotation.processing.FilerException: Source file already exists",
