@@ -1,6 +1,10 @@
 """Incremental clustering of failures whose fingerprints differ but whose text is near-identical.
 
 Items are compared by TF-IDF (character 4-grams of the masked excerpt) and cosine similarity.
+The text compared is masked with the coarse template profile (every token with a digit and every
+path become `<*>`), not the fingerprint's failure profile: a fingerprint tells failures apart by
+file, image or error code; a cluster gathers the family, e.g. one rate limit hit while pulling
+different images.
 Assignment is incremental and stable: an item joins the most similar existing cluster when the
 similarity reaches `threshold`, otherwise it founds a new cluster whose id is derived from its own
 fingerprint, so re-running on the same data yields the same ids and old ids never change.
@@ -44,7 +48,7 @@ class Assignment:
 
 
 def cluster_text(lines: Sequence[str]) -> str:
-    return "\n".join(normalised_lines(lines))
+    return "\n".join(normalised_lines(lines, profile="template"))
 
 
 def assign_clusters(
@@ -59,7 +63,10 @@ def assign_clusters(
     or merged, which keeps ids stable when new data arrives.
     """
     clusters = list(existing_clusters)
-    texts = ['\n'.join(n) for n in normalised_lines_many([item.lines for item in new_items])]
+    texts = [
+        "\n".join(n)
+        for n in normalised_lines_many([item.lines for item in new_items], profile="template")
+    ]
     corpus = [c.representative for c in clusters] + texts
     n_old = len(existing_clusters)
     matrix = None

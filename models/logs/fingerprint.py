@@ -1,37 +1,66 @@
 """Versioned failure fingerprints: equal for the same failure across runs, machines and releases.
 
-Definition (version 1), documented in docs/logs.md so anyone can recompute it:
-    lines_n  = [mask(l) for l in excerpt lines], each stripped, empty ones dropped,
-               consecutive duplicates collapsed
+Definition (version 2), documented in docs/logs.md so anyone can recompute it:
+    lines_n  = [mask(clean(redact(l)), profile="failure") for l in lines], each stripped, empty
+               ones dropped, consecutive duplicates collapsed
     payload  = "followthrough-fp:" + FINGERPRINT_VERSION + "\\n" + ["job:" + job + "\\n"]
                + "\\n".join(lines_n)
     fingerprint = sha256(payload.encode("utf-8")).hexdigest()[:32]
-`mask` is `models.logs.normalise.mask`: numbers, ids, hashes, UUIDs, paths, URLs, IPs, dates and
-durations become `<*>`, so two runs of the same failure hash equal. Change FINGERPRINT_VERSION
-whenever masking or this definition changes: stored fingerprints then stop matching on purpose.
+The failure profile of `models.logs.normalise.mask` removes what varies between runs of one
+failure (numbers standing alone, hashes, UUIDs, hex addresses, date-times, durations, the
+directories of a path) and keeps what names it (error codes such as `TS18047`, identifiers,
+test and exception names, file names). Change FINGERPRINT_VERSION whenever masking or this
+definition changes: stored fingerprints then stop matching on purpose.
+
+Which lines: a failure's fingerprint must not depend on what else was available when its log was
+read (a passing log of the job changes which lines an excerpt shows). `lines_for_fingerprint`
+therefore prefers the excerpt's `signature` (the few lines stating the failure, chosen without
+the passing log) when the excerpt has one, and its error lines otherwise.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from models.logs.lines import MAX_LINE_CHARS, clean_line
-from models.logs.normalise import mask_series
-from models.logs.redact import redact
+from models.logs.lines import MAX_LINE_CHARS, clean_series
+from models.logs.normalise import mask_expr
+from models.logs.redact import Redactor
 
-FINGERPRINT_VERSION = "1"
-
-
-def normalised_lines(lines: Iterable[str]) -> list[str]:
-    """The masked form of excerpt lines that the fingerprint hashes."""
-    return normalised_lines_many([list(lines)])[0]
+FINGERPRINT_VERSION = "2"
 
 
-def normalised_lines_many(excerpts: Sequence[Sequence[str]]) -> list[list[str]]:
-    """`normalised_lines` of many excerpts, masked in one vectorised pass."""
-    cleaned = [clean_line(redact(line))[:MAX_LINE_CHARS] for lines in excerpts for line in lines]
-    masked = mask_series(cleaned).to_list() if cleaned else []
+def lines_for_fingerprint(excerpt: Any) -> list[str]:
+    """The lines an excerpt's fingerprint is computed from: its signature when it has one."""
+    signature = getattr(excerpt, "signature", None)
+    if signature:
+        return list(signature)
+    return list(excerpt.error_texts)
+
+
+def normalised_lines(lines: Iterable[str], *, profile: str = "failure") -> list[str]:
+    """The masked form of excerpt lines that the fingerprint hashes (failure profile)."""
+    return normalised_lines_many([list(lines)], profile=profile)[0]
+
+
+def normalised_lines_many(
+    excerpts: Sequence[Sequence[str]], *, profile: str = "failure"
+) -> list[list[str]]:
+    """`normalised_lines` of many excerpts: redaction per excerpt, masking in one pass.
+
+    `profile="template"` gives the coarser text clustering compares (every token with a digit
+    masked, whole paths masked), where failures that differ only in a file or image name meet.
+    """
+    import polars as pl
+
+    flat: list[str] = []
+    for lines in excerpts:
+        flat.extend(Redactor().lines([line or "" for line in lines]))
+    if not flat:
+        return [[] for _ in excerpts]
+    s = clean_series(pl.Series("l", flat, dtype=pl.String)).str.slice(0, MAX_LINE_CHARS)
+    masked = pl.select(mask_expr(pl.lit(s), profile=profile)).to_series().to_list()
     result: list[list[str]] = []
     pos = 0
     for lines in excerpts:
@@ -63,10 +92,15 @@ def fingerprint_many(excerpts: Sequence[Sequence[str]]) -> list[str]:
 
 
 def fingerprint(lines: Iterable[str]) -> str:
-    """Fingerprint of a failure from its excerpt lines (text only, no line numbers)."""
+    """Fingerprint of a failure from its lines (text only, no line numbers)."""
     return _digest(lines, None)
 
 
 def fingerprint_for_job(lines: Iterable[str], job: str) -> str:
     """Fingerprint scoped to one CI job: the same message in two jobs counts as two failures."""
     return _digest(lines, job)
+
+
+def fingerprint_excerpt(excerpt: Any) -> str:
+    """Fingerprint of an `Excerpt`, from `lines_for_fingerprint(excerpt)`."""
+    return fingerprint(lines_for_fingerprint(excerpt))

@@ -8,9 +8,7 @@ before de-duplicating (see `fold_digits`) without changing any masked result.
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
-import pyarrow as pa
 
 WILDCARD = "<*>"
 
@@ -34,9 +32,58 @@ MASK_RULES: tuple[tuple[str, str], ...] = (
     # An empty bracket pair standing alone is a parameter that happened to be empty.
     ("empty_parens", r"(^|\s)\(\)(\s|$)"),
     ("empty_brackets", r"(^|\s)\[\](\s|$)"),
+    # A quantity with its unit is one parameter, with an optional restatement in another unit
+    # (`1024 bytes (1.0 KB)`) and an optional `<` bound (`<1 sec`).
+    (
+        "quantity",
+        r"<?\b\d+(?:[.,]\d+)?\s?(?:bytes|[KMGT]i?B|kB|ms|secs?|seconds?|mins?|minutes?|hours?)\b"
+        r"(?:\s\(\d+(?:[.,]\d+)?\s?(?:bytes|[KMGT]i?B|kB)\))?",
+    ),
     ("key_value", r"\b([A-Za-z_][\w.\-]*)=[^\s,;)\]}\"']+"),
     ("hex_word", r"\b[0-9a-fA-F]{12,}\b"),
     ("token_with_digit", _TOKEN_CHARS + r"*\d" + _TOKEN_CHARS + "*"),
+)
+
+
+# Removed before any rule, in both profiles: a UTF-8 byte-order mark (first line of a file
+# written on Windows) and ANSI colour/cursor codes are presentation, never content.
+_INVISIBLE = r"\x{feff}|\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]"
+
+# The failure profile, for fingerprints. A failure is identified by what its message says, so
+# masking works below the token: only the volatile part of a token goes. Error codes and
+# identifiers keep their digits (`TS18047`, `E0425`, `CS1002`, `Sync64Fast`); numbers standing
+# alone, after punctuation or ending a lower-case word (`line 12`, `:999:5`, `(0.18s)`,
+# `[attempt3]`, the ids of parametrised tests), hashes, hex addresses,
+# UUIDs, date-times, durations, URLs and paths go (a path as a whole: checkout directories and
+# package prefixes differ between machines and repositories while the failure does not).
+_SEG = r"[\w.@+\-$~%]"
+FAILURE_RULES: tuple[tuple[str, str, str], ...] = (
+    MASK_RULES[0] + ("<*>",),  # ctime
+    MASK_RULES[1] + ("<*>",),  # datetime
+    ("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<*>"),
+    (
+        "uuid",
+        r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+        "<*>",
+    ),
+    ("email", r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", "<*>"),
+    ("url", MASK_RULES[2][1], "<*>"),
+    ("path", r"(?:\b[A-Za-z]:)?(?:" + _SEG + r"*[\\/])+" + _SEG + r"+[\\/]?", "<*>"),
+    # Hex ids and addresses, also glued to a prefix (`evt_8159d2b3…`, `sys-754a2cc3…`); twice,
+    # because a match consumes the character after it.
+    ("hex", r"(^|[^0-9A-Za-z])(?:0x[0-9a-fA-F]+|[0-9a-fA-F]{7,})($|[^0-9A-Za-z])", "${1}<*>${2}"),
+    ("hex_again", r"(^|[^0-9A-Za-z])(?:0x[0-9a-fA-F]+|[0-9a-fA-F]{7,})($|[^0-9A-Za-z])",
+     "${1}<*>${2}"),
+    (
+        "duration",
+        r"(^|[^\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b",
+        "${1}<*>",
+    ),
+    # A number not glued to a capital before it or a letter after it: `line 12`, `:999:5`,
+    # `attempt3`, `test_b17`, `worker-0_5` lose theirs; `TS18047`, `E0425`, `Sync64Fast` keep them.
+    # Twice, because a match consumes the character after it (`:1:2`).
+    ("number", r"(^|[^A-Z\d])\d+(?:[.,]\d+)*($|[^A-Za-z\d])", "${1}<*>${2}"),
+    ("number_again", r"(^|[^A-Z\d])\d+(?:[.,]\d+)*($|[^A-Za-z\d])", "${1}<*>${2}"),
 )
 
 
@@ -46,8 +93,20 @@ def _as_series(messages: pl.Series | list[str] | tuple[str, ...]) -> pl.Series:
     return pl.Series("message", list(messages), dtype=pl.String)
 
 
-def mask_expr(expr: pl.Expr) -> pl.Expr:
-    """The masking rules as one polars expression, so callers can fuse it into a query."""
+def mask_expr(expr: pl.Expr, *, profile: str = "template") -> pl.Expr:
+    """The masking rules as one polars expression, so callers can fuse it into a query.
+
+    `profile="template"` (template mining): every token with a digit becomes `<*>`; digit-value
+    agnostic, so callers may fold digits first. `profile="failure"` (fingerprints): only the
+    volatile part of a token goes, error codes and identifiers stay (see `FAILURE_RULES`).
+    """
+    expr = expr.str.replace_all(_INVISIBLE, "")
+    if profile == "failure":
+        for _name, pattern, replacement in FAILURE_RULES:
+            expr = expr.str.replace_all(pattern, replacement)
+        return expr.str.replace_all(r"\s+", " ").str.strip_chars()
+    if profile != "template":
+        raise ValueError(f"unknown masking profile {profile!r} (expected 'template' or 'failure')")
     for name, pattern in MASK_RULES:
         replacement = {
             "token_with_digit": WILDCARD,
@@ -61,35 +120,24 @@ def mask_expr(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-def mask_series(messages: pl.Series | list[str] | tuple[str, ...]) -> pl.Series:
+def mask_series(
+    messages: pl.Series | list[str] | tuple[str, ...], *, profile: str = "template"
+) -> pl.Series:
     """Mask every message; vectorised (one regex pass per rule over the whole column)."""
     s = _as_series(messages)
-    return pl.select(mask_expr(pl.lit(s)).alias(s.name or "masked")).to_series()
+    return pl.select(mask_expr(pl.lit(s), profile=profile).alias(s.name or "masked")).to_series()
 
 
-def mask(message: str) -> str:
+def mask(message: str, *, profile: str = "template") -> str:
     """Mask a single message (convenience wrapper over `mask_series`)."""
-    return mask_series([message])[0]
+    return mask_series([message], profile=profile)[0]
 
 
 def fold_digits(messages: pl.Series) -> pl.Series:
-    """Replace every ASCII digit by `0`, byte-wise in numpy.
+    """Replace every ASCII digit by `0` (length-preserving).
 
-    Length-preserving and much cheaper than a regex pass; because the masking rules do not
-    depend on digit values, messages equal after folding mask identically, so de-duplicating on
-    the folded text first means the regex passes only run on distinct shapes.
+    Because the template masking rules do not depend on digit values, messages equal after
+    folding mask identically, so de-duplicating on the folded text first means the regex passes
+    only run on distinct shapes.
     """
-    arr = messages.cast(pl.String).to_arrow()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.large_string())
-    validity, offsets, data = arr.buffers()
-    if data is None or len(data) == 0:
-        return messages.cast(pl.String)
-    raw = np.frombuffer(data, dtype=np.uint8)
-    folded = raw.copy()
-    np.putmask(folded, (raw - np.uint8(48)) < np.uint8(10), np.uint8(48))
-    out = pa.Array.from_buffers(
-        pa.large_string(), len(arr), [validity, offsets, pa.py_buffer(folded)], offset=arr.offset
-    )
-    return pl.Series(messages.name, out).cast(pl.String)
+    return messages.cast(pl.String).str.replace_all("[1-9]", "0")

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
-from models.logs.fingerprint import FINGERPRINT_VERSION, fingerprint, fingerprint_for_job
+import pytest
+
+from models.logs.fingerprint import (
+    FINGERPRINT_VERSION,
+    fingerprint,
+    fingerprint_excerpt,
+    fingerprint_for_job,
+    lines_for_fingerprint,
+    normalised_lines,
+)
+from models.logs.normalise import mask
 
 LINES = [
     "2025-06-03T14:02:11.1234567Z java.lang.IllegalStateException: pool 0x7f3a2c1d exhausted",
@@ -18,21 +29,22 @@ def test_frozen_value_follows_documented_definition() -> None:
     # versioned header, sha256, first 32 hex digits.
     masked = [
         "java.lang.IllegalStateException: pool <*> exhausted",
-        "at com.acme.Pool.take(<*>)",
+        "at com.acme.Pool.take(Pool.java:<*>)",
         "ERROR build <*> failed after <*> in <*>",
     ]
     payload = f"followthrough-fp:{FINGERPRINT_VERSION}\n" + "\n".join(masked)
     expected = hashlib.sha256(payload.encode()).hexdigest()[:32]
-    assert FINGERPRINT_VERSION == "1"
+    assert FINGERPRINT_VERSION == "2"
+    assert normalised_lines(LINES) == masked
     assert fingerprint(LINES) == expected
-    assert fingerprint(LINES) == "5cc4f3c40478d9a91dfb52189ad27224"
+    assert fingerprint(LINES) == "f71b06a63e94532227eb2e4264d89f45"
 
 
 def test_volatile_values_do_not_change_fingerprint() -> None:
     other_run = [
         "2025-07-19T01:59:00.0000001Z java.lang.IllegalStateException: pool 0xdeadbeef01 exhausted",
         "\tat com.acme.Pool.take(Pool.java:121)",
-        "ERROR build 50001 failed after 3m in /builds/workspace/acme/build",
+        "\ufeffERROR build 50001 failed after 3m in /builds/workspace/acme/build",
     ]
     assert fingerprint(other_run) == fingerprint(LINES)
     uuids = [
@@ -62,3 +74,64 @@ def test_secrets_do_not_reach_the_hash_input() -> None:
     t1 = ["auth failed with token ghp_" + "a1" * 18]
     t2 = ["auth failed with token ghp_" + "b2" * 18]
     assert fingerprint(t1) == fingerprint(t2)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (
+            "src/a.ts(12,5): error TS18047: 'x' is possibly 'null'.",
+            "src/a.ts(12,5): error TS2532: 'x' is possibly 'null'.",
+        ),
+        ("error[E0425]: cannot find value `x`", "error[E0308]: cannot find value `x`"),
+        ("Program.cs(3,1): error CS1002: ; expected", "Program.cs(3,1): error CS1003: ; expected"),
+        ("FAIL: TestSync64Fast (0.18s)", "FAIL: TestSync65Fast (0.18s)"),
+        ("FAILED tests/test_io.py::test_read", "FAILED tests/test_io.py::test_write"),
+        ("error TLDR003 descriptions", "error TLDR004 descriptions"),
+        ("java.lang.IllegalStateException: closed", "java.lang.IllegalArgumentException: closed"),
+    ],
+)
+def test_names_and_codes_that_identify_a_failure_stay(a: str, b: str) -> None:
+    assert fingerprint([a]) != fingerprint([b])
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("\ufeffBUILD FAILED in 12s", "BUILD FAILED in 3m"),
+        ("\x1b[31mFAIL\x1b[0m TestX", "FAIL TestX"),
+        ("at /home/travis/build/o/r/x.psm1:2038", "at /Users/travis/build/o/r/x.psm1:2041"),
+        ("mypy: src/app/hooks.py:12: error: Argument 1", "mypy: lib/events.py:80: error: Argument 1"),
+        ("deliver(event_id=\"evt_8159d2b3b9cd\")", "deliver(event_id=\"evt_1c3ea7e3edf8\")"),
+        ("listen udp 127.0.0.1:42613: bind", "listen udp 127.0.0.1:41777: bind"),
+        ("FAILED t.py::test_retry[attempt3] - got 2", "FAILED t.py::test_retry[attempt5] - got 1"),
+        ("jemalloc-sys-754a2cc36ac04a65/out: error", "jemalloc-sys-8599e81d749c60c3/out: error"),
+        ("segfault at 0x7ffd5e8c1a20 in job 3", "segfault at 0x55d1c0ffee00 in job 4"),
+        ("done 2025-06-03 14:02:11,123 id 8f14e45f-ceea-467f-a1c5-f2b2f5c3e1a0", "done "
+         "2026-01-01 00:00:00,000 id 00000000-1111-2222-3333-444444444444"),
+    ],
+)
+def test_volatile_parts_of_tokens_go(a: str, b: str) -> None:
+    assert fingerprint([a]) == fingerprint([b])
+
+
+def test_failure_mask_strips_bom_and_ansi_and_keeps_codes() -> None:
+    assert mask("\ufeff\x1b[1merror TS2532\x1b[0m at 12", profile="failure") == "error TS2532 at <*>"
+    assert mask("\ufeffplain") == "plain"
+    with pytest.raises(ValueError, match="profile"):
+        mask("x", profile="nope")
+
+
+@dataclass
+class _Ex:
+    error_texts: list[str]
+    signature: tuple[str, ...] = ()
+
+
+def test_signature_wins_over_excerpt_lines_when_present() -> None:
+    sig = ("error: linker failed",)
+    with_passing = _Ex(["context line 1", "error: linker failed"], sig)
+    without = _Ex(["other context 7", "error: linker failed", "more"], sig)
+    assert lines_for_fingerprint(with_passing) == ["error: linker failed"]
+    assert fingerprint_excerpt(with_passing) == fingerprint_excerpt(without)
+    assert fingerprint_excerpt(_Ex(["a", "b"])) == fingerprint(["a", "b"])

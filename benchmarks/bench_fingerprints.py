@@ -1,0 +1,153 @@
+"""Fingerprints on real failures: same-failure pair precision and recall on logchunks-dev.
+
+Run: .venv/bin/python benchmarks/bench_fingerprints.py [--show-errors N]
+
+Input: the hand-labelled chunk of each of the 289 failing Travis logs (29 repositories), split
+into lines the way the pipeline splits a log (`models.logs.lines`), overwritten progress segments
+dropped. Each chunk is fingerprinted with `models.logs.fingerprint.fingerprint`.
+
+Truth ("same failure"): two chunks of one repository describe the same failure when their text
+is equal after a reference normalisation written here, independently of the production masking:
+ANSI codes removed, each line cut to the text after its last carriage return, trimmed, blank
+lines dropped, runs of spaces collapsed; then these volatile values replaced by one placeholder:
+date-times and times of day, UUIDs, hex runs of 7+ characters containing a digit (hashes,
+addresses), IPv4 addresses with optional port, durations (`2.63s`, `120ms`, `3 min`) and
+numbers (a digit run not preceded by a capital letter and not followed by a letter, so
+`line 12`, `:999:5`, `(0.18s)`, `1 error`, `[attempt3]` lose their numbers while `TS2532`,
+`E0425`, `Sync64Fast` keep theirs); URLs and paths (anything with a slash) as a whole.
+
+A second figure runs the whole path instead: the pipeline's excerpt of each raw log (no passing
+log; the excerpt's `signature` when it has one), fingerprinted, against the same truth.
+
+Pairs are formed within each repository only. The repositories are split in two halves by a
+fixed hash of their name: "dev" (looked at while choosing the masking rules) and "held-out"
+(not looked at); both halves are reported, held-out is the figure that counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from models.logs.fingerprint import (  # noqa: E402
+    fingerprint_many,
+    lines_for_fingerprint,
+    normalised_lines_many,
+)
+from models.logs.lines import iter_text_lines  # noqa: E402
+
+SHARED = Path(os.environ.get("FOLLOWTHROUGH_SHARED", REPO / ".." / "shared"))
+LOGCHUNKS = SHARED / "datasets" / "logchunks-dev"
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]")
+_REFERENCE = (
+    (r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<T>"),
+    (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<T>"),
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<U>"),
+    (r"(?<![0-9A-Za-z])(?:0x)?(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,}(?![0-9A-Za-z])", "<H>"),
+    (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "<IP>"),
+    (r"[A-Za-z][A-Za-z0-9+.-]*://\S+", "<P>"),
+    (r"(?:[A-Za-z]:)?(?:[\w.@+~$%-]*[\\/])+[\w.@+~$%-]+", "<P>"),
+    (r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds|m|min|mins|minutes|h)\b", "<D>"),
+    (r"(?<![A-Z\d])\d+(?:[.,]\d+)*(?![A-Za-z\d])", "<N>"),
+)
+_REFERENCE_RES = tuple((re.compile(p), r) for p, r in _REFERENCE)
+
+
+def reference_form(chunk: str) -> str:
+    """The chunk as the truth compares it (see the module docstring)."""
+    out = []
+    for raw in chunk.split("\n"):
+        line = _ANSI.sub("", raw).split("\r")[-1].replace("\ufeff", "").strip()
+        if not line:
+            continue
+        for pattern, repl in _REFERENCE_RES:
+            line = pattern.sub(repl, line)
+        out.append(" ".join(line.split()))
+    return "\n".join(out)
+
+
+def chunk_lines(chunk: str) -> list[str]:
+    """The chunk's lines as the pipeline sees them (progress segments a terminal overwrites go)."""
+    return [r.text for r in iter_text_lines(chunk) if not r.overwritten]
+
+
+def held_out(repo: str) -> bool:
+    return hashlib.sha256(repo.encode()).digest()[0] % 2 == 1
+
+
+def pair_scores(rows: list[dict], fps: list[str]) -> dict[str, tuple[float, float, int, int]]:
+    by_repo: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_repo[r["repo"]].append(i)
+    truth = [reference_form(r["chunk"]) for r in rows]
+    counts = {"dev": [0, 0, 0], "held-out": [0, 0, 0]}  # tp, predicted, true
+    for repo, idx in by_repo.items():
+        c = counts["held-out" if held_out(repo) else "dev"]
+        for a, b in combinations(idx, 2):
+            same_true = truth[a] == truth[b]
+            same_pred = fps[a] == fps[b]
+            c[0] += same_true and same_pred
+            c[1] += same_pred
+            c[2] += same_true
+    out = {}
+    for split, (tp, pred, true) in counts.items():
+        out[split] = (tp / pred if pred else 1.0, tp / true if true else 1.0, pred, true)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--show-errors", type=int, default=0, help="print N disagreeing pairs (dev)")
+    ap.add_argument("--skip-excerpts", action="store_true", help="labelled chunks only")
+    args = ap.parse_args()
+    labels = LOGCHUNKS / "labels.jsonl"
+    if not labels.exists():
+        raise SystemExit(f"no labels at {labels}")
+    rows = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
+    excerpts = [chunk_lines(r["chunk"]) for r in rows]
+    fps = fingerprint_many(excerpts)
+    repos = sorted({r["repo"] for r in rows})
+    n_held = sum(held_out(r) for r in repos)
+    print(f"{len(rows)} labelled chunks, {len(repos)} repositories "
+          f"({len(repos) - n_held} dev, {n_held} held-out)")
+    for split, (p, r, pred, true) in pair_scores(rows, fps).items():
+        print(f"{split:<9} precision {p:.3f}  recall {r:.3f}  "
+              f"(predicted same {pred}, truly same {true})")
+    if not args.skip_excerpts:
+        # End to end: the pipeline's own excerpt of the raw log (no passing log), fingerprinted.
+        from models.logs.excerpt import excerpt_file
+
+        ex_lines = [lines_for_fingerprint(excerpt_file(LOGCHUNKS / r["log"])) for r in rows]
+        ex_fps = fingerprint_many(ex_lines)
+        print("from the pipeline's excerpt of each raw log (same truth):")
+        for split, (p, r, pred, true) in pair_scores(rows, ex_fps).items():
+            print(f"{split:<9} precision {p:.3f}  recall {r:.3f}  "
+                  f"(predicted same {pred}, truly same {true})")
+    if args.show_errors:
+        norm = normalised_lines_many(excerpts)
+        shown = 0
+        for a, b in combinations(range(len(rows)), 2):
+            ra, rb = rows[a], rows[b]
+            if ra["repo"] != rb["repo"] or held_out(ra["repo"]):
+                continue
+            t = reference_form(ra["chunk"]) == reference_form(rb["chunk"])
+            if t != (fps[a] == fps[b]) and shown < args.show_errors:
+                shown += 1
+                print(f"\n== {'missed' if t else 'merged'} {ra['repo']}")
+                print("A:", norm[a][:6])
+                print("B:", norm[b][:6])
+
+
+if __name__ == "__main__":
+    main()
