@@ -8,9 +8,6 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from models.connectors.config import ConfigError
-from models.settings import SettingError
-
 # Each module exposes `register(subparsers)`, which adds its sub-command and sets `func`.
 COMMANDS: tuple[str, ...] = (
     "generate",
@@ -26,33 +23,46 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that command's module is imported (a fast start for
+    `fingerprint` and `excerpt` in pipes), otherwise every command for the overview help."""
     parser = argparse.ArgumentParser(
         prog="followthrough",
         description="CI failures, incidents and postmortem action items, followed through.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         importlib.import_module(f"followthrough.commands.{name}").register(sub)
     return parser
+
+
+def _user_error(exc: Exception) -> bool:
+    """A settings or sources-file error: reported as one line, not a traceback."""
+    from models.connectors.config import ConfigError
+    from models.settings import SettingError
+
+    return isinstance(exc, SettingError | ConfigError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Dagster marks the raw asset's single-run backfill policy as beta on every load.
     warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (SettingError, ConfigError) as exc:
-        print(f"followthrough {args.command}: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # Output piped into `head` and friends: not an error for the user.
         sys.stderr.close()
         return 0
+    except Exception as exc:
+        if not _user_error(exc):
+            raise
+        print(f"followthrough {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
