@@ -23,6 +23,7 @@ from models.postmortems.draft import (
     DraftInput,
     ExcerptLine,
     IncidentFacts,
+    PagerDutyEventFacts,
     Recurrence,
     RelatedRepo,
     SlackMessageFacts,
@@ -527,6 +528,26 @@ def _slack(
     ]
 
 
+def _pagerduty_events(
+    conn: duckdb.DuckDBPyConnection, tables: set[str], inc: IncidentFacts
+) -> list[PagerDutyEventFacts]:
+    """The incident's PagerDuty log entries (raw.pagerduty_log_entries), oldest first."""
+    if "raw.pagerduty_log_entries" not in tables:
+        return []
+    rows = _rows(
+        conn,
+        """
+        SELECT created_at, type, summary, agent_summary
+        FROM raw.pagerduty_log_entries
+        WHERE incident_id = ? AND created_at IS NOT NULL
+        ORDER BY created_at, log_entry_id LIMIT 200
+        """,
+        [inc.incident_id],
+    )
+    return [PagerDutyEventFacts(at=_utc(r["created_at"]), type=r["type"] or "",  # type: ignore[arg-type]
+                                summary=r["summary"], agent=r["agent_summary"]) for r in rows]
+
+
 def _slo_weeks(conn: duckdb.DuckDBPyConnection, tables: set[str]) -> tuple[float, float]:
     if "models.follow_through_settings" in tables:
         row = conn.execute(
@@ -569,6 +590,7 @@ def load_draft_input(
     tickets, events = _tickets(conn, inc, start, end + dt.timedelta(hours=TICKET_FOLLOW_HOURS))
     prio, other = _slo_weeks(conn, tables)
     slack = _slack(conn, tables, inc, end)
+    pagerduty = _pagerduty_events(conn, tables, inc)
     return DraftInput(
         incident=inc,
         window_start=start,
@@ -582,6 +604,7 @@ def load_draft_input(
         tickets=tuple(tickets),
         ticket_events=tuple(events),
         slack_messages=tuple(slack),
+        pagerduty_events=tuple(pagerduty),
         slo_priority_weeks=prio,
         slo_other_weeks=other,
         notes=tuple(notes),

@@ -99,6 +99,10 @@ def _pagerduty(r: Any) -> Mapped:
     return {"raw.pagerduty_incidents": [pagerduty.map_incident(r)]}
 
 
+def _pagerduty_log_entry(r: Any) -> Mapped:
+    return {"raw.pagerduty_log_entries": [pagerduty.map_log_entry(r)]}
+
+
 GITHUB_RUNS = Source(
     "github_runs", ("github/runs/*.json",), ("workflow_runs",), ("raw.github_workflow_runs",),
     _runs, dated=True,
@@ -130,6 +134,10 @@ PAGERDUTY = Source(
     "pagerduty", ("pagerduty/incidents/*.json",), ("incidents",), ("raw.pagerduty_incidents",),
     _pagerduty, bare_list=True,
 )
+PAGERDUTY_LOG_ENTRIES = Source(
+    "pagerduty_log_entries", ("pagerduty/log_entries/*.json",), ("log_entries",),
+    ("raw.pagerduty_log_entries",), _pagerduty_log_entry, bare_list=True,
+)
 # Patterns relative to the postmortems folder: `<exports>/postmortems`, or a folder (a git
 # checkout of a postmortem repository) given on its own.
 POSTMORTEMS = Source(
@@ -141,7 +149,7 @@ POSTMORTEMS = Source(
 GITHUB_SOURCES = (GITHUB_RUNS, GITHUB_JOBS, GITHUB_LOGS, GITHUB_DEPLOYMENTS,
                   GITHUB_DEPLOYMENT_STATUSES)
 TICKET_SOURCES = (JIRA, LINEAR)
-ALL_SOURCES = (*GITHUB_SOURCES, *TICKET_SOURCES, PAGERDUTY, POSTMORTEMS)
+ALL_SOURCES = (*GITHUB_SOURCES, *TICKET_SOURCES, PAGERDUTY, PAGERDUTY_LOG_ENTRIES, POSTMORTEMS)
 
 
 def _github_issue(r: Any) -> Mapped:

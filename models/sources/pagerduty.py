@@ -52,3 +52,41 @@ def map_incident(i: dict[str, Any]) -> Incident:
         url=text(opt(i, "html_url"), "html_url"),
         details=details,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    log_entry_id: str
+    incident_id: str
+    type: str | None
+    created_at: datetime | None
+    summary: str | None
+    agent_type: str | None
+    agent_summary: str | None
+    channel_type: str | None
+    channel_summary: str | None
+    channel_details: str | None
+    service: str | None
+
+
+def map_log_entry(e: dict[str, Any]) -> LogEntry:
+    """A `GET /incidents/{id}/log_entries` item; it names its incident in `incident.id`."""
+    entry_id = text(require(e, "id"), "id")
+    incident_id = text(opt(e, "incident", "id"), "incident.id")
+    if not incident_id:
+        raise RecordError(f"log entry {entry_id} names no incident (incident.id)")
+    details = opt(e, "channel", "details")
+    return LogEntry(
+        log_entry_id=entry_id,  # type: ignore[arg-type]
+        incident_id=incident_id,
+        type=text(opt(e, "type"), "type"),
+        created_at=timestamp(opt(e, "created_at"), "created_at"),
+        summary=text(opt(e, "summary"), "summary"),
+        agent_type=text(opt(e, "agent", "type"), "agent.type"),
+        agent_summary=text(opt(e, "agent", "summary"), "agent.summary"),
+        channel_type=text(opt(e, "channel", "type"), "channel.type"),
+        channel_summary=text(opt(e, "channel", "summary") or opt(e, "channel", "description"),
+                             "channel.summary"),
+        channel_details=json.dumps(details, sort_keys=True) if details is not None else None,
+        service=text(opt(e, "service", "summary"), "service.summary"),
+    )

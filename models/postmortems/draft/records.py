@@ -150,6 +150,16 @@ class SlackMessageFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class PagerDutyEventFacts:
+    """A PagerDuty log entry of the incident: trigger, acknowledge, escalate, annotate, resolve."""
+
+    at: dt.datetime
+    type: str
+    summary: str | None = None
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DraftInput:
     incident: IncidentFacts
     window_start: dt.datetime
@@ -163,6 +173,7 @@ class DraftInput:
     tickets: tuple[TicketFacts, ...] = ()
     ticket_events: tuple[TicketEventFacts, ...] = ()
     slack_messages: tuple[SlackMessageFacts, ...] = ()
+    pagerduty_events: tuple[PagerDutyEventFacts, ...] = ()
     slo_priority_weeks: float = 4.0
     slo_other_weeks: float = 8.0
     notes: tuple[str, ...] = ()  # what the warehouse could not provide, shown in the draft

@@ -166,11 +166,32 @@ def _slack_rows(d: DraftInput) -> tuple[list[Row], int]:
     return trim(rows, MAX_SLACK_ROWS)
 
 
+# PagerDuty log entry types worth a timeline row, and how much each is worth keeping.
+_PAGERDUTY_KEEP = {"acknowledge_log_entry": 5, "escalate_log_entry": 4, "assign_log_entry": 4,
+                   "annotate_log_entry": 4, "reach_trigger_limit_log_entry": 3,
+                   "notify_log_entry": 2}
+
+
+def _pagerduty_rows(d: DraftInput) -> list[Row]:
+    """The on-call side: who acknowledged, escalations and notes, to the second. The trigger
+    and the resolution are the incident's own rows already."""
+    rows = []
+    for e in d.pagerduty_events:
+        keep = _PAGERDUTY_KEEP.get(e.type)
+        if keep is None:
+            continue
+        summary = md(e.summary or e.type.removesuffix("_log_entry").replace("_", " "), 160)
+        if not blameless(summary):
+            summary = md(e.type.removesuffix("_log_entry").replace("_", " "), 40)
+        rows.append(Row(e.at, 6, f"PagerDuty: {summary}", keep, seconds=True))
+    return rows
+
+
 def timeline_rows(d: DraftInput) -> list[Row]:
     """Every candidate row, unsorted; the order here only breaks ties when trimming."""
     slack, _ = _slack_rows(d)
     return [*_deploy_rows(d), *_failure_rows(d), *_recovery_rows(d), *_incident_rows(d),
-            *_ticket_rows(d), *slack]
+            *_pagerduty_rows(d), *_ticket_rows(d), *slack]
 
 
 def trim(rows: list[Row], limit: int) -> tuple[list[Row], int]:
