@@ -140,6 +140,7 @@ def map_issue(node: dict[str, Any]) -> tuple[LinearIssue, list[LinearEvent]]:
                     field=field,
                     from_value=None if before is None else str(before),
                     to_value=None if after is None else str(after),
+                    author=text(opt(h, "actor", "name"), "history.actor.name"),
                 )
             )
     comments = connection(node, "comments")

@@ -117,3 +117,16 @@ def test_truncated_edges_file_keeps_the_issues_before_the_break(vendor_payload, 
     [(index, reason)] = _quarantined(conn)
     assert index == 1 and ("truncated" in reason or "malformed" in reason)
     conn.close()
+
+
+def test_history_entries_name_who_made_the_change(tmp_path: Path) -> None:
+    node = _node("OPS-7")
+    node["history"] = {"nodes": [
+        {"createdAt": "2025-06-04T09:00:00.000Z", "actor": {"name": "Dana Ruiz"},
+         "fromDueDate": "2025-06-10", "toDueDate": "2025-06-24"},
+        {"createdAt": "2025-06-05T09:00:00.000Z", "fromState": {"name": "Todo"},
+         "toState": {"name": "In Progress"}},
+    ]}
+    conn = _load(tmp_path, {"data": {"issues": {"nodes": [node]}}})
+    rows = conn.execute("SELECT field, author FROM raw.linear_events ORDER BY seq").fetchall()
+    assert rows == [("dueDate", "Dana Ruiz"), ("state", None)]
