@@ -81,6 +81,16 @@ def _path(var: str, raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+RAW_PAYLOADS = ("small", "all", "none")
+
+
+def _payloads(var: str, raw: str) -> str:
+    value = raw.lower()
+    if value not in RAW_PAYLOADS:
+        raise SettingError(var, raw, "one of small, all, none")
+    return value
+
+
 def _threshold_parser(name: str) -> Callable[[str, str], Any]:
     """How one follow-through threshold is read: days, hours and weeks may be fractional."""
     if name == "as_of":
@@ -100,6 +110,10 @@ class Settings:
     exports: Path = Path(DEFAULT_EXPORTS)
     postmortems: Path | None = None
     start_date: date = DEFAULT_START_DATE
+    # Which raw tables keep each record's vendor payload: "small" (all but the per-job CI
+    # tables, whose payloads would multiply the warehouse size; their landed files keep them),
+    # "all", or "none".
+    raw_payloads: str = "small"
     follow_through: FollowThroughSettings = field(default_factory=FollowThroughSettings)
 
     @classmethod
@@ -120,7 +134,7 @@ class Settings:
 
         values: dict[str, Any] = {}
         for name, parse in (("warehouse", _path), ("exports", _path), ("postmortems", _path),
-                            ("start_date", _date)):
+                            ("start_date", _date), ("raw_payloads", _payloads)):
             text = raw(name)
             if text is not None:
                 values[name] = parse(PREFIX + name.upper(), text)
@@ -147,6 +161,7 @@ class Settings:
             PREFIX + "WAREHOUSE": str(self.warehouse.resolve()),
             PREFIX + "EXPORTS": str(self.exports),
             PREFIX + "START_DATE": self.start_date.isoformat(),
+            PREFIX + "RAW_PAYLOADS": self.raw_payloads,
         }
         if self.postmortems is not None:
             out[PREFIX + "POSTMORTEMS"] = str(self.postmortems)

@@ -26,6 +26,7 @@ def ingest_source(
     dates: Sequence[date] | None = None,
     force: bool = False,
     postmortems: Path | None = None,
+    payloads: str = "small",
 ) -> LoadResult:
     """Load one source; `postmortems` names a postmortem folder other than `<root>/postmortems`."""
     if not root.is_dir():
@@ -42,7 +43,7 @@ def ingest_source(
         paths = discover(root, source, dates if source.dated else None)
         if source in LOG_SOURCES:
             reader = read_log
-    return load_files(conn, source, paths, read=reader, force=force)
+    return load_files(conn, source, paths, read=reader, force=force, payloads=payloads)
 
 
 def ingest(
@@ -53,8 +54,12 @@ def ingest(
     dates: Sequence[date] | None = None,
     force: bool = False,
     postmortems: Path | None = None,
+    payloads: str = "small",
 ) -> list[LoadResult]:
+    """Load `sources` from `root`; `payloads` says which raw tables keep vendor payloads
+    (`small`, `all`, `none`: the FOLLOWTHROUGH_RAW_PAYLOADS setting)."""
     return [
-        ingest_source(conn, root, s, dates=dates, force=force, postmortems=postmortems)
+        ingest_source(conn, root, s, dates=dates, force=force, postmortems=postmortems,
+                      payloads=payloads)
         for s in sources
     ]

@@ -48,6 +48,7 @@ class Source:
     key_field: str = "id"
     dated: bool = False  # file names start with YYYY-MM-DD (daily partitions)
     bare_list: bool = False  # also accept the record list stored on its own, without envelope
+    bulk: bool = False  # one record per CI job or run: payloads kept only with payloads="all"
 
 
 @dataclass
@@ -259,7 +260,8 @@ def _columns(table_records: list[Any], extra: dict[str, Any]) -> pa.Table:
 class RawWriter:
     """Batches mapped records and replaces a set of files' rows in one transaction."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, source: Source,
+                 payloads: str = "small") -> None:
         self.conn = conn
         self.source = source
         self.rows: dict[str, list[Any]] = {t: [] for t in source.tables}
@@ -267,7 +269,9 @@ class RawWriter:
         self.files: list[tuple[str, str, str, int, int, int]] = []
         self.quarantine: list[tuple[str, int, str, str | None, str, str | None]] = []
         first = source.tables[0] if source.tables else None
-        self.payload_table = first if first and _has_column(conn, first, "payload") else None
+        keep = payloads == "all" or (payloads == "small" and not source.bulk)
+        self.payload_table = (first if keep and first and _has_column(conn, first, "payload")
+                              else None)
         self.payloads: list[str | None] = []
 
     @property
@@ -409,11 +413,12 @@ def load_files(
     batch_files: int = 200,
     batch_records: int = 20_000,
     force: bool = False,
+    payloads: str = "small",
 ) -> LoadResult:
     """Load the given files of one source; unchanged files are skipped unless `force`."""
     result = LoadResult(source.name)
     seen = {} if force else known_digests(conn, source.name)
-    writer = RawWriter(conn, source)
+    writer = RawWriter(conn, source, payloads)
     paths = list(paths)
     for path in paths:
         result.files_seen += 1

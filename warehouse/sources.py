@@ -105,10 +105,11 @@ def _pagerduty_log_entry(r: Any) -> Mapped:
 
 GITHUB_RUNS = Source(
     "github_runs", ("github/runs/*.json",), ("workflow_runs",), ("raw.github_workflow_runs",),
-    _runs, dated=True,
+    _runs, dated=True, bulk=True,
 )
 GITHUB_JOBS = Source(
-    "github_jobs", ("github/jobs/*.json",), ("jobs",), ("raw.github_jobs",), _jobs, dated=True
+    "github_jobs", ("github/jobs/*.json",), ("jobs",), ("raw.github_jobs",), _jobs, dated=True,
+    bulk=True,
 )
 GITHUB_LOGS = Source(
     "github_logs", ("github/logs/*/*.txt", "github/logs/*/*.log"), (), ("raw.ci_logs",),
@@ -201,10 +202,11 @@ def _buildkite_builds(r: Any) -> Mapped:
 
 GITLAB_PIPELINES = Source(
     "gitlab_pipelines", ("gitlab/pipelines/*.json",), (), ("raw.gitlab_pipelines",),
-    _gitlab_pipelines, dated=True,
+    _gitlab_pipelines, dated=True, bulk=True,
 )
 GITLAB_JOBS = Source(
     "gitlab_jobs", ("gitlab/jobs/*.json",), (), ("raw.gitlab_jobs",), _gitlab_jobs, dated=True,
+    bulk=True,
 )
 GITLAB_LOGS = Source(
     "gitlab_logs", ("gitlab/logs/*/*.txt", "gitlab/logs/*/*.log"), (), ("raw.ci_logs",),
@@ -216,7 +218,7 @@ GITLAB_DEPLOYMENTS = Source(
 )
 BUILDKITE_BUILDS = Source(
     "buildkite_builds", ("buildkite/builds/*.json",), (),
-    ("raw.buildkite_builds", "raw.buildkite_jobs"), _buildkite_builds, dated=True,
+    ("raw.buildkite_builds", "raw.buildkite_jobs"), _buildkite_builds, dated=True, bulk=True,
 )
 BUILDKITE_LOGS = Source(
     "buildkite_logs", ("buildkite/logs/*/*.txt", "buildkite/logs/*/*.log"), (), ("raw.ci_logs",),

@@ -111,7 +111,7 @@ def raw_github_actions(
         days = None  # a fetch lands yesterday's late runs too: load every changed file
     with warehouse(duckdb) as conn:
         results = ingest(conn, exports, RAW_ASSETS["github_actions"], dates=days,
-                         force=config.force)
+                         force=config.force, payloads=settings.get().raw_payloads)
     return _report(results, fetched, check)
 
 
@@ -143,7 +143,7 @@ def unpartitioned(name: str, sources: tuple[Source, ...], kinds: set[str], descr
                                                            f"source_{connector}"), config)
         with warehouse(context.resources.duckdb) as conn:
             return _report(ingest(conn, s.exports, sources, postmortems=s.postmortems,
-                                  force=config.force), fetched, check)
+                                  force=config.force, payloads=s.raw_payloads), fetched, check)
 
     return _asset
 

@@ -67,7 +67,7 @@ def test_fetch_lands_runs_jobs_logs_and_deployments_that_load_field_by_field(tmp
     assert jobs_calls and all(r.arg("filter") == "all" for r in jobs_calls)
 
     conn = connect(tmp_path / "w.duckdb")
-    ingest(conn, tmp_path / "x", GITHUB_SOURCES)
+    ingest(conn, tmp_path / "x", GITHUB_SOURCES, payloads="all")
     runs = conn.execute("SELECT run_id, repo, workflow_name, run_number, status, conclusion, "
                         "created_at FROM raw.github_workflow_runs ORDER BY run_id").fetchall()
     assert len(runs) == len(fake.runs)
@@ -259,3 +259,32 @@ def test_the_org_setting_lists_the_organisations_repositories(tmp_path: Path):
                      _ctx(tmp_path))
         assert not server.requests("GET", r"/repos/quayside-dev/old/.*")
     assert list(tmp_path.glob("github/runs/*.quayside-dev__ledger-api.json"))
+
+
+@pytest.mark.parametrize(("payloads", "kept"), [
+    ("small", {"raw.github_deployments", "raw.github_deployment_statuses"}),
+    ("all", {"raw.github_deployments", "raw.github_deployment_statuses", "raw.github_jobs",
+             "raw.github_workflow_runs"}),
+    ("none", set()),
+])
+def test_which_raw_tables_keep_vendor_payloads(tmp_path: Path, payloads: str, kept: set[str]):
+    with VendorServer() as server:
+        FakeGitHub(server, runs=3)
+        registry.run("github", _cfg(server), _ctx(tmp_path / "x"))
+    conn = connect(tmp_path / "w.duckdb")
+    ingest(conn, tmp_path / "x", GITHUB_SOURCES, payloads=payloads)
+    tables = ("raw.github_workflow_runs", "raw.github_jobs", "raw.github_deployments",
+              "raw.github_deployment_statuses")
+    with_payload = {t for t in tables
+                    if conn.execute(f"SELECT count(payload) FROM {t}").fetchone()[0] > 0}
+    conn.close()
+    assert with_payload == kept
+
+
+def test_the_payload_setting_is_checked():
+    from models.settings import SettingError, Settings
+
+    assert Settings.load({}).raw_payloads == "small"
+    assert Settings.load({"FOLLOWTHROUGH_RAW_PAYLOADS": "ALL"}).raw_payloads == "all"
+    with pytest.raises(SettingError, match="one of small, all, none"):
+        Settings.load({"FOLLOWTHROUGH_RAW_PAYLOADS": "some"})
