@@ -118,15 +118,16 @@ def test_lands_issue_pages_by_created_month_and_loads_them_field_by_field(
         "FROM core.ticket_events WHERE ticket_key = 'LEDG-104' ORDER BY occurred_at, event_id"
     ).fetchall()
     h = [created + timedelta(minutes=20 * (k + 1)) for k in range(4)]
+    ACTOR = "Tomás Ferreira"
     c = [created + timedelta(minutes=45 * (k + 1)) for k in range(4)]
     assert events == sorted([
-        ("0:assignee", h[0], None, "change", "assignee", None, "Amara Osei", None),
-        ("0:state", h[0], None, "change", "status", "Todo", "In Progress", None),
-        ("1:dueDate", h[1], None, "change", "duedate", None, "2025-06-20", None),
-        ("1:state", h[1], None, "change", "status", "Done", "Todo", None),
-        ("2:cycle", h[2], None, "change", "Sprint", "11", "12", None),
-        ("2:state", h[2], None, "change", "status", "In Progress", "Done", None),
-        ("3:state", h[3], None, "change", "status", "Todo", "In Progress", None),
+        ("0:assignee", h[0], ACTOR, "change", "assignee", None, "Amara Osei", None),
+        ("0:state", h[0], ACTOR, "change", "status", "Todo", "In Progress", None),
+        ("1:dueDate", h[1], ACTOR, "change", "duedate", None, "2025-06-20", None),
+        ("1:state", h[1], ACTOR, "change", "status", "Done", "Todo", None),
+        ("2:cycle", h[2], ACTOR, "change", "Sprint", "11", "12", None),
+        ("2:state", h[2], ACTOR, "change", "status", "In Progress", "Done", None),
+        ("3:state", h[3], ACTOR, "change", "status", "Todo", "In Progress", None),
         ("4:comment", c[0], "Amara Osei", "comment", None, None, None, "Note 0 on LEDG-104"),
         ("5:comment", c[1], "Tomás Ferreira", "comment", None, None, None, "Note 1 on LEDG-104"),
         ("6:comment", c[2], "Lena Vogt", "comment", None, None, None, "Note 2 on LEDG-104"),
