@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from models.logs import excerpt_eval as ev  # noqa: E402
-from models.logs.excerpt import _choose  # noqa: E402
+from models.logs.excerpt import _choose, _eligible  # noqa: E402
 from models.logs.line_features import (  # noqa: E402
     FEATURE_NAMES,
     feature_frame,
@@ -62,10 +62,10 @@ def featurise(logs: list[ev.LabelledLog]) -> tuple[np.ndarray, np.ndarray, pl.Da
         schema={"g": pl.Int32, "n": pl.Int64},
     ).with_columns(pl.lit(True).alias("y"))
     y = feats.select("g", "n").join(pos, on=["g", "n"], how="left")["y"].fill_null(False)
-    return x, y.to_numpy(), feats.select("g", "n", "c", "blank", "ov")
+    return x, y.to_numpy(), feats.select("g", "n", "c", "blank", "ov", "fold_start", "fold_end")
 
 
-def fit(x: np.ndarray, y: np.ndarray, seed: int = 0):  # noqa: ANN201 (sklearn estimator)
+def fit(x: np.ndarray, y: np.ndarray, seed: int = 0):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     keep = y | (np.random.default_rng(seed).random(y.size) < NEGATIVE_RATE)
@@ -76,7 +76,7 @@ def fit(x: np.ndarray, y: np.ndarray, seed: int = 0):  # noqa: ANN201 (sklearn e
 
 def recalls(logs: list[ev.LabelledLog], feats: pl.DataFrame, prob: np.ndarray) -> np.ndarray:
     g = feats["g"].to_numpy()
-    eligible = ~(feats["blank"].to_numpy() | feats["ov"].to_numpy())
+    eligible = _eligible(feats)
     texts = feats["c"].to_list()
     bounds = np.searchsorted(g, np.arange(len(logs) + 1))
     out = []
@@ -100,7 +100,7 @@ def grouped_cv(logs: list[ev.LabelledLog], x: np.ndarray, y: np.ndarray, feats: 
     return prob, recalls(logs, feats, prob)
 
 
-def export(model, cv: dict) -> dict:  # noqa: ANN001
+def export(model, cv: dict) -> dict:
     import sklearn
 
     trees = []

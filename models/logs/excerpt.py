@@ -28,7 +28,6 @@ import numpy as np
 import polars as pl
 
 from models.logs.line_features import (
-    FEATURE_NAMES,
     PREFILTER,
     feature_frame,
     feature_matrix,
@@ -185,7 +184,7 @@ class _Pool:
         )
         prob = self.ranker.probability(feature_matrix(feature_frame(frame)))
         frame = frame.with_columns(pl.Series("p", prob))
-        for (w,), win in frame.group_by("w", maintain_order=True):
+        for _, win in frame.group_by("w", maintain_order=True):
             item = (float(win["p"].max()), int(win["n"][0]), win.drop("w", "p"))
             if len(self.early) < EARLY_WINDOWS:
                 heapq.heappush(self.early, item)
@@ -202,6 +201,16 @@ class _Pool:
             )
             tail = pl.concat([early.select(tail.columns), tail])
         return tail
+
+
+def _eligible(feats: pl.DataFrame) -> np.ndarray:
+    """Lines an excerpt may show: not blank, not an overwritten progress segment, not a fold."""
+    return ~(
+        feats["blank"].to_numpy()
+        | feats["ov"].to_numpy()
+        | feats["fold_start"].to_numpy()
+        | feats["fold_end"].to_numpy()
+    )
 
 
 def _choose(prob: np.ndarray, eligible: np.ndarray, max_lines: int) -> list[int]:
@@ -240,15 +249,15 @@ def _excerpts(
     if with_pass:
         # Lines that also occur (masked) in the passing log are routine: they keep a fraction
         # of their probability, so what is new in the failing run ranks first.
-        keys = _masked_keys(feats["c"])
+        keys = _masked_keys(feats["c"]).to_numpy()
         g_col = feats["g"].to_numpy()
         prob = prob_plain.copy()
         for g in with_pass:
             rows = np.flatnonzero(g_col == g)
-            known_g = pl.Series(list(known[g] or ()), dtype=pl.UInt64)
-            seen = keys.gather(rows).is_in(known_g).to_numpy()
+            known_g = np.fromiter(known[g] or (), dtype=np.uint64)
+            seen = np.isin(keys[rows], known_g)
             prob[rows[seen]] *= KNOWN_FACTOR
-    eligible = ~(feats["blank"].to_numpy() | feats["ov"].to_numpy())
+    eligible = _eligible(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()
     totals = feats["total"].to_numpy()

@@ -19,11 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.logs.lines import _ANSI as _ANSI_PATTERN
 from models.logs.lines import iter_text_lines
 
 LOGCHUNKS = "datasets/logchunks-dev"
 BREAKAGES = "datasets/ci-log-breakages"
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+_ANSI = re.compile(_ANSI_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,10 @@ def _locate(lines: list[str], chunk: Sequence[str]) -> set[int]:
     if not chunk:
         return set()
     first, last = chunk[0], chunk[-1]
-    starts = [i for i, t in enumerate(lines) if t and _first_matches(first, t)] or [i for i, t in enumerate(lines) if t == chunk[min(1, len(chunk) - 1)]]
+    starts = [i for i, t in enumerate(lines) if t and _first_matches(first, t)]
+    if not starts:
+        second = chunk[min(1, len(chunk) - 1)]
+        starts = [i for i, t in enumerate(lines) if t == second]
     best: set[int] = set()
     for s in starts:
         got = {s + 1}
@@ -118,11 +122,9 @@ def chunk_recall(log: LabelledLog, texts: Iterable[str], cap: int = 40) -> float
     have = set(got)
     found = 0
     for k, line in enumerate(log.chunk):
-        if line in have:
-            found += 1
-        elif k == 0 and any(t and _first_matches(line, t) for t in got):
-            found += 1
-        elif k == len(log.chunk) - 1 and any(t.startswith(line) for t in got):
+        first = k == 0 and any(t and _first_matches(line, t) for t in got)
+        last = k == len(log.chunk) - 1 and any(t.startswith(line) for t in got)
+        if line in have or first or last:
             found += 1
     return min(found, cap) / min(len(log.chunk), cap) if log.chunk else 0.0
 

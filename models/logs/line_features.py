@@ -1,9 +1,9 @@
 """Per-line features of a failing CI log, for the learned excerpt ranker.
 
 Every feature is a vectorised polars expression over a frame of lines (`g` log id, `n` line
-number, `t` redacted text, `ov` overwritten progress segment, `total` lines in the log). The same function serves training (whole logs) and inference
-(whole small logs, or the bounded pool of lines the streaming pass kept from a huge log), so the
-model sees the same numbers in both.
+number, `t` redacted text, `ov` overwritten progress segment, `total` lines in the log). The
+same function serves training (whole logs) and inference (whole small logs, or the bounded pool
+of lines the streaming pass kept from a huge log), so the model sees the same numbers in both.
 
 Tool-specific shapes (pytest, Maven, go test, cargo, npm, Travis, GitHub Actions, ...) are
 features, not rules: the model learns how much each is worth next to position, block structure
