@@ -63,8 +63,8 @@ FLAGS: dict[str, str] = {
     "diff_line": r"^[-+][^-+]|^@@ |^[-+]{3} [ab]/",
     "pass_mark": r"^\s*(?:✓|✔|√|\[\+\]|ok \d|PASS\b)",
     "success": r"(?i)\b(?:pass(?:ed|ing)?|success(?:ful(?:ly)?)?|succeeded|ok|done|complete[d]?)\b",
-    "zero_fail": r"(?i)\b(?:0|no) (?:errors?|failures?|failed)\b|Failures: 0, Errors: 0"
-    r"|\b0 failed\b",
+    "zero_fail": r"(?i)\b(?:0|no) (?:errors?|failures?|failed)\b|\b0 failed\b"
+    r"|(?i)\b(?:failures?|errors?|failed)(?: in tests)?\s*[:=]\s*0\b",
     "info_prefix": r"^\s*\[?(?:INFO|DEBUG|TRACE)\]?\b",
     # Boiler-plate shapes: words that look like failures but are not.
     "licence": r"(?i)\bcopyright\b|\bwarrant|\blicen[cs]e|permission is hereby|\bliabilit"
