@@ -178,6 +178,7 @@ def export(model, cv: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--oof", type=Path, help="also save the out-of-fold probabilities (.npy)")
     ap.add_argument("--smoke", action="store_true", help="a few logs and trees: checks the script")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -191,6 +192,8 @@ def main() -> None:
     print(f"{len(logs)} logs, {y.size:,} lines, {int(y.sum()):,} labelled; "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
     prob = grouped_cv(logs, x, y, feats, args.folds)
+    if args.oof:
+        np.save(args.oof, prob)
     plain = recalls(logs, feats, prob)
     with_pass = recalls(logs, feats, prob, passing=True)
     lc = slice(0, len(chunks))

@@ -99,6 +99,7 @@ _ERRORISH = (
     "fatal", "java_exc", "exc_name", "test_summary", "build_fail", "upper_fail", "make",
     "kw_error", "kw_fail", "kw_exception", "kw_not_ok", "error_prefix",
 )
+_BOILER = ("licence", "sudoers", "listing", "error_filename", "script_like")
 _EXIT = ("travis_cmd_exit", "build_exit", "gh_error", "exit_nonzero")
 _BIG = 1e6
 
@@ -114,7 +115,10 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("c").str.strip_chars().alias("s"),
         *[pl.col("c").str.contains(p).fill_null(False).alias(k) for k, p in FLAGS.items()],
     )
-    err = pl.any_horizontal([pl.col(k) for k in _ERRORISH]) & ~pl.col("ov")
+    # Failure words inside boiler-plate (licence, sudoers, listings, echoed scripts) do not
+    # count as error lines for the block and distance features.
+    boiler = pl.any_horizontal([pl.col(k) for k in _BOILER])
+    err = pl.any_horizontal([pl.col(k) for k in _ERRORISH]) & ~pl.col("ov") & ~boiler
     exit_mark = pl.any_horizontal([pl.col(k) for k in _EXIT])
     n = pl.col("n").cast(pl.Float64)
     lf = lf.with_columns(
@@ -150,6 +154,7 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         (last_exit - n).alias("to_exit"),
         (n - last_cmd).alias("from_last_cmd"),
         ((n > last_cmd) & (n <= last_exit)).alias("in_last_cmd"),
+        (last_exit - last_cmd).alias("last_cmd_lines"),
         (pl.col("_last_err").fill_null(-_BIG) - n).alias("to_last_err"),
         (n - pl.col("_first_err").fill_null(_BIG)).alias("from_first_err"),
         (n - pl.col("_cmd").fill_null(-_BIG)).alias("from_cmd"),
@@ -192,7 +197,7 @@ def _log1p(x: np.ndarray) -> np.ndarray:
 
 
 NUMERIC = (
-    "from_end", "rel_pos", "to_exit", "from_last_cmd", "to_last_err", "from_first_err",
+    "from_end", "rel_pos", "to_exit", "from_last_cmd", "last_cmd_lines", "to_last_err", "from_first_err",
     "from_cmd", "from_prev_err", "to_next_err", "from_blank", "to_blank", "err_w2", "err_w5",
     "err_w15", "licence_w4", "script_w4", "install_w4", "err_lines", "len", "indent", "_repeat",
 )
@@ -201,7 +206,7 @@ BOOLEAN = (
     "next_frame", "prev_frame", "prev_blank", "prev_cmd", "ov",
 )
 _LOGGED = {
-    "from_end", "to_exit", "from_last_cmd", "to_last_err", "from_first_err", "from_cmd",
+    "from_end", "to_exit", "from_last_cmd", "last_cmd_lines", "to_last_err", "from_first_err", "from_cmd",
     "from_prev_err", "to_next_err", "from_blank", "to_blank", "err_lines", "len", "indent",
     "_repeat",
 }

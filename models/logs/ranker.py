@@ -19,7 +19,8 @@ import numpy as np
 ARTEFACT = Path(__file__).with_name("ranker.json")
 FORMAT = "followthrough-excerpt-ranker/1"
 _ROWS_PER_STEP = 16_384
-GROW = 0.5  # a window takes neighbours scoring at least this share of its seed
+GROW = 0.3  # a window takes neighbours scoring at least this share of its seed
+SEED_FLOOR = 0.05  # no window starts at a line scoring under this share of the best line
 
 
 @dataclass(frozen=True)
@@ -103,18 +104,27 @@ def default_ranker() -> Ranker:
     return load(ARTEFACT)
 
 
-def select(score: np.ndarray, max_lines: int, grow: float = GROW) -> list[int]:
+def select(
+    score: np.ndarray, max_lines: int, grow: float = GROW, floor: float = SEED_FLOOR
+) -> list[int]:
     """Positions of at most `max_lines` lines: contiguous windows around the best lines.
 
     The best line not yet chosen seeds a window; the window takes its better neighbour while that
     scores at least `grow` times the seed, so a failure block comes whole and its noisy
-    surroundings do not. Budget left after a window goes to the next best seed.
+    surroundings do not. Budget left after a window goes to the next best seed. A line scoring
+    under `floor` times the best line seeds no window: the budget is a ceiling, not a quota to
+    fill with noise.
     """
     size = score.size
+    if size == 0:
+        return []
+    least = float(score.max()) * floor
     chosen = np.zeros(size, dtype=bool)
     count = 0
     for seed in np.argsort(-score, kind="stable"):
         if count >= max_lines:
+            break
+        if score[seed] < least:
             break
         if chosen[seed]:
             continue

@@ -106,7 +106,7 @@ SETUP = "".join(
         "  exit 1\n",
         "fi\n",
     ]
-    + [f"go: downloading example.com/dep{i} v1.{i}.0\n" for i in range(30)]
+    + [f"go: downloading example.com/dep{i} v1.{i}.0\n" for i in range(150)]
 )
 FAILURE = (
     "$ go test ./...\n"
@@ -131,15 +131,22 @@ CLEANUP = (
 
 
 def test_setup_boilerplate_is_not_chosen_over_the_failure() -> None:
-    ex = excerpt(SETUP + FAILURE + CLEANUP, max_lines=12)
+    log = SETUP + FAILURE + CLEANUP
+    first_failure_line = log.count("\n", 0, log.index("=== RUN")) + 1
+    ex = excerpt(log, max_lines=12)
     texts = ex.texts
     for want in FAILURE_LINES:
         assert want in texts
+        assert want in ex.signature
     for noise in ("Defaults\tenv_reset", "#includedir /etc/sudoers.d", "OF CONTRACT, TORT OR "
                   "OTHERWISE, ARISING FROM THE SOFTWARE."):
         assert noise not in texts
-    assert not any("errors.go" in t or "echo \"error" in t for t in texts)
-    assert set(FAILURE_LINES) <= set(ex.signature)
+    assert not any("errors.go" in t or "sudoers" in t or "WARRANTY" in t for t in texts)
+    assert not any("echo" in s or "LIABILITY" in s for s in ex.signature)
+    # The echoed script and every other set-up line rank below the failure block.
+    tight = excerpt(log, max_lines=6)
+    assert all(line.n >= first_failure_line for line in tight.lines)
+    assert set(FAILURE_LINES) <= set(tight.texts)
 
 
 def test_error_before_cleanup_noise_is_found() -> None:
