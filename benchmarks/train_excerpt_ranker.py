@@ -33,11 +33,14 @@ sys.path.insert(0, str(REPO))
 
 from models.logs import excerpt_eval as ev  # noqa: E402
 from models.logs.excerpt import (  # noqa: E402
+    _SEED_FLAGS,
     KNOWN_FACTOR,
     _choose,
     _eligible,
     _keys_of_batches,
     _masked_keys,
+    _seedable,
+    _with_context,
 )
 from models.logs.line_features import (  # noqa: E402
     FEATURE_NAMES,
@@ -82,7 +85,8 @@ def featurise(logs: list[ev.LabelledLog]) -> tuple[np.ndarray, np.ndarray, pl.Da
             rows = np.flatnonzero(g == i)
             known = _keys_of_batches(iter_text_batches(lg.passing))
             seen[rows] = np.isin(keys[rows], np.fromiter(known, dtype=np.uint64))
-    cols = feats.select("g", "n", "c", "blank", "ov", "fold_start", "fold_end")
+    cols = feats.select("g", "n", "c", "blank", "ov", "fold_start", "fold_end", "after_end",
+                        *_SEED_FLAGS)
     return x, y.to_numpy(), cols.with_columns(pl.Series("seen", seen))
 
 
@@ -108,13 +112,15 @@ def recalls(logs: list[ev.LabelledLog], feats: pl.DataFrame, prob: np.ndarray,
     if passing:
         prob = np.where(feats["seen"].to_numpy(), prob * KNOWN_FACTOR, prob)
     eligible = _eligible(feats)
+    seedable = _seedable(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()
     bounds = np.searchsorted(g, np.arange(len(logs) + 1))
     out = []
     for i, lg in enumerate(logs):
         a, b = bounds[i], bounds[i + 1]
-        chosen = _choose(prob[a:b], eligible[a:b], 40)
+        core = _choose(prob[a:b], eligible[a:b], 40, seedable[a:b])
+        chosen, _ = _with_context(core, eligible[a:b], 40)
         if lg.chunk:
             out.append(ev.chunk_recall(lg, [texts[a + j] for j in chosen]))
         else:

@@ -76,7 +76,13 @@ class Excerpt:
 
     @property
     def error_texts(self) -> list[str]:
-        """The lines that describe the failure itself: what fingerprints and clusters use."""
+        """The lines that describe the failure itself: what fingerprints and clusters use.
+
+        The signature when there is one (it does not depend on the passing log), else the
+        excerpt lines not marked as context.
+        """
+        if self.signature:
+            return list(self.signature)
         picked = [line.text for line in self.lines if not line.context]
         return picked or self.texts
 
@@ -203,29 +209,49 @@ class _Pool:
         return tail
 
 
+# Shapes that can start a failure block (boiler-plate lines excluded by `err`).
+_SEED_FLAGS = ("err", "exit_mark", "frame", "caused_by", "denied", "not_found", "make",
+               "assertion", "test_summary", "file_line")
+
+
 def _eligible(feats: pl.DataFrame) -> np.ndarray:
-    """Lines an excerpt may show: not blank, not an overwritten progress segment, not a fold."""
+    """Lines an excerpt may show: not blank, not an overwritten progress segment, not a fold
+    marker, and not after the job's final end marker (what follows it is cleanup)."""
     return ~(
         feats["blank"].to_numpy()
         | feats["ov"].to_numpy()
         | feats["fold_start"].to_numpy()
         | feats["fold_end"].to_numpy()
+        | feats["after_end"].to_numpy()
     )
 
 
-def _choose(prob: np.ndarray, eligible: np.ndarray, max_lines: int) -> list[int]:
+def _seedable(feats: pl.DataFrame) -> np.ndarray:
+    return feats.select(pl.any_horizontal(_SEED_FLAGS)).to_series().to_numpy()
+
+
+def _choose(
+    prob: np.ndarray, eligible: np.ndarray, max_lines: int, seedable: np.ndarray | None = None
+) -> list[int]:
     """Positions (into the log's rows) of the excerpt: windows over the eligible lines."""
     idx = np.flatnonzero(eligible)
     if idx.size == 0:
         return []
-    return idx[select(prob[idx], max_lines)].tolist()
+    seeds = seedable[idx] if seedable is not None else None
+    return idx[select(prob[idx], max_lines, seedable=seeds)].tolist()
 
 
-def _signature(prob: np.ndarray, eligible: np.ndarray, texts: list[str]) -> tuple[str, ...]:
+def _signature(
+    prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, texts: list[str]
+) -> tuple[str, ...]:
+    """The best failure-shaped lines (any lines when the log has none), distinct, in order."""
+    pick = eligible & seedable
+    if not pick.any():
+        pick = eligible
     picked: list[int] = []
     seen: set[str] = set()
-    for i in np.argsort(-np.where(eligible, prob, -1.0), kind="stable"):
-        if not eligible[i] or len(picked) >= SIGNATURE_LINES:
+    for i in np.argsort(-np.where(pick, prob, -1.0), kind="stable"):
+        if not pick[i] or len(picked) >= SIGNATURE_LINES:
             break
         text = texts[i].strip()
         if text in seen:
@@ -233,6 +259,29 @@ def _signature(prob: np.ndarray, eligible: np.ndarray, texts: list[str]) -> tupl
         seen.add(text)
         picked.append(int(i))
     return tuple(texts[i] for i in sorted(picked))
+
+
+def _with_context(chosen: list[int], eligible: np.ndarray, max_lines: int) -> tuple[list[int], set[int]]:
+    """Budget left goes to the lines just before each window (the command or test that failed)
+    and the line just after it; they are marked as context."""
+    have = set(chosen)
+    extra: set[int] = set()
+    idx = np.flatnonzero(eligible)
+    where = {int(r): k for k, r in enumerate(idx)}
+    starts = [r for r in chosen if where[r] == 0 or int(idx[where[r] - 1]) not in have]
+    ends = [r for r in chosen if where[r] == idx.size - 1 or int(idx[where[r] + 1]) not in have]
+    wanted = [(r, -d) for r in starts for d in (1, 2)] + [(r, 1) for r in ends]
+    wanted.sort(key=lambda rd: (abs(rd[1]), -rd[0]))
+    for r, d in wanted:
+        if len(have) >= max_lines:
+            break
+        k = where[r] + d
+        if 0 <= k < idx.size and int(idx[k]) not in have:
+            if d == -2 and int(idx[k + 1]) not in have:
+                continue
+            have.add(int(idx[k]))
+            extra.add(int(idx[k]))
+    return sorted(have), extra
 
 
 def _excerpts(
@@ -258,6 +307,7 @@ def _excerpts(
             seen = np.isin(keys[rows], known_g)
             prob[rows[seen]] *= KNOWN_FACTOR
     eligible = _eligible(feats)
+    seedable = _seedable(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()
     totals = feats["total"].to_numpy()
@@ -268,12 +318,15 @@ def _excerpts(
         if a == b:
             out.append(Excerpt((), 0, ("empty log",)))
             continue
-        chosen = _choose(prob[a:b], eligible[a:b], max_lines)
+        core = _choose(prob[a:b], eligible[a:b], max_lines, seedable[a:b])
+        chosen, extra = _with_context(core, eligible[a:b], max_lines)
         lines = tuple(
-            ExcerptLine(int(ns[a + i]), texts[a + i], bool(prob[a + i] < _CONTEXT_BELOW))
+            ExcerptLine(
+                int(ns[a + i]), texts[a + i], i in extra or bool(prob[a + i] < _CONTEXT_BELOW)
+            )
             for i in chosen
         )
-        sig = _signature(prob_plain[a:b], eligible[a:b], texts[a:b])
+        sig = _signature(prob_plain[a:b], eligible[a:b], seedable[a:b], texts[a:b])
         out.append(Excerpt(lines, int(totals[a]), (), sig))
     return out
 

@@ -34,7 +34,7 @@ FLAGS: dict[str, str] = {
     "java_exc": r"(?:^|\s)(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Error|Exception|Failure)\b",
     "exc_name": r"\b[A-Z]\w*(?:Error|Exception)\b",
     "assertion": r"(?i)\bassert|\bexpected\b|\bactual\b|\bbut (?:was|got)\b|\bto (?:equal|be)\b"
-    r"|\bdiffer|!=|\bnot equal",
+    r"|\bdiffer|!=|\bnot equal|\bgot\b.*\bwant\b",
     "test_summary": r"Tests run:.*(?:Failures: [1-9]|Errors: [1-9])|\bTests in error\b"
     r"|\bFailed tests?:|(?i)\b[1-9]\d* (?:failed|failures?|errors?|failing)\b",
     "build_fail": r"(?i)\bBUILD FAIL(?:URE|ED)\b|\bFAILURE:|Failed to execute goal"
@@ -69,7 +69,7 @@ FLAGS: dict[str, str] = {
     # Boiler-plate shapes: words that look like failures but are not.
     "licence": r"(?i)\bcopyright\b|\bwarrant|\blicen[cs]e|permission is hereby|\bliabilit"
     r"|merchantab|redistribut|\bterms of\b|\bGNU\b",
-    "sudoers": r"(?i)sudoers|^\s*Defaults\b|#includedir|NOPASSWD|ALL=\(ALL|secure_path|env_reset",
+    "sudoers": r"(?i)sudoers|visudo|^\s*Defaults\b|#includedir|NOPASSWD|ALL=\(ALL|secure_path|env_reset",
     "listing": r"^[-dlcbps][-rwxsStT]{9}[.+@]?\s|^total \d+$|^\s*\d+\s+\S+\s+\d+\s+\w{3}\s+\d",
     "error_filename": r"(?i)[\w.-]*(?:error|fail|exception)[\w-]*\.(?:[a-z]{1,5})\b",
     "install_noise": r"(?i)^\s*(?:Collecting|Downloading|Downloaded|Installing|Installed|"
@@ -100,6 +100,8 @@ _ERRORISH = (
     "kw_error", "kw_fail", "kw_exception", "kw_not_ok", "error_prefix",
 )
 _BOILER = ("licence", "sudoers", "listing", "error_filename", "script_like")
+# The job's own end: after it come only post-job cleanup steps.
+_JOB_END = r"Process completed with exit code [1-9]|^Done\. Your build exited with|^ERROR: Job failed"
 _EXIT = ("travis_cmd_exit", "build_exit", "gh_error", "exit_nonzero")
 _BIG = 1e6
 
@@ -125,6 +127,7 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         err.alias("err"),
         exit_mark.alias("exit_mark"),
         (pl.col("s").str.len_chars() == 0).alias("blank"),
+        pl.col("c").str.contains(_JOB_END).alias("job_end"),
         pl.col("c").str.len_chars().alias("len"),
     )
     lf = lf.with_columns(
@@ -155,6 +158,7 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         (n - last_cmd).alias("from_last_cmd"),
         ((n > last_cmd) & (n <= last_exit)).alias("in_last_cmd"),
         (last_exit - last_cmd).alias("last_cmd_lines"),
+        (n > _over(pl.when(pl.col("job_end")).then(n).max()).fill_null(_BIG)).alias("after_end"),
         (pl.col("_last_err").fill_null(-_BIG) - n).alias("to_last_err"),
         (n - pl.col("_first_err").fill_null(_BIG)).alias("from_first_err"),
         (n - pl.col("_cmd").fill_null(-_BIG)).alias("from_cmd"),

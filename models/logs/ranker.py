@@ -19,8 +19,8 @@ import numpy as np
 ARTEFACT = Path(__file__).with_name("ranker.json")
 FORMAT = "followthrough-excerpt-ranker/1"
 _ROWS_PER_STEP = 16_384
-GROW = 0.3  # a window takes neighbours scoring at least this share of its seed
-SEED_FLOOR = 0.05  # no window starts at a line scoring under this share of the best line
+GROW = 0.5  # a window takes neighbours scoring at least this share of its seed
+SEED_FLOOR = 0.1  # no window starts at a line scoring under this share of the best line
 
 
 @dataclass(frozen=True)
@@ -105,38 +105,43 @@ def default_ranker() -> Ranker:
 
 
 def select(
-    score: np.ndarray, max_lines: int, grow: float = GROW, floor: float = SEED_FLOOR
+    score: np.ndarray,
+    max_lines: int,
+    grow: float = GROW,
+    floor: float = SEED_FLOOR,
+    seedable: np.ndarray | None = None,
 ) -> list[int]:
     """Positions of at most `max_lines` lines: contiguous windows around the best lines.
 
     The best line not yet chosen seeds a window; the window takes its better neighbour while that
-    scores at least `grow` times the seed, so a failure block comes whole and its noisy
-    surroundings do not. Budget left after a window goes to the next best seed. A line scoring
-    under `floor` times the best line seeds no window: the budget is a ceiling, not a quota to
-    fill with noise.
+    scores at least `grow` times the best line of the window, so a failure block comes whole and
+    its noisy surroundings do not. Budget left after a window goes to the next best seed. A line
+    scoring under `floor` times the best line seeds no window: the budget is a ceiling, not a
+    quota to fill with noise. With `seedable`, only those lines seed windows (when one of them
+    clears the floor; otherwise any line may).
     """
     size = score.size
     if size == 0:
         return []
     least = float(score.max()) * floor
+    if seedable is not None and not np.any(seedable & (score >= least)):
+        seedable = None
     chosen = np.zeros(size, dtype=bool)
     count = 0
     for seed in np.argsort(-score, kind="stable"):
-        if count >= max_lines:
+        if count >= max_lines or score[seed] < least:
             break
-        if score[seed] < least:
-            break
-        if chosen[seed]:
+        if chosen[seed] or (seedable is not None and not seedable[seed]):
             continue
         chosen[seed] = True
         count += 1
         lo = hi = int(seed)
-        floor = score[seed] * grow
+        top = float(score[seed])
         while count < max_lines:
             left = score[lo - 1] if lo > 0 and not chosen[lo - 1] else -np.inf
             right = score[hi + 1] if hi + 1 < size and not chosen[hi + 1] else -np.inf
             best = max(left, right)
-            if best < floor or best == -np.inf:
+            if best == -np.inf or best < top * grow:
                 break
             if right >= left:
                 hi += 1
@@ -144,5 +149,6 @@ def select(
             else:
                 lo -= 1
                 chosen[lo] = True
+            top = max(top, float(best))
             count += 1
     return np.flatnonzero(chosen).tolist()

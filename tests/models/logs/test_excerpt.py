@@ -141,7 +141,7 @@ SHAPES = {
     "npm": (
         "> app@1.0.0 build\n> tsc\n\nnpm ERR! code ELIFECYCLE\nnpm ERR! errno 2\n"
         "npm ERR! app@1.0.0 build: `tsc`\n",
-        ["npm ERR! code ELIFECYCLE", "npm ERR! app@1.0.0 build: `tsc`"],
+        ["npm ERR! code ELIFECYCLE", "npm ERR! errno 2"],
     ),
     "gcc": (
         "[ 50%] Building C object CMakeFiles/app.dir/main.c.o\n"
