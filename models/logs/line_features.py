@@ -158,7 +158,8 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         (n - last_cmd).alias("from_last_cmd"),
         ((n > last_cmd) & (n <= last_exit)).alias("in_last_cmd"),
         (last_exit - last_cmd).alias("last_cmd_lines"),
-        (n > _over(pl.when(pl.col("job_end")).then(n).max()).fill_null(_BIG)).alias("after_end"),
+        (n > _over(pl.when(pl.col("job_end")).then(n).max()).fill_null(float("inf")))
+        .alias("after_end"),
         (pl.col("_last_err").fill_null(-_BIG) - n).alias("to_last_err"),
         (n - pl.col("_first_err").fill_null(_BIG)).alias("from_first_err"),
         (n - pl.col("_cmd").fill_null(-_BIG)).alias("from_cmd"),

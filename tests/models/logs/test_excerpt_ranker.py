@@ -213,3 +213,18 @@ def test_logchunks_recall_beats_last_40_lines(shared_dir: Path) -> None:
     assert mean > base_mean + 0.2
     prov = default_ranker().provenance
     assert prov["cv_chunk_recall"] > prov["cv_last40_recall"]
+
+
+def test_line_numbers_past_a_million_stay_eligible() -> None:
+    """Huge logs: nothing depends on line numbers being small (a sentinel once cut at 1e6)."""
+    import polars as pl
+
+    from models.logs.lines import LineBatch
+
+    texts = ["compiling module ok"] * 5 + ["error: the one real failure"]
+    batch = LineBatch(
+        3_000_000, pl.Series("t", texts), pl.Series("ov", [False] * len(texts))
+    )
+    feats = feature_frame(lines_frame([batch]))
+    assert not feats["after_end"].any()
+    assert feats["n"].to_list()[-1] == 3_000_005
