@@ -172,7 +172,7 @@ class _Pool:
         hits = (batch.text.str.contains(PREFILTER) & ~batch.overwritten).arg_true()
         if hits.len() == 0:
             return
-        hits = hits.tail(_EARLY_HITS_PER_BATCH)
+        hits = hits.tail(_EARLY_HITS_PER_BATCH).cast(pl.Int64)
         size = len(batch)
         near = (
             pl.concat([hits + d for d in range(-_WINDOW, _WINDOW + 1)])
@@ -182,7 +182,7 @@ class _Pool:
         near = near.filter((near >= 0) & (near < size))
         sub = LineBatch(0, batch.text.gather(near), batch.overwritten.gather(near))
         frame = lines_frame([sub], total=self.total).with_columns(
-            (near.cast(pl.Int64) + batch.first).alias("n")
+            (near + batch.first).cast(pl.Int64).alias("n")
         )
         # Runs of consecutive line numbers are the windows.
         frame = frame.with_columns(
@@ -203,7 +203,7 @@ class _Pool:
         parts = [win for _, _, win in sorted(self.early, key=lambda x: x[1])]
         if parts:
             early = pl.concat(parts).with_columns(
-                pl.lit(g, dtype=pl.Int32).alias("g"), pl.lit(self.total).alias("total")
+                pl.lit(g, dtype=pl.Int32).alias("g"), pl.lit(self.total, dtype=pl.Int64).alias("total")
             )
             tail = pl.concat([early.select(tail.columns), tail])
         return tail

@@ -228,3 +228,19 @@ def test_line_numbers_past_a_million_stay_eligible() -> None:
     feats = feature_frame(lines_frame([batch]))
     assert not feats["after_end"].any()
     assert feats["n"].to_list()[-1] == 3_000_005
+
+
+def test_failure_far_before_the_pool_tail_is_screened_in(tmp_path: Path) -> None:
+    """A log longer than the pool: an early failure is found by the screening pass."""
+    from models.logs.excerpt import POOL_LINES
+
+    head = "".join(f"step {i} ok\n" for i in range(100))
+    boom = "java.lang.IllegalStateException: cache corrupted\n\tat a.B.c(B.java:12)\n"
+    tail = "".join(f"compiling module {i} ok\n" for i in range(POOL_LINES + 5_000))
+    p = tmp_path / "long.log"
+    p.write_text(head + boom + tail)
+    ex = excerpt_file(p, chunk_bytes=64 * 1024)
+    assert "java.lang.IllegalStateException: cache corrupted" in ex.texts
+    assert "java.lang.IllegalStateException: cache corrupted" in ex.signature
+    assert ex.total_lines == 102 + POOL_LINES + 5_000
+    assert excerpt(head + boom + tail).lines == ex.lines
