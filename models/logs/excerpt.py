@@ -50,7 +50,7 @@ SIGNATURE_LINES = 5
 POOL_LINES = 20_000
 EARLY_WINDOWS = 200
 _WINDOW = 6
-_EARLY_HITS_PER_BATCH = 2_000
+_EARLY_HITS_PER_BATCH = 500
 KNOWN_FACTOR = 0.25
 _CONTEXT_BELOW = 0.1  # lines chosen with a lower probability are shown for orientation only
 
