@@ -1,47 +1,58 @@
 """Failure excerpts: the few lines of a failing CI log a person needs to read first.
 
 How it works (streaming, so a 500 MB log needs bounded memory):
-1. Lines are numbered (see `lines`), redacted, and cleaned of CI timestamps and ANSI codes.
-2. Each chunk of lines is scored with vectorised regexes: error shapes of common tools (pytest,
-   unittest, jest, go test, JUnit/Maven/Gradle, cargo, npm/yarn, compilers, shell exit codes,
-   GitHub annotations) score high; stack frames, indented detail and `Caused by:` lines
-   continue the block before them; known boiler-plate (download progress, passing tests) scores
-   nothing.
-3. Error lines are grouped into blocks (a message with its stack trace or detail lines). Only the
-   best-scoring blocks are kept while scanning, plus the last lines of the log.
-4. With the last passing log of the same job, lines whose masked form also occurs there lose most
-   of their score: what is new in the failing run is the stronger candidate.
-5. Blocks are picked by score (later blocks win ties: the failure usually ends the log) until the
-   line budget is spent; a block too long for the rest of the budget contributes its head.
+1. Lines are numbered in batches (see `lines`) without per-line Python work.
+2. The last `POOL_LINES` lines of the log (all of a typical CI log) form the pool. Older batches
+   are screened with one vectorised regex for failure words; windows around their hits are
+   scored by the ranker and the best `EARLY_WINDOWS` join the pool.
+3. Pool lines are redacted, cleaned of CI timestamps and ANSI codes, and given per-line
+   features (`line_features`): text shape, tool-specific failure shapes, position from the end,
+   distance to the last command and to the exit marker, block structure, boiler-plate signs,
+   and, with the last passing log of the job, whether the line's masked form is new.
+4. The learned ranker (`ranker`, a small tree ensemble shipped as JSON) scores every pool line.
+5. Selection takes contiguous windows around the best lines (blank lines and overwritten
+   progress segments skipped) until `max_lines` are chosen.
+6. `signature`: the 5 best lines by the score computed *without* the passing log, so the same
+   failure text gives the same signature whether or not a passing log was available.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
+from models.logs.line_features import (
+    PREFILTER,
+    feature_frame,
+    feature_matrix,
+    lines_frame,
+)
 from models.logs.lines import (
     BINARY_SNIFF_BYTES,
     CHUNK_BYTES,
+    LineBatch,
     RawLine,
-    clean_series,
     is_binary,
-    iter_file_lines,
-    iter_text_lines,
+    iter_file_batches,
+    iter_text_batches,
 )
 from models.logs.normalise import mask_series
-from models.logs.redact import redact_many
+from models.logs.ranker import Ranker, default_ranker, select
 
 DEFAULT_MAX_LINES = 40
-_LINES_PER_BATCH = 50_000
-_KEEP_BLOCKS = 400
-_MAX_BLOCK_LINES = 400
-_CONTEXT_LINES = 3
+SIGNATURE_LINES = 5
+POOL_LINES = 20_000
+EARLY_WINDOWS = 200
+_WINDOW = 6
+_EARLY_HITS_PER_BATCH = 500
+KNOWN_FACTOR = 0.25
+_CONTEXT_BELOW = 0.1  # lines chosen with a lower probability are shown for orientation only
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,8 @@ class Excerpt:
     lines: tuple[ExcerptLine, ...]
     total_lines: int = 0
     notes: tuple[str, ...] = ()
+    # Up to 5 redacted lines that best state the failure, chosen without the passing log.
+    signature: tuple[str, ...] = ()
 
     @property
     def texts(self) -> list[str]:
@@ -63,255 +76,285 @@ class Excerpt:
 
     @property
     def error_texts(self) -> list[str]:
-        """The lines that describe the failure itself: what fingerprints and clusters use."""
+        """The lines that describe the failure itself: what fingerprints and clusters use.
+
+        The signature when there is one (it does not depend on the passing log), else the
+        excerpt lines not marked as context.
+        """
+        if self.signature:
+            return list(self.signature)
         picked = [line.text for line in self.lines if not line.context]
         return picked or self.texts
 
 
-# (weight, pattern). Patterns run on cleaned lines; polars (Rust regex) syntax.
-_STRONG: tuple[tuple[float, str], ...] = (
-    (6.0, r"^##\[error\]|^::error\b"),
-    (5.0, r"Traceback \(most recent call last\)|^\s*E {2,}\S|^_{3,} \S.* _{3,}$"),
-    (5.0, r"^(?:FAILED|ERROR) \S+::|^=+ .*\b(?:failed|error)s?\b.* =+$"),
-    (5.0, r"^\s*--- FAIL:|^FAIL\b|^\s*panic:|^fatal error:|^goroutine \d+ \[running\]"),
-    (5.0, r"\bthread '[^']*' panicked at|^error(?:\[E\d{4}\])?:|^\s*-->\s+\S+:\d+:\d+"),
-    (5.0, r"\S+:\d+:(?:\d+:)?\s*(?:fatal )?error\b|\berror (?:C|CS|TS|LNK)\d{3,5}\b"),
-    (5.0, r"(?i)^\s*(?:npm ERR!|yarn error|error Command failed|ERR_PNPM_)"),
-    (5.0, r"^\s*●\s|^\s*✕|^\s*(?:×|✗|✘)\s|\bTests?:\s+\d+ failed"),
-    (5.0, r"^\[ERROR\]|^ERROR:|^\[error\]|^\s*ERROR\b|\bFATAL\b|^fatal:"),
-    (5.0, r"(?:^|\s)(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Error|Exception|Failure)\b"),
-    (
-        4.0,
-        r"\b[A-Z]\w*(?:Error|Exception)(?::|$)|\bAssertion(?:Error|Failed)\b"
-        r"|\bassert(?:ion)? failed",
-    ),
-    (5.0, r"<(?:failure|error)\b[^>]*(?:message|type)=|<testcase\b[^>]*>\s*<(?:failure|error)\b"),
-    (4.0, r"Tests run:.*(?:Failures: [1-9]|Errors: [1-9])|\bTests in error\b|\bFailed tests?:"),
-    (4.0, r"(?i)\bBUILD FAIL(?:URE|ED)\b|\bFAILURE:|Failed to execute goal|COMPILATION ERROR"),
-    (4.0, r"\bFAILED\b|\bFAILURES?\b|\bERRORS?\b|\bFAIL\b"),
-    (4.0, r"(?i)(?:exit(?:ed)? (?:with )?(?:code|status)|returned non-zero exit status)\s*[1-9]"),
-    (4.0, r"(?i)make(?:\[\d+\])?: \*\*\*|\bcommand not found\b|Segmentation fault|core dumped"),
-    (3.0, r"(?i)\bundefined reference\b|\bcannot find symbol\b|\bno such file or directory\b"),
-    (3.0, r"(?i)\b(?:permission denied|timed out|unable to|could not|cannot|can't|killed)\b"),
-    (3.0, r"(?i)\btime-?out(?:exception|error| expired| exceeded| reached| after)"),
-    (3.0, r"(?i)\berror\b|\bfailed\b|\bfailure\b|\bexception\b"),
-    (1.0, r"(?i)\bwarn(?:ing)?\b|\bdeprecat"),
-)
-# Lines that mention errors but report success or are routine noise.
-_QUIET = (
-    r"(?i)\b(?:0|no) (?:errors?|failures?|failed)\b|Failures: 0, Errors: 0|(?-i:\bPASS(?:ED)?\b)"
-    r"|^\s*ok\b|(?-i:\b(?:Download(?:ing|ed)|Progress)\b)|\berror[_-]?prone\b|-Werror|errors?\.(?:go|py|ts|js)"
-)
-_INFO_PREFIX = r"^\s*\[?(?:INFO|DEBUG|TRACE)\]?\b"
-_LOUD = r"FAIL|ERROR"
-# Lines that belong to the block above them.
-_CONTINUATION = (
-    r"^\s+at\s|^\s*\.\.\. \d+ (?:more|common frames)|^\s*(?:Caused(?: by)?|Also|Suppressed):"
-    r"|^During handling of the above exception|^The above exception was the direct cause"
-    r"|^\s+File \".*\", line \d+|^\s{2,}\S|^\t|^\s*\||^\s*[~^]+\s*$|^\s*\d+\s*\|"
-    r"|^(?:\[ERROR\]|ERROR|E)\s{2,}|^\s*(?:Expected|Received|expected|actual|but was)\b"
-    r"|^\s*[-+]\s|^\s*(?:\^|~)"
-)
-# A stack frame: the line before it belongs to the trace even when it has no error shape.
-_FRAME = r"^\s+at\s|^\s+File \".*\", line \d+"
-# Annotations that only structure the log.
-_STRUCTURE = r"^##\[(?:group|endgroup|section|command|debug)\]|^::(?:group|endgroup|debug)::"
+def _masked_keys(cleaned: pl.Series) -> pl.Series:
+    return mask_series(cleaned).str.strip_chars().hash(seed=7)
 
 
-@dataclass(order=True)
-class _Block:
-    score: float
-    end: int
-    start: int = field(compare=False)
-    lines: list[tuple[int, str]] = field(compare=False, default_factory=list)
-    before: list[tuple[int, str]] = field(compare=False, default_factory=list)
+def _batch_keys(batch: LineBatch) -> pl.Series:
+    frame = feature_frame_light(lines_frame([batch]))
+    return _masked_keys(frame)
 
 
-def _score_batch(
-    texts: list[str], groups: list[int] | None = None
-) -> tuple[list[float], list[bool], list[str]]:
-    """Vectorised per-line score, continuation flag and cleaned text.
+def feature_frame_light(frame: pl.DataFrame) -> pl.Series:
+    """Cleaned text of a frame of lines (what passing-log keys are computed from)."""
+    from models.logs.line_features import clean_series_expr
 
-    `groups` tells apart the logs of a multi-log batch, so a stack frame at the top of one log
-    does not pull in the last line of the log before it.
-    """
-    s = clean_series(pl.Series("t", texts, dtype=pl.String))
-    frame = pl.DataFrame({"t": s, "g": groups if groups is not None else [0] * len(texts)})
-    score = pl.lit(0.0)
-    for weight, pattern in _STRONG:
-        score = pl.max_horizontal(
-            score, pl.when(pl.col("t").str.contains(pattern)).then(weight).otherwise(0.0)
-        )
-    quiet = pl.col("t").str.contains(_QUIET) | (
-        pl.col("t").str.contains(_INFO_PREFIX) & ~pl.col("t").str.contains(_LOUD)
-    )
-    structure = pl.col("t").str.contains(_STRUCTURE)
-    next_is_frame = pl.col("t").str.contains(_FRAME).shift(-1, fill_value=False).over("g")
-    out = frame.select(
-        pl.when(structure).then(0.0).when(quiet).then(score * 0.2).otherwise(score).alias("score"),
-        ((pl.col("t").str.contains(_CONTINUATION) | next_is_frame) & ~structure).alias("cont"),
-        pl.col("t"),
-    )
-    return out["score"].to_list(), out["cont"].to_list(), out["t"].to_list()
-
-
-def _masked_keys(texts: list[str]) -> list[int]:
-    if not texts:
-        return []
-    return mask_series(pl.Series(texts, dtype=pl.String)).str.strip_chars().hash(seed=7).to_list()
+    return frame.select(clean_series_expr(pl.col("t"))).to_series()
 
 
 def passing_keys(lines: Iterable[RawLine]) -> set[int]:
     """Hashes of the masked lines of a passing log, to tell new lines from routine ones."""
     keys: set[int] = set()
-    for batch in _batches(lines):
-        _, _, cleaned = _score_batch(redact_many([r.text for r in batch]))
-        keys.update(_masked_keys(cleaned))
+    texts: list[str] = []
+    first = 1
+    for raw in lines:
+        if not texts:
+            first = raw.n
+        texts.append(raw.text)
+        if len(texts) >= 50_000:
+            keys.update(_batch_keys(_as_batch(first, texts)).to_list())
+            texts = []
+    if texts:
+        keys.update(_batch_keys(_as_batch(first, texts)).to_list())
     return keys
 
 
-def _batches(lines: Iterable[RawLine]) -> Iterator[list[RawLine]]:
-    batch: list[RawLine] = []
-    for raw in lines:
-        batch.append(raw)
-        if len(batch) >= _LINES_PER_BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _as_batch(first: int, texts: list[str]) -> LineBatch:
+    return LineBatch(
+        first,
+        pl.Series("t", texts, dtype=pl.String),
+        pl.Series("ov", [False] * len(texts), dtype=pl.Boolean),
+    )
 
 
-class _Scanner:
-    """Consumes scored lines, forms blocks, keeps the best ones and the tail of the log."""
+def _keys_of_batches(batches: Iterable[LineBatch]) -> set[int]:
+    keys: set[int] = set()
+    for batch in batches:
+        keys.update(_batch_keys(batch).to_list())
+    return keys
 
-    def __init__(self, max_lines: int, known: set[int] | None) -> None:
-        self.max_lines = max_lines
-        self.known = known
-        self.heap: list[_Block] = []
-        self.tail: deque[tuple[int, str]] = deque(maxlen=max_lines)
-        self.recent: deque[tuple[int, str]] = deque(maxlen=_CONTEXT_LINES)
-        self.current: _Block | None = None
-        self.blank_run = 0
+
+class _Pool:
+    """The last `POOL_LINES` lines of a log plus the best windows screened from before them."""
+
+    def __init__(self, ranker: Ranker) -> None:
+        self.ranker = ranker
+        self.tail: deque[LineBatch] = deque()
+        self.tail_lines = 0
         self.total = 0
-        self.seen_blocks: dict[int, int] = {}
+        self.early: list[tuple[float, int, pl.DataFrame]] = []
 
-    def feed(self, batch: list[RawLine]) -> None:
-        texts = redact_many([r.text for r in batch])
-        scores, conts, cleaned = _score_batch(texts)
-        candidates = [i for i, (sc, c) in enumerate(zip(scores, conts, strict=True)) if sc > 0 or c]
-        novelty: dict[int, bool] = {}
-        if self.known is not None and candidates:
-            keys = _masked_keys([cleaned[i] for i in candidates])
-            novelty = {i: k not in self.known for i, k in zip(candidates, keys, strict=True)}
-        self.consume(batch, scores, conts, cleaned, novelty)
-
-    def consume(
-        self,
-        batch: list[RawLine],
-        scores: list[float],
-        conts: list[bool],
-        cleaned: list[str],
-        novelty: dict[int, bool],
-    ) -> None:
-        """Take lines already scored (by `feed`, or by `excerpt_many` for many logs at once)."""
-        for i, raw in enumerate(batch):
-            self.total = raw.n
-            text = cleaned[i]
-            if not raw.overwritten:
-                self.tail.append((raw.n, text))
-            score = 0.0 if raw.overwritten else scores[i]
-            if score > 0 and self.known is not None and not novelty.get(i, True):
-                score *= 0.25
-            is_blank = not text.strip()
-            cur = self.current
-            if cur is not None:
-                if is_blank:
-                    self.blank_run += 1
-                    if self.blank_run > 1:
-                        self._close()
-                    continue
-                if conts[i] or score >= 3.0:
-                    if self.blank_run:
-                        cur.lines.append((raw.n - 1, ""))
-                    self.blank_run = 0
-                    if len(cur.lines) < _MAX_BLOCK_LINES:
-                        cur.lines.append((raw.n, text))
-                    cur.end = raw.n
-                    cur.score = max(cur.score, score)
-                    if self.known is not None and novelty.get(i, False):
-                        cur.score += 0.05
-                    continue
-                self._close()
-            if score >= 3.0:
-                self.current = _Block(score, raw.n, raw.n, [(raw.n, text)], list(self.recent))
-                self.blank_run = 0
-            elif not raw.overwritten and not is_blank and not text.startswith(("##[", "::")):
-                self.recent.append((raw.n, text))
-
-    def _close(self) -> None:
-        cur = self.current
-        self.current = None
-        self.blank_run = 0
-        if cur is None:
+    def feed(self, batch: LineBatch) -> None:
+        if not len(batch):
             return
-        # A block repeated verbatim (same failure printed again) is worth less the second time.
-        sig = hash(tuple(t for _, t in cur.lines[:5]))
-        repeats = self.seen_blocks.get(sig, 0)
-        self.seen_blocks[sig] = repeats + 1
-        cur.score -= 0.5 * repeats
-        heapq.heappush(self.heap, cur)
-        if len(self.heap) > _KEEP_BLOCKS:
-            heapq.heappop(self.heap)
+        self.tail.append(batch)
+        self.tail_lines += len(batch)
+        self.total = batch.first + len(batch) - 1
+        while self.tail_lines - len(self.tail[0]) >= POOL_LINES:
+            old = self.tail.popleft()
+            self.tail_lines -= len(old)
+            self._screen(old)
+        if self.tail_lines > 2 * POOL_LINES and len(self.tail) == 1:
+            self._split_single()
 
-    def result(self) -> list[ExcerptLine]:
-        self._close()
-        total = max(self.total, 1)
-        ranked = sorted(
-            self.heap, key=lambda b: (b.score + 3.0 * b.end / total, b.end), reverse=True
+    def _split_single(self) -> None:
+        """A single batch far larger than the pool: screen its head, keep its tail."""
+        only = self.tail.popleft()
+        cut = len(only) - POOL_LINES
+        self._screen(LineBatch(only.first, only.text[:cut], only.overwritten[:cut]))
+        self.tail.append(
+            LineBatch(only.first + cut, only.text[cut:], only.overwritten[cut:])
         )
-        chosen: dict[int, str] = {}
-        context: set[int] = set()
-        for block in ranked:
-            room = self.max_lines - len(chosen)
-            if room <= 0:
-                break
-            for n, text in block.lines[:room]:
-                chosen[n] = text
-        # Budget left: the lines just before the chosen blocks (the command or step that failed).
-        for block in ranked:
-            if len(chosen) >= self.max_lines or not any(n in chosen for n, _ in block.lines[:1]):
+        self.tail_lines = POOL_LINES
+
+    def _screen(self, batch: LineBatch) -> None:
+        hits = (batch.text.str.contains(PREFILTER) & ~batch.overwritten).arg_true()
+        if hits.len() == 0:
+            return
+        hits = hits.tail(_EARLY_HITS_PER_BATCH).cast(pl.Int64)
+        size = len(batch)
+        near = (
+            pl.concat([hits + d for d in range(-_WINDOW, _WINDOW + 1)])
+            .unique()
+            .sort()
+        )
+        near = near.filter((near >= 0) & (near < size))
+        sub = LineBatch(0, batch.text.gather(near), batch.overwritten.gather(near))
+        frame = lines_frame([sub], total=self.total).with_columns(
+            (near + batch.first).cast(pl.Int64).alias("n")
+        )
+        # Runs of consecutive line numbers are the windows.
+        frame = frame.with_columns(
+            (pl.col("n").diff().fill_null(1) != 1).cum_sum().alias("w")
+        )
+        prob = self.ranker.probability(feature_matrix(feature_frame(frame)))
+        frame = frame.with_columns(pl.Series("p", prob))
+        for _, win in frame.group_by("w", maintain_order=True):
+            item = (float(win["p"].max()), int(win["n"][0]), win.drop("w", "p"))
+            if len(self.early) < EARLY_WINDOWS:
+                heapq.heappush(self.early, item)
+            elif item[:2] > self.early[0][:2]:
+                heapq.heapreplace(self.early, item)
+
+    def frame(self, g: int = 0) -> pl.DataFrame:
+        """All pool lines in line order, redacted, with the log's final line count."""
+        tail = lines_frame(list(self.tail), g=g, total=self.total)
+        parts = [win for _, _, win in sorted(self.early, key=lambda x: x[1])]
+        if parts:
+            early = pl.concat(parts).with_columns(
+                pl.lit(g, dtype=pl.Int32).alias("g"), pl.lit(self.total, dtype=pl.Int64).alias("total")
+            )
+            tail = pl.concat([early.select(tail.columns), tail])
+        return tail
+
+
+# Shapes that can start a failure block (boiler-plate lines excluded by `err`).
+_SEED_FLAGS = ("err", "exit_mark", "frame", "caused_by", "denied", "not_found", "make",
+               "assertion", "test_summary", "file_line")
+
+
+def _eligible(feats: pl.DataFrame) -> np.ndarray:
+    """Lines an excerpt may show: not blank, not an overwritten progress segment, not a fold
+    marker, and not after the job's final end marker (what follows it is cleanup)."""
+    return ~(
+        feats["blank"].to_numpy()
+        | feats["ov"].to_numpy()
+        | feats["fold_start"].to_numpy()
+        | feats["fold_end"].to_numpy()
+        | feats["after_end"].to_numpy()
+    )
+
+
+def _seedable(feats: pl.DataFrame) -> np.ndarray:
+    return feats.select(pl.any_horizontal(_SEED_FLAGS)).to_series().to_numpy()
+
+
+def _choose(
+    prob: np.ndarray, eligible: np.ndarray, max_lines: int, seedable: np.ndarray | None = None
+) -> list[int]:
+    """Positions (into the log's rows) of the excerpt: windows over the eligible lines."""
+    idx = np.flatnonzero(eligible)
+    if idx.size == 0:
+        return []
+    seeds = seedable[idx] if seedable is not None else None
+    return idx[select(prob[idx], max_lines, seedable=seeds)].tolist()
+
+
+def _signature(
+    prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, texts: list[str]
+) -> tuple[str, ...]:
+    """The best failure-shaped lines (any lines when the log has none), distinct, in order."""
+    pick = eligible & seedable
+    if not pick.any():
+        pick = eligible
+    picked: list[int] = []
+    seen: set[str] = set()
+    for i in np.argsort(-np.where(pick, prob, -1.0), kind="stable"):
+        if not pick[i] or len(picked) >= SIGNATURE_LINES:
+            break
+        text = texts[i].strip()
+        if text in seen:
+            continue
+        seen.add(text)
+        picked.append(int(i))
+    return tuple(texts[i] for i in sorted(picked))
+
+
+def _with_context(chosen: list[int], eligible: np.ndarray, max_lines: int) -> tuple[list[int], set[int]]:
+    """Budget left goes to the lines just before each window (the command or test that failed)
+    and the line just after it; they are marked as context."""
+    have = set(chosen)
+    extra: set[int] = set()
+    idx = np.flatnonzero(eligible)
+    where = {int(r): k for k, r in enumerate(idx)}
+    starts = [r for r in chosen if where[r] == 0 or int(idx[where[r] - 1]) not in have]
+    ends = [r for r in chosen if where[r] == idx.size - 1 or int(idx[where[r] + 1]) not in have]
+    wanted = [(r, -d) for r in starts for d in (1, 2)] + [(r, 1) for r in ends]
+    wanted.sort(key=lambda rd: (abs(rd[1]), -rd[0]))
+    for r, d in wanted:
+        if len(have) >= max_lines:
+            break
+        k = where[r] + d
+        if 0 <= k < idx.size and int(idx[k]) not in have:
+            if d == -2 and int(idx[k + 1]) not in have:
                 continue
-            for n, text in reversed(block.before):
-                if len(chosen) >= self.max_lines:
-                    break
-                if n not in chosen:
-                    chosen[n] = text
-                    context.add(n)
-        if not chosen:
-            chosen = dict(self.tail)
-        return [ExcerptLine(n, chosen[n], n in context) for n in sorted(chosen)]
+            have.add(int(idx[k]))
+            extra.add(int(idx[k]))
+    return sorted(have), extra
 
 
-def _run(lines: Iterable[RawLine], passing: Iterable[RawLine] | None, max_lines: int) -> Excerpt:
-    known = passing_keys(passing) if passing is not None else None
-    scanner = _Scanner(max_lines, known)
-    for batch in _batches(lines):
-        scanner.feed(batch)
-    picked = scanner.result()
-    notes: tuple[str, ...] = ()
-    if scanner.total == 0:
-        notes = ("empty log",)
-    return Excerpt(tuple(picked), scanner.total, notes)
+def _excerpts(
+    frame: pl.DataFrame,
+    known: list[set[int] | None],
+    max_lines: int,
+    ranker: Ranker,
+) -> list[Excerpt]:
+    """Score and excerpt every log (`g` = 0..len(known)-1) of a frame of pool lines."""
+    feats = feature_frame(frame)
+    prob_plain = ranker.probability(feature_matrix(feats))
+    prob = prob_plain
+    with_pass = [g for g, k in enumerate(known) if k is not None]
+    if with_pass:
+        # Lines that also occur (masked) in the passing log are routine: they keep a fraction
+        # of their probability, so what is new in the failing run ranks first.
+        keys = _masked_keys(feats["c"]).to_numpy()
+        g_col = feats["g"].to_numpy()
+        prob = prob_plain.copy()
+        for g in with_pass:
+            rows = np.flatnonzero(g_col == g)
+            known_g = np.fromiter(known[g] or (), dtype=np.uint64)
+            seen = np.isin(keys[rows], known_g)
+            prob[rows[seen]] *= KNOWN_FACTOR
+    eligible = _eligible(feats)
+    seedable = _seedable(feats)
+    texts = feats["c"].to_list()
+    ns = feats["n"].to_numpy()
+    totals = feats["total"].to_numpy()
+    bounds = np.searchsorted(feats["g"].to_numpy(), np.arange(len(known) + 1))
+    out = []
+    for g in range(len(known)):
+        a, b = bounds[g], bounds[g + 1]
+        if a == b:
+            out.append(Excerpt((), 0, ("empty log",)))
+            continue
+        core = _choose(prob[a:b], eligible[a:b], max_lines, seedable[a:b])
+        chosen, extra = _with_context(core, eligible[a:b], max_lines)
+        lines = tuple(
+            ExcerptLine(
+                int(ns[a + i]), texts[a + i], i in extra or bool(prob[a + i] < _CONTEXT_BELOW)
+            )
+            for i in chosen
+        )
+        sig = _signature(prob_plain[a:b], eligible[a:b], seedable[a:b], texts[a:b])
+        out.append(Excerpt(lines, int(totals[a]), (), sig))
+    return out
+
+
+def _run(
+    batches: Iterable[LineBatch], known: set[int] | None, max_lines: int
+) -> Excerpt:
+    ranker = default_ranker()
+    pool = _Pool(ranker)
+    for batch in batches:
+        pool.feed(batch)
+    if pool.total == 0:
+        return Excerpt((), 0, ("empty log",))
+    return _excerpts(pool.frame(), [known], max_lines, ranker)[0]
+
+
+def _check(max_lines: int) -> None:
+    if max_lines < 1:
+        raise ValueError(f"max_lines must be at least 1, got {max_lines}")
 
 
 def excerpt(
     text: str, *, passing: str | None = None, max_lines: int = DEFAULT_MAX_LINES
 ) -> Excerpt:
     """Excerpt an in-memory failing log, optionally against the last passing log of the job."""
-    if max_lines < 1:
-        raise ValueError(f"max_lines must be at least 1, got {max_lines}")
-    pass_lines = iter_text_lines(passing) if passing is not None else None
-    return _run(iter_text_lines(text), pass_lines, max_lines)
+    _check(max_lines)
+    known = _keys_of_batches(iter_text_batches(passing)) if passing is not None else None
+    return _run(iter_text_batches(text), known, max_lines)
 
 
 def excerpt_many(
@@ -319,49 +362,31 @@ def excerpt_many(
 ) -> list[Excerpt]:
     """Excerpt many in-memory logs (each with an optional passing log) in one vectorised pass.
 
-    Gives the same result as `excerpt` on each log; scoring all lines of the batch together
+    Gives the same result as `excerpt` on each log; scoring the lines of all logs together
     saves the per-call overhead that dominates for the typical small CI log.
     """
-    if max_lines < 1:
-        raise ValueError(f"max_lines must be at least 1, got {max_lines}")
-    logs = [list(iter_text_lines(text)) for text, _ in items]
-    known: list[set[int] | None] = [None] * len(items)
-    pass_logs = [(i, list(iter_text_lines(p))) for i, (_, p) in enumerate(items) if p is not None]
-    if pass_logs:
-        texts = redact_many([r.text for _, lines in pass_logs for r in lines])
-        groups = [i for i, lines in pass_logs for _ in lines]
-        _, _, cleaned = _score_batch(texts, groups)
-        keys = _masked_keys(cleaned)
-        for i, _ in pass_logs:
-            known[i] = set()
-        for g, k in zip(groups, keys, strict=True):
-            known[g].add(k)  # type: ignore[union-attr]
-    texts = redact_many([r.text for lines in logs for r in lines])
-    groups = [i for i, lines in enumerate(logs) for _ in lines]
-    scores, conts, cleaned = _score_batch(texts, groups) if texts else ([], [], [])
-    candidates = [
-        j for j, (sc, c) in enumerate(zip(scores, conts, strict=True))
-        if (sc > 0 or c) and known[groups[j]] is not None
-    ]
-    keys = _masked_keys([cleaned[j] for j in candidates])
-    offsets = [0]
-    for lines in logs:
-        offsets.append(offsets[-1] + len(lines))
-    novelty_by_log: list[dict[int, bool]] = [{} for _ in logs]
-    for j, k in zip(candidates, keys, strict=True):
-        g = groups[j]
-        novelty_by_log[g][j - offsets[g]] = k not in known[g]  # type: ignore[operator]
-    out: list[Excerpt] = []
-    for i, lines in enumerate(logs):
-        start, end = offsets[i], offsets[i + 1]
-        scanner = _Scanner(max_lines, known[i])
-        if lines:
-            novelty = novelty_by_log[i]
-            scanner.consume(lines, scores[start:end], conts[start:end], cleaned[start:end], novelty)
-        picked = scanner.result()
-        notes: tuple[str, ...] = ("empty log",) if scanner.total == 0 else ()
-        out.append(Excerpt(tuple(picked), scanner.total, notes))
-    return out
+    _check(max_lines)
+    out: list[Excerpt | None] = [None] * len(items)
+    frames: list[pl.DataFrame] = []
+    known: list[set[int] | None] = []
+    where: list[int] = []
+    for i, (text, passing) in enumerate(items):
+        batches = list(iter_text_batches(text))
+        keys = _keys_of_batches(iter_text_batches(passing)) if passing is not None else None
+        lines = sum(len(b) for b in batches)
+        if lines > POOL_LINES:
+            out[i] = _run(batches, keys, max_lines)
+        elif lines == 0:
+            out[i] = Excerpt((), 0, ("empty log",))
+        else:
+            frames.append(lines_frame(batches, g=len(where)))
+            known.append(keys)
+            where.append(i)
+    if frames:
+        for i, ex in zip(where, _excerpts(pl.concat(frames), known, max_lines, default_ranker()),
+                         strict=True):
+            out[i] = ex
+    return [ex for ex in out if ex is not None]
 
 
 def _sniff(path: Path) -> str | None:
@@ -383,18 +408,19 @@ def excerpt_file(
 
     Undecodable bytes are replaced (U+FFFD); a binary file gives an empty excerpt with a note.
     """
-    if max_lines < 1:
-        raise ValueError(f"max_lines must be at least 1, got {max_lines}")
+    _check(max_lines)
     note = _sniff(path)
     if note:
         return Excerpt((), 0, (note,))
-    pass_lines: Iterator[RawLine] | None = None
+    known: set[int] | None = None
     notes: list[str] = []
     if passing is not None:
         pass_note = _sniff(passing)
         if pass_note:
             notes.append(pass_note + "; excerpted without a passing log")
         else:
-            pass_lines = iter_file_lines(passing, chunk_bytes)
-    result = _run(iter_file_lines(path, chunk_bytes), pass_lines, max_lines)
-    return Excerpt(result.lines, result.total_lines, (*result.notes, *notes))
+            known = _keys_of_batches(iter_file_batches(passing, chunk_bytes))
+    result = _run(iter_file_batches(path, chunk_bytes), known, max_lines)
+    return Excerpt(result.lines, result.total_lines, (*result.notes, *notes), result.signature)
+
+

@@ -117,3 +117,117 @@ def _finish(text: str, dropped: int) -> str:
     if not dropped:
         return truncate(text)
     return f"{text[:MAX_LINE_CHARS]} …[truncated {len(text) - MAX_LINE_CHARS + dropped} chars]"
+
+
+@dataclass(frozen=True, slots=True)
+class LineBatch:
+    """Consecutive lines `first`, `first + 1`, ... as polars columns (no per-line Python)."""
+
+    first: int
+    text: pl.Series
+    overwritten: pl.Series
+
+    def __len__(self) -> int:
+        return self.text.len()
+
+
+def _batch(first: int, block: str, tail: str | None = None) -> LineBatch:
+    """Lines of `block` (which ends with a line break, or is the unterminated `tail`)."""
+    segs = block.replace("\r\n", "\n").replace("\r", "\r\n").split("\n")
+    segs.pop()  # after the final break
+    if tail is not None:
+        segs.append(tail)
+    s = pl.Series("t", segs, dtype=pl.String)
+    ov = s.str.ends_with("\r")
+    s = s.str.strip_suffix("\r")
+    n = s.str.len_chars()
+    if (n > MAX_LINE_CHARS).any():
+        s = (
+            pl.select(
+                pl.when(n > MAX_LINE_CHARS)
+                .then(
+                    pl.concat_str(
+                        s.str.slice(0, MAX_LINE_CHARS),
+                        pl.lit(" …[truncated "),
+                        (n - MAX_LINE_CHARS).cast(pl.String),
+                        pl.lit(" chars]"),
+                    )
+                )
+                .otherwise(s)
+            )
+            .to_series()
+            .alias("t")
+        )
+    return LineBatch(first, s, ov.alias("ov"))
+
+
+def _batches_of(chunks: Iterable[str]) -> Iterator[LineBatch]:
+    n = 1
+    pending = ""
+    dropped = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        buf = pending + chunk
+        # A `\r` at the very end may be the first half of a `\r\n`: decide with the next chunk.
+        end = len(buf) - 1 if buf.endswith("\r") else len(buf)
+        cut = max(buf.rfind("\n", 0, end), buf.rfind("\r", 0, end)) + 1
+        if cut == 0:
+            pending = buf
+        else:
+            head, pending = buf[:cut], buf[cut:]
+            if dropped:
+                # The first line was an overlong one whose middle was thrown away.
+                first_end = min(i for i in (head.find("\n"), head.find("\r")) if i >= 0)
+                brk = 2 if head.startswith("\r\n", first_end) else 1
+                yield _overlong(n, head[:first_end], dropped, head[first_end] == "\r" and brk == 1)
+                n += 1
+                dropped = 0
+                head = head[first_end + brk :]
+            if head:
+                batch = _batch(n, head)
+                n += len(batch)
+                yield batch
+        if len(pending) > 2 * MAX_LINE_CHARS + 1:
+            keep = MAX_LINE_CHARS + 1
+            cr = pending.endswith("\r")
+            dropped += len(pending) - keep - (1 if cr else 0)
+            pending = pending[:keep] + ("\r" if cr else "")
+    if pending or dropped:
+        text = pending.removesuffix("\r")
+        if dropped:
+            yield _overlong(n, text, dropped, False)
+        else:
+            yield _batch(n, "", text)
+
+
+def _overlong(n: int, text: str, dropped: int, overwritten: bool) -> LineBatch:
+    return LineBatch(
+        n,
+        pl.Series("t", [_finish(text, dropped)], dtype=pl.String),
+        pl.Series("ov", [overwritten], dtype=pl.Boolean),
+    )
+
+
+def iter_text_batches(text: str) -> Iterator[LineBatch]:
+    """The lines of an in-memory log as batches (same numbering as `iter_text_lines`)."""
+    step = CHUNK_BYTES
+    yield from _batches_of(text[i : i + step] for i in range(0, len(text), step))
+
+
+def iter_file_batches(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[LineBatch]:
+    """The lines of a log file as batches, one per chunk read; memory stays bounded."""
+
+    def chunks() -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        with path.open("rb") as fh:
+            while True:
+                block = fh.read(chunk_bytes)
+                if not block:
+                    tail = decoder.decode(b"", final=True)
+                    if tail:
+                        yield tail
+                    return
+                yield decoder.decode(block)
+
+    yield from _batches_of(chunks())
