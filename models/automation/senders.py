@@ -11,6 +11,8 @@ outbox's job, after the look-up.
 from __future__ import annotations
 
 import base64
+import hashlib
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -72,6 +74,12 @@ def labels(draft: TicketDraft) -> list[str]:
     return [INCIDENT_LABEL, draft.key_label, draft.severity.lower()]
 
 
+def linear_issue_id(key: str) -> str:
+    """A UUID v4-shaped id derived from the key: Linear accepts a client-chosen issue id, so a
+    second create of the same key is refused by Linear itself."""
+    return str(uuid.UUID(bytes=hashlib.sha256(key.encode()).digest()[:16], version=4))
+
+
 def payload_for(target: TargetConfig, draft: TicketDraft) -> dict[str, Any]:
     """The request body for `target` (one of jira, linear, github)."""
     if target.name == "jira":
@@ -86,6 +94,7 @@ def payload_for(target: TargetConfig, draft: TicketDraft) -> dict[str, Any]:
         return {
             "query": LINEAR_CREATE,
             "variables": {"input": {
+                "id": linear_issue_id(draft.idempotency_key),
                 "teamId": target.team_id or "TEAM_ID",
                 "title": draft.title,
                 "description": draft.markdown(),
@@ -194,13 +203,14 @@ class LinearSender(_Base):
                  sleep: Callable[[float], None]) -> None:
         token = target.token(env) or ""
         auth = token if not token.startswith("lin_oauth_") else f"Bearer {token}"
+        self.endpoint = target.api_url
         self.reader, self.writer = _clients("linear", target.api_url,
                                             {"Authorization": auth}, target, sleep)
         for client in (self.reader, self.writer):
             client.rate_limited = linear_rate_limited
 
     def _graphql(self, client: ApiClient, query: str, variables: dict[str, Any]) -> Any:
-        data, _ = client.json("POST", "", json_body={"query": query, "variables": variables})
+        data, _ = client.json("POST", self.endpoint, json_body={"query": query, "variables": variables})
         if not isinstance(data, dict) or data.get("errors"):
             errors = data.get("errors") if isinstance(data, dict) else data
             raise SendError(f"linear: {str(errors)[:300]}")
