@@ -3,8 +3,9 @@
 The sensor does the (small) work itself instead of launching a run: evaluating the rule and
 sending a few requests takes well under a second, and a run launch would add its own latency to
 the "failure to ticket" time. It reports what it did as its skip reason. When an asset run holds
-the warehouse's write lock the evaluation is skipped and the next tick catches up; the outbox
-makes every tick idempotent.
+the warehouse's write lock, the DuckDB resource retries the connection with backoff; if the lock
+outlives that, the tick is skipped and the next one catches up (the outbox makes every tick
+idempotent).
 """
 
 from __future__ import annotations
