@@ -278,3 +278,19 @@ def test_secrets_are_not_stored(wh: duckdb.DuckDBPyConnection, trackers: Tracker
                        wh.execute("SELECT * FROM automation.outbox").fetchall()])
     for value in (*ENV.values(), LEAKED):
         assert value not in dump
+
+
+def test_engineering_manager_gets_the_ticket_link(wh: duckdb.DuckDBPyConnection,
+                                                  trackers: Trackers, tmp_path: Path) -> None:
+    extra = ('team_ems = { payments = "U07PAYMGR" }\n'
+             '[[automation.routes]]\nrepos = ["quayside-dev/billing"]\nteam = "payments"\n')
+    cfg = config_toml(tmp_path / "ft.toml", trackers.url, extra=extra)
+    summary = run(wh, cfg)
+    assert summary.enqueued == {"ticket": 3, "alert": 1, "notify": 1} and not summary.failed
+    ticket = outbox.get(wh, "gitlab:77")
+    assert ticket is not None and ticket.external_url
+    dms = [m for m in trackers.slack if m["channel"] == "U07PAYMGR"]
+    assert len(dms) == 1
+    assert ticket.external_url in dms[0]["text"]
+    assert "gitlab.quayside.dev" not in dms[0]["text"].split("\n")[1]  # the ticket, not CI
+    assert run(wh, cfg).enqueued == {}
