@@ -111,3 +111,15 @@ def test_bad_config_names_the_file_and_key(tmp_path: Path, text: str, key: str) 
     with pytest.raises(ConfigError) as err:
         load_automation(path)
     assert err.value.key == key and str(path) in str(err.value)
+
+
+def test_the_documented_example_parses(tmp_path: Path) -> None:
+    import re
+
+    doc = Path(__file__).resolve().parents[3] / "docs" / "automation.md"
+    (block,) = re.findall(r"```toml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    cfg = load_automation(write(tmp_path, block))
+    assert cfg.route("acme/payments-api") == ("linear", "payments")
+    assert cfg.team_ems == {"payments": "U07PAYMGR"} and cfg.tier("acme/payments-x") == 1
+    assert [r.name for r in cfg.rules] == ["production-repeated"]
+    assert not any(cfg.target(t).live for t in ("jira", "linear", "github", "slack"))
