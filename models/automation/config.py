@@ -122,6 +122,10 @@ class AutomationConfig:
     retry_base_s: float = 60.0
     retry_cap_s: float = 3600.0
     max_sends: int = 10  # a row failing this many times stays failed until reset by hand
+    # A failure older than this when first seen is only recorded (dry_run), never sent: turning
+    # a target live on a warehouse with months of history must not open months of tickets.
+    # 0: no limit.
+    max_age_hours: float = 24.0
     tiers: dict[str, int] = field(default_factory=dict)  # repo glob -> service tier
     rules: tuple[SeverityRule, ...] = DEFAULT_RULES
     routes: tuple[Route, ...] = ()
@@ -240,7 +244,7 @@ def parse_automation(data: Mapping[str, Any], path: Path) -> AutomationConfig:
             kw[k] = v
         elif k in ("environments", "alert_severities"):
             kw[k] = _str_list(path, key, v)
-        elif k in ("repeat_window_days", "retry_base_s", "retry_cap_s"):
+        elif k in ("repeat_window_days", "retry_base_s", "retry_cap_s", "max_age_hours"):
             kw[k] = _number(path, key, v)
         elif k == "max_sends":
             kw[k] = max(1, _number(path, key, v, whole=True))

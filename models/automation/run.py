@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 
@@ -58,11 +58,13 @@ def enqueue_tickets(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
                     drafts: list[TicketDraft], env: Mapping[str, str],
                     now: datetime) -> int:
     added = 0
+    oldest = now - timedelta(hours=cfg.max_age_hours) if cfg.max_age_hours else None
     for d in drafts:
         target = cfg.target(d.tracker)
+        fresh = oldest is None or d.failed_at >= oldest
         added += outbox.enqueue(
             conn, key=d.idempotency_key, kind="ticket", target=d.tracker,
-            payload=payload_for(target, d), live=target.is_live(env), rule=d.rule,
+            payload=payload_for(target, d), live=target.is_live(env) and fresh, rule=d.rule,
             severity=d.severity, event_at=d.failed_at, now=now)
     return added
 
@@ -83,17 +85,19 @@ def enqueue_notices(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
         if ticket.external_key:
             ref = f"{ticket.external_key} {ref}"
         text = alert_text(d, ref)
+        # A notice about a ticket that was only a dry run (no target, or too old) is one too.
+        send = live and ticket.status == "sent"
         if d.severity in cfg.alert_severities:
             key = f"alert:{d.idempotency_key}"
             added["alert"] += outbox.enqueue(
-                conn, key=key, kind="alert", target="slack", live=live,
+                conn, key=key, kind="alert", target="slack", live=send,
                 payload=slack_payload(slack.channel, text, key), rule=d.rule,
                 severity=d.severity, event_at=d.failed_at, now=now)
         em = cfg.team_ems.get(d.team) if d.team else None
         if em:
             key = f"notify:{d.idempotency_key}"
             added["notify"] += outbox.enqueue(
-                conn, key=key, kind="notify", target="slack", live=live,
+                conn, key=key, kind="notify", target="slack", live=send,
                 payload=slack_payload(em, text, key), rule=d.rule, severity=d.severity,
                 event_at=d.failed_at, now=now)
     return {k: n for k, n in added.items() if n}
@@ -113,11 +117,14 @@ def send_due(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig, env: Mappin
                 sender = senders[row.target] = SENDERS[row.target](target, env, sleep)
             try:
                 result = sender.deliver(row.idempotency_key, row.payload)  # type: ignore[attr-defined]
-            except (ApiError, SendError) as exc:
-                retry_at = outbox.mark_failed(conn, row.idempotency_key, str(exc), now,
+            except (ApiError, SendError, KeyError, TypeError, ValueError) as exc:
+                # A vendor answer of an unexpected shape fails this row only, not the run.
+                error = str(exc) if isinstance(exc, ApiError | SendError) else \
+                    f"{row.target}: unexpected answer ({type(exc).__name__}: {exc})"
+                retry_at = outbox.mark_failed(conn, row.idempotency_key, error, now,
                                               base_s=cfg.retry_base_s, cap_s=cfg.retry_cap_s)
-                summary.failed.append((row.idempotency_key, str(exc)))
-                log.warning("%s: %s; retrying from %s", row.idempotency_key, exc,
+                summary.failed.append((row.idempotency_key, error))
+                log.warning("%s: %s; retrying from %s", row.idempotency_key, error,
                             retry_at.isoformat())
                 continue
             outbox.mark_sent(conn, row.idempotency_key, result.external_key,

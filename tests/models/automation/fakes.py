@@ -287,6 +287,7 @@ def config_toml(path: Path, url: str, *, tracker: str = "jira", live: bool = Tru
 [automation]
 tracker = "{tracker}"
 retry_base_s = 60
+max_age_hours = 0
 {extra}
 
 [automation.jira]

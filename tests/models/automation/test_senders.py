@@ -294,3 +294,23 @@ def test_engineering_manager_gets_the_ticket_link(wh: duckdb.DuckDBPyConnection,
     assert ticket.external_url in dms[0]["text"]
     assert "gitlab.quayside.dev" not in dms[0]["text"].split("\n")[1]  # the ticket, not CI
     assert run(wh, cfg).enqueued == {}
+
+
+def test_turning_live_on_old_history_opens_no_old_tickets(
+        wh: duckdb.DuckDBPyConnection, trackers: Trackers, tmp_path: Path) -> None:
+    """With the default max_age_hours, failures older than a day are recorded as dry runs (and
+    so are their alerts); a fresh failure is sent."""
+    cfg_path = config_toml(tmp_path / "ft.toml", trackers.url)
+    cfg_path.write_text(cfg_path.read_text(encoding="utf-8").replace("max_age_hours = 0\n", ""),
+                        encoding="utf-8")
+    cfg = load_automation(cfg_path)
+    assert cfg.max_age_hours == 24.0
+    now = outbox.now_utc()
+    wh.execute("UPDATE core.deployments SET finished_at = ? WHERE deployment_id = 502",
+               [now - timedelta(minutes=3)])
+    summary = run_once(wh, cfg, env=ENV, sleep=no_sleep, now=now)
+    assert summary.sent == 2 and not summary.failed  # the fresh ticket and its alert
+    assert outbox.get(wh, "github:502").status == "sent"  # type: ignore[union-attr]
+    assert outbox.get(wh, "github:501").status == "dry_run"  # type: ignore[union-attr]
+    assert outbox.get(wh, "gitlab:77").status == "dry_run"  # type: ignore[union-attr]
+    assert len(trackers.jira) == 1 and len(trackers.slack) == 1
