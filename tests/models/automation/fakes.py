@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,8 @@ class Trackers:
             return 400, {}, error
         n = len(self.jira) + 1
         key = f"{body['fields']['project'].get('key', 'PRJ')}-{n}"
-        self.jira.append({"key": key, "id": str(10000 + n), **body["fields"]})
+        self.jira.append({"key": key, "id": str(10000 + n), "received_at": time.time(),
+                          **body["fields"]})
         answer = copy.deepcopy(contract("jira_create_issue_response.json"))
         answer.update(id=str(10000 + n), key=key,
                       self=f"{self.url}/rest/api/3/issue/{10000 + n}")
@@ -268,7 +270,11 @@ def contract_github_issue() -> Any:
 
 def start_trackers() -> Trackers:
     """A started server with every vendor route; use as `with start_trackers() as t:`."""
-    server = VendorServer()
+    return mount_trackers(VendorServer())
+
+
+def mount_trackers(server: VendorServer) -> Trackers:
+    """Every tracker and Slack route on `server` (which may serve other vendors too)."""
     t = Trackers(server)
     server.route("POST", r"/rest/api/3/issue", t._jira_create)
     server.route("GET", r"/rest/api/3/search/jql", t._jira_search)
