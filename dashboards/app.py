@@ -58,6 +58,11 @@ pages = {
             title="Incidents",
             icon=":material/emergency:",
         ),
+        st.Page(
+            str(HERE / "app_pages" / "automation.py"),
+            title="Automation",
+            icon=":material/smart_toy:",
+        ),
     ],
 }
 nav = st.navigation(pages)

@@ -1,0 +1,1 @@
+"""Incident automation: failed production deploys become tickets and alerts, exactly once."""

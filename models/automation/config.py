@@ -1,0 +1,302 @@
+"""The `[automation]` section of `followthrough.toml`: where tickets and alerts go, which severity
+rule fires, and whether anything is really sent.
+
+Every target is dry-run unless its table says `live = true` AND its token variable is set: a
+fresh install, the demo and CI only ever fill the outbox with what would have been sent.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.connectors.config import ConfigError, config_path
+
+TRACKERS = ("jira", "linear", "github")
+TARGETS = (*TRACKERS, "slack")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One place messages go. `token_env` names the variable holding the secret."""
+
+    name: str
+    live: bool = False
+    api_url: str = ""
+    token_env: str = ""
+    email_env: str = ""  # Jira Cloud: basic auth is email + API token
+    project: str = ""  # Jira project key
+    issue_type: str = "Bug"  # Jira issue type name
+    team_id: str = ""  # Linear team id
+    repo: str = ""  # GitHub Issues: owner/name; empty: the failing deployment's repository
+    channel: str = ""  # Slack channel id or name
+    timeout_s: float = 15.0
+    max_attempts: int = 3  # HTTP attempts within one send (ApiClient); the outbox retries later
+
+    def token(self, env: Mapping[str, str] | None = None) -> str | None:
+        env = os.environ if env is None else env
+        return (env.get(self.token_env) or None) if self.token_env else None
+
+    def email(self, env: Mapping[str, str] | None = None) -> str | None:
+        env = os.environ if env is None else env
+        return (env.get(self.email_env) or None) if self.email_env else None
+
+    def is_live(self, env: Mapping[str, str] | None = None) -> bool:
+        """Live only when asked for and the credentials are there."""
+        if not self.live or not self.token(env):
+            return False
+        return not (self.name == "jira" and not self.email(env))
+
+
+_TARGET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "jira": {"token_env": "JIRA_API_TOKEN", "email_env": "JIRA_EMAIL"},
+    "linear": {"api_url": "https://api.linear.app/graphql", "token_env": "LINEAR_API_KEY"},
+    "github": {"api_url": "https://api.github.com", "token_env": "GITHUB_TOKEN"},
+    "slack": {"api_url": "https://slack.com/api", "token_env": "SLACK_BOT_TOKEN",
+              "channel": "#incidents"},
+}
+
+
+@dataclass(frozen=True)
+class SeverityRule:
+    """A rule matches when every condition it sets holds; the first match sets the severity."""
+
+    name: str
+    severity: str
+    environments: tuple[str, ...] = ()  # empty: any environment
+    tiers: tuple[int, ...] = ()  # service tiers (see `AutomationConfig.tiers`); empty: any
+    min_repeat: int = 0  # failed deploys of this repo+environment in `repeat_window_days`
+    min_failing_minutes: float = 0.0  # since the first failure with no success after it
+    min_prior_failures: int = 0  # earlier failures of the same CI failure cluster
+
+    def describe(self) -> str:
+        parts = []
+        if self.environments:
+            parts.append(f"environment in {list(self.environments)}")
+        if self.tiers:
+            parts.append(f"tier in {list(self.tiers)}")
+        if self.min_repeat:
+            parts.append(f"repeat count >= {self.min_repeat}")
+        if self.min_failing_minutes:
+            parts.append(f"failing >= {self.min_failing_minutes:g} min")
+        if self.min_prior_failures:
+            parts.append(f"same failure seen >= {self.min_prior_failures} time(s) before")
+        return f"{self.name} ({' and '.join(parts) or 'always'}) -> {self.severity}"
+
+
+DEFAULT_RULES: tuple[SeverityRule, ...] = (
+    SeverityRule("production-repeated", "SEV1", environments=("production",), min_repeat=3),
+    SeverityRule("production-failing-2h", "SEV1", environments=("production",),
+                 min_failing_minutes=120),
+    SeverityRule("production-recurring", "SEV2", environments=("production",),
+                 min_prior_failures=1),
+    SeverityRule("production", "SEV3", environments=("production",)),
+    SeverityRule("default", "SEV4"),
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Deployments of matching repositories go to `tracker`, owned by `team`."""
+
+    repos: tuple[str, ...]
+    tracker: str = ""
+    team: str = ""
+
+    def matches(self, repo: str) -> bool:
+        return any(fnmatch.fnmatchcase(repo, pattern) for pattern in self.repos)
+
+
+@dataclass(frozen=True)
+class AutomationConfig:
+    path: Path | None = None
+    tracker: str = "jira"
+    environments: tuple[str, ...] = ()  # besides deployments flagged production
+    repeat_window_days: float = 7.0
+    alert_severities: tuple[str, ...] = ("SEV1", "SEV2")
+    retry_base_s: float = 60.0
+    retry_cap_s: float = 3600.0
+    max_sends: int = 10  # a row failing this many times stays failed until reset by hand
+    # A failure older than this when first seen is only recorded (dry_run), never sent: turning
+    # a target live on a warehouse with months of history must not open months of tickets.
+    # 0: no limit.
+    max_age_hours: float = 24.0
+    tiers: dict[str, int] = field(default_factory=dict)  # repo glob -> service tier
+    rules: tuple[SeverityRule, ...] = DEFAULT_RULES
+    routes: tuple[Route, ...] = ()
+    targets: dict[str, TargetConfig] = field(default_factory=dict)
+    team_ems: dict[str, str] = field(default_factory=dict)  # team -> EM's Slack user id
+
+    def target(self, name: str) -> TargetConfig:
+        return self.targets.get(name) or TargetConfig(name=name, **_TARGET_DEFAULTS[name])
+
+    def route(self, repo: str) -> tuple[str, str]:
+        """(tracker, team) for a repository."""
+        for r in self.routes:
+            if r.matches(repo):
+                return r.tracker or self.tracker, r.team
+        return self.tracker, ""
+
+    def tier(self, repo: str) -> int | None:
+        for pattern, tier in self.tiers.items():
+            if fnmatch.fnmatchcase(repo, pattern):
+                return tier
+        return None
+
+
+def _str_list(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(path, key, "expected a list of strings")
+    return tuple(value)
+
+
+def _number(path: Path, key: str, value: Any, whole: bool = False) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(path, key, "expected a number >= 0")
+    if whole and not isinstance(value, int):
+        raise ConfigError(path, key, "expected a whole number")
+    return value if whole else float(value)
+
+
+def _string(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(path, key, "expected a string")
+    return value
+
+
+def _target(path: Path, name: str, values: Any) -> TargetConfig:
+    key = f"automation.{name}"
+    if not isinstance(values, dict):
+        raise ConfigError(path, key, "expected a table")
+    kw: dict[str, Any] = dict(_TARGET_DEFAULTS[name])
+    strings = {"api_url", "token_env", "email_env", "project", "issue_type", "team_id", "repo",
+               "channel"}
+    for k, v in values.items():
+        if k == "live":
+            if not isinstance(v, bool):
+                raise ConfigError(path, f"{key}.live", "expected true or false")
+            kw[k] = v
+        elif k == "site_url" or k in strings:
+            kw["api_url" if k == "site_url" else k] = _string(path, f"{key}.{k}", v)
+        elif k == "timeout_s":
+            kw[k] = _number(path, f"{key}.{k}", v)
+        elif k == "max_attempts":
+            kw[k] = max(1, _number(path, f"{key}.{k}", v, whole=True))
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    api = kw.get("api_url", "")
+    if api and not api.startswith(("http://", "https://")):
+        raise ConfigError(path, f"{key}.api_url", f"expected an http(s) URL, got {api!r}")
+    cfg = TargetConfig(name=name, **kw)
+    if cfg.live and name == "jira" and not (cfg.api_url and cfg.project):
+        raise ConfigError(path, key, "live Jira needs site_url and project")
+    if cfg.live and name == "linear" and not cfg.team_id:
+        raise ConfigError(path, key, "live Linear needs team_id")
+    return cfg
+
+
+def _rule(path: Path, i: int, values: Any) -> SeverityRule:
+    key = f"automation.severity[{i}]"
+    if not isinstance(values, dict):
+        raise ConfigError(path, key, "expected a table")
+    if not values.get("name") or not values.get("severity"):
+        raise ConfigError(path, key, "needs name and severity")
+    kw: dict[str, Any] = {}
+    for k, v in values.items():
+        if k in ("name", "severity"):
+            kw[k] = _string(path, f"{key}.{k}", v)
+        elif k == "environments":
+            kw[k] = _str_list(path, f"{key}.{k}", v)
+        elif k == "tiers":
+            if not isinstance(v, list) or not all(isinstance(t, int) for t in v):
+                raise ConfigError(path, f"{key}.{k}", "expected a list of whole numbers")
+            kw[k] = tuple(v)
+        elif k in ("min_repeat", "min_prior_failures"):
+            kw[k] = _number(path, f"{key}.{k}", v, whole=True)
+        elif k == "min_failing_minutes":
+            kw[k] = _number(path, f"{key}.{k}", v)
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    return SeverityRule(**kw)
+
+
+def parse_automation(data: Mapping[str, Any], path: Path) -> AutomationConfig:
+    """The `[automation]` table of an already parsed TOML document."""
+    section = data.get("automation", {})
+    if not isinstance(section, dict):
+        raise ConfigError(path, "automation", "expected a table")
+    kw: dict[str, Any] = {"path": path}
+    targets: dict[str, TargetConfig] = {}
+    for k, v in section.items():
+        key = f"automation.{k}"
+        if k in TARGETS:
+            targets[k] = _target(path, k, v)
+        elif k == "tracker":
+            if v not in TRACKERS:
+                raise ConfigError(path, key, f"expected one of {', '.join(TRACKERS)}")
+            kw[k] = v
+        elif k in ("environments", "alert_severities"):
+            kw[k] = _str_list(path, key, v)
+        elif k in ("repeat_window_days", "retry_base_s", "retry_cap_s", "max_age_hours"):
+            kw[k] = _number(path, key, v)
+        elif k == "max_sends":
+            kw[k] = max(1, _number(path, key, v, whole=True))
+        elif k == "tiers":
+            if not isinstance(v, dict) or not all(isinstance(t, int) for t in v.values()):
+                raise ConfigError(path, key, "expected a table of repo glob = tier number")
+            kw[k] = dict(v)
+        elif k == "severity":
+            if not isinstance(v, list) or not v:
+                raise ConfigError(path, key, "expected [[automation.severity]] tables")
+            kw["rules"] = tuple(_rule(path, i, r) for i, r in enumerate(v))
+        elif k == "routes":
+            if not isinstance(v, list):
+                raise ConfigError(path, key, "expected [[automation.routes]] tables")
+            routes = []
+            for i, r in enumerate(v):
+                rk = f"{key}[{i}]"
+                if not isinstance(r, dict) or not r.get("repos"):
+                    raise ConfigError(path, rk, "expected a table with repos")
+                unknown = set(r) - {"repos", "tracker", "team"}
+                if unknown:
+                    raise ConfigError(path, f"{rk}.{sorted(unknown)[0]}", "unknown key")
+                tracker = _string(path, f"{rk}.tracker", r.get("tracker", ""))
+                if tracker and tracker not in TRACKERS:
+                    raise ConfigError(path, f"{rk}.tracker",
+                                      f"expected one of {', '.join(TRACKERS)}")
+                routes.append(Route(_str_list(path, f"{rk}.repos", r["repos"]), tracker,
+                                    _string(path, f"{rk}.team", r.get("team", ""))))
+            kw["routes"] = tuple(routes)
+        elif k == "team_ems":
+            if not isinstance(v, dict) or not all(isinstance(u, str) for u in v.values()):
+                raise ConfigError(path, key, "expected a table of team = Slack user id")
+            kw[k] = dict(v)
+        else:
+            raise ConfigError(path, key, "unknown key")
+    kw["targets"] = targets
+    return AutomationConfig(**kw)
+
+
+def load_automation(explicit: str | os.PathLike[str] | None = None,
+                    env: Mapping[str, str] | None = None) -> AutomationConfig:
+    """`[automation]` from `--config`, $FOLLOWTHROUGH_CONFIG or ./followthrough.toml (defaults
+    when there is no file)."""
+    path = config_path(explicit, env)
+    if path is None:
+        return AutomationConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, "file", f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "file", "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "file", f"not valid TOML: {exc}") from None
+    return parse_automation(data, path)
