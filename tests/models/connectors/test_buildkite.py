@@ -128,7 +128,8 @@ def test_documented_build_lands_and_loads(tmp_path: Path) -> None:
               "workflow": "Ledger API", "branch": "main",
               "sha": "3f2c9a1e5b7d4c6a8e0f1b2d3c4e5f6a7b8c9d0e", "event": "webhook",
               "status": "completed", "run_url": web, "failed_step": None}
-    got = sorted(rows(conn, "SELECT * EXCLUDE (run_attempt, run_started_at) FROM core.ci_jobs"), key=lambda r: r["started_at"])
+    got = sorted(rows(conn, "SELECT * EXCLUDE (run_attempt, run_started_at) FROM core.ci_jobs"),
+                 key=lambda r: r["started_at"])
     assert got == [
         {**common, "job_id": bigint_id(failed), "job_name": ":pytest: unit",
          "conclusion": "failure", "started_at": at("2025-06-03T08:15:10Z"),
