@@ -38,6 +38,22 @@ def _generated_with(exports: Path) -> tuple[int, float] | None:
         return None
 
 
+def _automate_dry_run(warehouse: Path) -> None:
+    """What automation would send for the sample org's failed production deploys: with no
+    credentials every outbox row is a dry run (the dashboard's Automation page shows them)."""
+    from models.automation.config import AutomationConfig
+    from models.automation.run import run_once
+    from warehouse.db import connect
+
+    conn = connect(warehouse)
+    try:
+        summary = run_once(conn, AutomationConfig(), env={})
+    finally:
+        conn.close()
+    for line in summary.lines():
+        print(f"automation (dry run): {line}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from followthrough.cli import main as cli_main
     from followthrough.commands.build import StepProgress, build
@@ -59,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     target = settings.warehouse
     summary = build(settings, listener=StepProgress(Progress()))
     print("\n".join(summary.lines()), flush=True)
+    _automate_dry_run(target)
     if args.no_serve:
         print(f"explore: followthrough sql \"SELECT * FROM marts.time_to_ticket LIMIT 10\" "
               f"--warehouse {target}")
