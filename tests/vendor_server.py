@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 Answer = tuple[int, dict[str, str], bytes | str | Any]
 
@@ -145,3 +145,17 @@ class VendorServer:
                         data[: len(data) // 2]
                 return status, headers, payload
         return 404, {}, {"message": "Not Found", "path": req.path}
+
+
+def page_of(server: VendorServer, req: Request, items: list[Any], default_per_page: int = 30,
+            ) -> tuple[list[Any], dict[str, str]]:
+    """`page`/`per_page` paging with a `Link: rel="next"` header, as GitHub and Buildkite do."""
+    per_page = int(req.arg("per_page", str(default_per_page)) or default_per_page)
+    page = int(req.arg("page", "1") or 1)
+    chunk = items[(page - 1) * per_page: page * per_page]
+    headers: dict[str, str] = {}
+    if page * per_page < len(items):
+        query = {k: v[0] for k, v in req.query.items()}
+        query["page"] = str(page + 1)
+        headers["link"] = f'<{server.url}{req.path}?{urlencode(query)}>; rel="next"'
+    return chunk, headers

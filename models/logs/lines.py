@@ -65,22 +65,23 @@ def iter_text_lines(text: str) -> Iterator[RawLine]:
     yield from _split(iter([text]))
 
 
+def _decoded_chunks(path: Path, chunk_bytes: int) -> Iterator[str]:
+    """A log file's text in chunks (invalid UTF-8 replaced), so memory stays bounded."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(chunk_bytes)
+            if not block:
+                tail = decoder.decode(b"", final=True)
+                if tail:
+                    yield tail
+                return
+            yield decoder.decode(block)
+
+
 def iter_file_lines(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawLine]:
     """Number the lines of a log file, reading it in chunks so memory stays bounded."""
-
-    def chunks() -> Iterator[str]:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        with path.open("rb") as fh:
-            while True:
-                block = fh.read(chunk_bytes)
-                if not block:
-                    tail = decoder.decode(b"", final=True)
-                    if tail:
-                        yield tail
-                    return
-                yield decoder.decode(block)
-
-    yield from _split(chunks())
+    yield from _split(_decoded_chunks(path, chunk_bytes))
 
 
 _BREAK = re.compile(r"\r\n|\r|\n")
@@ -217,17 +218,4 @@ def iter_text_batches(text: str) -> Iterator[LineBatch]:
 
 def iter_file_batches(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[LineBatch]:
     """The lines of a log file as batches, one per chunk read; memory stays bounded."""
-
-    def chunks() -> Iterator[str]:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        with path.open("rb") as fh:
-            while True:
-                block = fh.read(chunk_bytes)
-                if not block:
-                    tail = decoder.decode(b"", final=True)
-                    if tail:
-                        yield tail
-                    return
-                yield decoder.decode(block)
-
-    yield from _batches_of(chunks())
+    yield from _batches_of(_decoded_chunks(path, chunk_bytes))

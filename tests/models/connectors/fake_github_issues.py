@@ -9,9 +9,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-from tests.vendor_server import Request, VendorServer
+from tests.vendor_server import Request, VendorServer, page_of
 
 VENDORS = Path(__file__).resolve().parents[2] / "fixtures" / "vendors"
 API = "https://api.github.com"
@@ -99,15 +98,7 @@ class FakeGitHubIssues:
                 item["updated_at"] = _ts(at)
 
     def _page(self, req: Request, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
-        per_page = int(req.arg("per_page", "30") or 30)
-        page = int(req.arg("page", "1") or 1)
-        chunk = items[(page - 1) * per_page: page * per_page]
-        headers: dict[str, str] = {}
-        if page * per_page < len(items):
-            query = {k: v[0] for k, v in req.query.items()}
-            query["page"] = str(page + 1)
-            headers["link"] = f'<{self.server.url}{req.path}?{urlencode(query)}>; rel="next"'
-        return chunk, headers
+        return page_of(self.server, req, items)
 
     def _routes(self) -> None:
         s = self.server
