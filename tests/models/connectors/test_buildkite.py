@@ -18,6 +18,7 @@ from models.connectors.http import ApiError
 from models.connectors.landing import Landing
 from models.sources.buildkite import bigint_id, map_build
 from models.sources.common import RecordError
+from tests.models.connectors.ci_harness import at, files, rows
 from tests.models.connectors.fake_buildkite import LEAKED, TOKEN, FakeBuildkite, load
 from tests.vendor_server import Fault, Request, VendorServer
 from warehouse.db import connect
@@ -49,21 +50,6 @@ def load_warehouse(root: Path, path: Path) -> duckdb.DuckDBPyConnection:
     for table in ("core.ci_jobs", "core.ci_failures"):
         rebuild(conn, step(table))
     return conn
-
-
-def files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".state" not in p.parts}
-
-
-def rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-    cur = conn.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # -- the UUID -> BIGINT rule ----------------------------------------------------------------------

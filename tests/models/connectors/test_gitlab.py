@@ -15,6 +15,7 @@ from models.connectors.base import FetchContext, FetchResult
 from models.connectors.config import GitLabConfig
 from models.connectors.http import ApiError
 from models.connectors.landing import Landing
+from tests.models.connectors.ci_harness import at, files, rows
 from tests.models.connectors.fake_gitlab import LEAKED, TOKEN, VENDORS, FakeGitLab, load
 from tests.vendor_server import Fault, Request, VendorServer
 from warehouse.db import connect
@@ -45,21 +46,6 @@ def load_warehouse(root: Path, path: Path) -> duckdb.DuckDBPyConnection:
     for table in ("core.ci_jobs", "core.ci_failures", "core.deployments"):
         rebuild(conn, step(table))
     return conn
-
-
-def files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".state" not in p.parts}
-
-
-def rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-    cur = conn.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def serve_verbatim(server: VendorServer, folder: Path, project: str,
