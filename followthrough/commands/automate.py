@@ -49,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"followthrough automate: no warehouse at {path}: build one with "
               "`followthrough build`", file=sys.stderr)
         return 2
+    from followthrough.commands.webhook import drain_spool
+    from models.settings import Settings
+
+    drained = drain_spool(cfg, Settings.load(warehouse=path))  # webhook deliveries, if any
+    for line in drained.lines():
+        print(line)
     try:
         conn = connect(path)
     except duckdb.Error as exc:

@@ -113,6 +113,26 @@ class Route:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """`[automation.webhook]`: the GitHub webhook receiver and the spool it shares with the
+    sensor. The secret itself never sits in the file, only the name of its variable."""
+
+    secret_env: str = "FOLLOWTHROUGH_WEBHOOK_SECRET"
+    spool: str = "webhook-spool"  # relative: to the config file's folder (else the cwd)
+    max_body_bytes: int = 5 * 1024 * 1024  # GitHub caps deliveries at 25 MB; ours are small
+
+    def secret(self, env: Mapping[str, str] | None = None) -> str | None:
+        env = os.environ if env is None else env
+        return env.get(self.secret_env) or None
+
+    def spool_dir(self, config_file: Path | None) -> Path:
+        path = Path(self.spool).expanduser()
+        if path.is_absolute() or config_file is None:
+            return path
+        return config_file.parent / path
+
+
+@dataclass(frozen=True)
 class AutomationConfig:
     path: Path | None = None
     tracker: str = "jira"
@@ -131,6 +151,12 @@ class AutomationConfig:
     routes: tuple[Route, ...] = ()
     targets: dict[str, TargetConfig] = field(default_factory=dict)
     team_ems: dict[str, str] = field(default_factory=dict)  # team -> EM's Slack user id
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where the webhook receiver spools deliveries and the sensor drains them."""
+        return self.webhook.spool_dir(self.path)
 
     def target(self, name: str) -> TargetConfig:
         return self.targets.get(name) or TargetConfig(name=name, **_TARGET_DEFAULTS[name])
@@ -227,6 +253,23 @@ def _rule(path: Path, i: int, values: Any) -> SeverityRule:
     return SeverityRule(**kw)
 
 
+def _webhook(path: Path, values: Any) -> WebhookConfig:
+    key = "automation.webhook"
+    if not isinstance(values, dict):
+        raise ConfigError(path, key, "expected a table")
+    kw: dict[str, Any] = {}
+    for k, v in values.items():
+        if k in ("secret_env", "spool"):
+            kw[k] = _string(path, f"{key}.{k}", v)
+            if not kw[k]:
+                raise ConfigError(path, f"{key}.{k}", "must not be empty")
+        elif k == "max_body_bytes":
+            kw[k] = max(1024, _number(path, f"{key}.{k}", v, whole=True))
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    return WebhookConfig(**kw)
+
+
 def parse_automation(data: Mapping[str, Any], path: Path) -> AutomationConfig:
     """The `[automation]` table of an already parsed TOML document."""
     section = data.get("automation", {})
@@ -274,6 +317,8 @@ def parse_automation(data: Mapping[str, Any], path: Path) -> AutomationConfig:
                 routes.append(Route(_str_list(path, f"{rk}.repos", r["repos"]), tracker,
                                     _string(path, f"{rk}.team", r.get("team", ""))))
             kw["routes"] = tuple(routes)
+        elif k == "webhook":
+            kw[k] = _webhook(path, v)
         elif k == "team_ems":
             if not isinstance(v, dict) or not all(isinstance(u, str) for u in v.values()):
                 raise ConfigError(path, key, "expected a table of team = Slack user id")

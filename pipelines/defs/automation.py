@@ -14,8 +14,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from duckdb import IOException
 
+from followthrough.commands.webhook import drain_spool
 from models.automation.config import load_automation
 from models.automation.run import run_once
+from models.settings import Settings
 from pipelines.runtime import warehouse
 
 
@@ -30,11 +32,15 @@ def deploy_failure_sensor(context: dg.SensorEvaluationContext,
                           duckdb: DuckDBResource) -> dg.SkipReason:
     cfg = load_automation()
     try:
+        # Webhook deliveries first: landed, loaded (the build is the writer), then evaluated.
+        drained = drain_spool(cfg, Settings.load(warehouse=duckdb.database))
         with warehouse(duckdb) as conn:
             summary = run_once(conn, cfg)
     except IOException as exc:
         return dg.SkipReason(f"warehouse busy, trying again next tick: {exc}")
+    for name, reason in drained.rejected:
+        context.log.warning("webhook spool: %s rejected: %s", name, reason)
     for key, error in summary.failed:
         context.log.warning("%s: %s (retried later)", key, error)
     context.update_cursor(str(summary.statuses))
-    return dg.SkipReason("; ".join(summary.lines()))
+    return dg.SkipReason("; ".join(drained.lines() + summary.lines()))
