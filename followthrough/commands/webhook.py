@@ -118,7 +118,10 @@ def drain_spool(cfg: AutomationConfig, settings: Settings) -> DrainResult:
     """Land spooled deliveries into `settings.exports`, build, and clear them from the spool.
 
     Call before opening the warehouse: the build is the writer while it runs."""
-    from models.automation.spool import drain
+    from models.automation.spool import DrainResult, Spool, drain
+
+    if not Spool(cfg.spool_dir).pending():
+        return DrainResult()  # the common tick: nothing delivered since the last one
 
     def load() -> None:
         from followthrough.commands.build import build

@@ -308,7 +308,7 @@ def test_webhook_table_in_config(tmp_path: Path) -> None:
     assert cfg.spool_dir == tmp_path / "spool"
     assert cfg.webhook.secret({"HOOK_SECRET": "x"}) == "x"
     cfg_file.write_text('[automation.webhook]\nsecret = "inline"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="automation.webhook.secret: unknown key"):
+    with pytest.raises(ValueError, match=r"automation\.webhook\.secret: unknown key"):
         load_automation(cfg_file)
 
 
@@ -321,3 +321,36 @@ def test_command_refuses_to_start_without_a_secret(tmp_path: Path,
     assert main(["webhook", "--port", "0", "--spool", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "$FOLLOWTHROUGH_WEBHOOK_SECRET" in err
+
+
+def test_command_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repo_root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "FOLLOWTHROUGH_WEBHOOK_SECRET": SECRET, "PYTHONPATH": str(repo_root)}
+    env.pop("FOLLOWTHROUGH_CONFIG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "followthrough.cli", "webhook", "--port", str(port),
+         "--spool", str(tmp_path / "spool")], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert b"listening on http://127.0.0.1:" in (proc.stdout.readline() if proc.stdout
+                                                      else b"")
+        body = json.dumps(failed_deploy()).encode()
+        r = httpx.post(f"http://127.0.0.1:{port}/github", content=body, headers={
+            "X-GitHub-Event": "deployment_status", "X-GitHub-Delivery": "cli-1",
+            "X-Hub-Signature-256": signature(SECRET.encode(), body)}, timeout=10)
+        assert (r.status_code, r.json()["outcome"]) == (202, "spooled")
+        assert spooled(tmp_path / "spool") == ["cli-1.json"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert SECRET.encode() not in err and b"cli-1" in err  # one log line per request
