@@ -226,22 +226,34 @@ KINDS: dict[str, _Kind] = {
 }
 
 
-def landed_path(kind: str, repo: str, record: dict[str, Any]) -> str:
+def landed_path(kind: str, repo: str, record: dict[str, Any],
+                run_days: dict[Any, str] | None = None) -> str:
+    """The connector's file for a record; a job goes under its run's day when the run is known
+    (`run_days`: run id -> day)."""
     spec = KINDS[kind]
-    when = next((record[f] for f in spec.day_field if record.get(f)), None)
-    return f"github/{spec.folder}/{day_of(when)}.{slug(repo)}.json"
+    day = (run_days or {}).get(record.get("run_id")) if kind == "jobs" else None
+    if day is None:
+        day = day_of(next((record[f] for f in spec.day_field if record.get(f)), None))
+    return f"github/{spec.folder}/{day}.{slug(repo)}.json"
+
+
+def run_days(deliveries: Iterable[Delivery]) -> dict[Any, str]:
+    return {r.get("id"): day_of(r.get("created_at")) for d in deliveries
+            for r in d.records.get("runs", []) if r.get("created_at")}
 
 
 def land(landing: Landing, deliveries: Iterable[Delivery]) -> int:
     """Merge the deliveries' records into the landed GitHub files; returns records that were new
     or newer than what was there."""
     grouped: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    deliveries = list(deliveries)
+    days = run_days(deliveries)
     for d in deliveries:
         for kind, records in d.records.items():
             if kind not in KINDS:
                 raise SpoolError(f"{d.delivery}: unknown record kind {kind!r}")
             for r in records:
-                by_id = grouped.setdefault((kind, landed_path(kind, d.repo, r)), {})
+                by_id = grouped.setdefault((kind, landed_path(kind, d.repo, r, days)), {})
                 key = str(r["id"])
                 stamp = KINDS[kind].stamp
                 old = by_id.get(key)
@@ -332,11 +344,12 @@ def _fetch_logs(landing: Landing, items: list[Delivery], fetch_log: LogFetcher) 
     """The log of each failed job, where the connector keeps it, so the ticket's excerpt is
     there without waiting for the next scheduled fetch."""
     fetched = 0
+    days = run_days(items)
     for item in items:
         for job in item.records.get("jobs", []):
             if job.get("conclusion") not in FAILED_JOB:
                 continue
-            day = landed_path("jobs", item.repo, job).split("/")[2].split(".")[0]
+            day = landed_path("jobs", item.repo, job, days).split("/")[2].split(".")[0]
             rel = f"github/logs/{day}/{job['id']}.txt"
             if landing.exists(rel):
                 continue

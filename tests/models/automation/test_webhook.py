@@ -354,3 +354,29 @@ def test_command_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert SECRET.encode() not in err and b"cli-1" in err  # one log line per request
+
+
+def test_a_job_lands_under_its_runs_day_with_its_log_redacted(spool_dir: Path,
+                                                              tmp_path: Path) -> None:
+    run = payload("workflow_run_completed.json")
+    run["workflow_run"]["conclusion"] = "failure"
+    job = payload("workflow_job_completed_failure.json")
+    # Queued before midnight, run after it: the connector files it under the run's day.
+    job["workflow_job"].update(run_id=run["workflow_run"]["id"],
+                               started_at="2020-10-06T00:02:00Z",
+                               completed_at="2020-10-06T00:05:00Z")
+    spool = Spool(spool_dir)
+    spool.put(extract("workflow_job", job, delivery="j1"))
+    spool.put(extract("workflow_run", run, delivery="r1"))
+    asked: list[tuple[str, str, int]] = []
+
+    def fetch_log(repo: str, day: str, job_id: int) -> str:
+        asked.append((repo, day, job_id))
+        return "##[error]deploy failed\nexport GITHUB_TOKEN=ghp_" + "a1B2" * 9 + "\n"
+
+    exports = tmp_path / "exports"
+    result = drain(spool_dir, exports, None, fetch_log=fetch_log)
+    assert result.logs == 1 and asked == [("Codertocat/Hello-World", "2020-10-05", 289782451)]
+    assert (exports / "github/jobs/2020-10-05.Codertocat__Hello-World.json").is_file()
+    log_text = (exports / "github/logs/2020-10-05/289782451.txt").read_text()
+    assert "deploy failed" in log_text and "a1B2a1B2" not in log_text
