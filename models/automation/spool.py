@@ -233,7 +233,8 @@ def landed_path(kind: str, repo: str, record: dict[str, Any],
     spec = KINDS[kind]
     day = (run_days or {}).get(record.get("run_id")) if kind == "jobs" else None
     if day is None:
-        day = day_of(next((record[f] for f in spec.day_field if record.get(f)), None))
+        when = next((record[f] for f in spec.day_field if record.get(f)), None)
+        day = day_of(when if isinstance(when, str) else None)
     return f"github/{spec.folder}/{day}.{slug(repo)}.json"
 
 
