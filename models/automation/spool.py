@@ -278,7 +278,7 @@ def land(landing: Landing, deliveries: Iterable[Delivery]) -> int:
 @dataclass
 class DrainResult:
     deliveries: int = 0  # landed and removed from the spool
-    records: int = 0  # records new or changed in the landed files
+    records: int = 0  # records written to landed files (new or newer than what was there)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     loaded: bool = False
     logs: int = 0  # failed-job logs fetched
@@ -287,7 +287,7 @@ class DrainResult:
         if not (self.deliveries or self.rejected):
             return []
         out = [f"webhook spool: {self.deliveries} delivery(ies) landed, {self.records} "
-               f"record(s) new or changed" + ("; loaded" if self.loaded else "")]
+               f"record(s) written" + ("; loaded" if self.loaded else "")]
         if self.logs:
             out[0] += f"; {self.logs} failed-job log(s) fetched"
         out += [f"  rejected {name}: {reason}" for name, reason in self.rejected]

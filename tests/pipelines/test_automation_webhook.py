@@ -96,3 +96,19 @@ def test_sensor_turns_a_spooled_failed_deploy_into_one_ticket(setup: dict[str, P
     message = evaluate(setup["warehouse"])
     assert "1 delivery(ies) landed" in message and "enqueued nothing" in message
     assert len(tickets(setup["warehouse"])) == 1
+
+
+def test_automate_once_drains_the_spool_too(setup: dict[str, Path],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from followthrough.cli import main
+    from warehouse.db import connect
+
+    connect(setup["warehouse"]).close()  # an empty, migrated warehouse
+    spool = Spool(setup["spool"])
+    for n, (event, body) in enumerate(deliveries(datetime.now(UTC).replace(microsecond=0))):
+        spool.put(extract(event, body, delivery=f"c-{n}"))
+    assert main(["automate", "--once", "--warehouse", str(setup["warehouse"])]) == 0
+    out = capsys.readouterr().out
+    assert "webhook spool: 2 delivery(ies) landed" in out and "enqueued 1 ticket(s)" in out
+    assert spool.pending() == [] and [k for k, _, _ in tickets(setup["warehouse"])] == \
+        ["github:145988746"]
