@@ -380,3 +380,16 @@ def test_a_job_lands_under_its_runs_day_with_its_log_redacted(spool_dir: Path,
     assert (exports / "github/jobs/2020-10-05.Codertocat__Hello-World.json").is_file()
     log_text = (exports / "github/logs/2020-10-05/289782451.txt").read_text()
     assert "deploy failed" in log_text and "a1B2a1B2" not in log_text
+
+
+def test_the_documented_webhook_table_parses(tmp_path: Path) -> None:
+    import re
+
+    doc = Path(__file__).resolve().parents[3] / "docs" / "automation.md"
+    (block,) = re.findall(r"```\n(\[automation\.webhook\]\n.*?)```",
+                          doc.read_text(encoding="utf-8"), re.S)
+    cfg_file = tmp_path / "followthrough.toml"
+    cfg_file.write_text(block, encoding="utf-8")
+    cfg = load_automation(cfg_file)
+    assert cfg.webhook.secret_env == "FOLLOWTHROUGH_WEBHOOK_SECRET"
+    assert cfg.spool_dir == tmp_path / "webhook-spool"
