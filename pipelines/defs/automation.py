@@ -5,7 +5,8 @@ sending a few requests takes well under a second, and a run launch would add its
 the "failure to ticket" time. It reports what it did as its skip reason. When an asset run holds
 the warehouse's write lock, the DuckDB resource retries the connection with backoff; if the lock
 outlives that, the tick is skipped and the next one catches up (the outbox makes every tick
-idempotent).
+idempotent). Deliveries spooled by `followthrough webhook` are landed and loaded first, by this
+tick, so the warehouse keeps one writer.
 """
 
 from __future__ import annotations
