@@ -23,7 +23,8 @@ HISTORY_LINES = 5
 _RUN_RE = r'/actions/runs/([0-9]+)'
 
 # Trigger names, as the ticket states them.
-DEPLOYMENT_STATUS = "deployment status"
+DEPLOYMENT_STATUS = "failed GitHub deployment status"
+GITLAB_DEPLOYMENT = "failed GitLab deployment"
 WORKFLOW_JOB = "failed job in a production workflow (no deployment record)"
 GITLAB_JOB = "failed GitLab production job (no deployment record)"
 BUILDKITE_BUILD = "failed build of a production Buildkite pipeline"
@@ -242,7 +243,8 @@ def _deployment_rows(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
     rows = []
     for r in _rows(conn, _DEPLOYMENTS_SQL, [list(cfg.environments)]):
         dep = f"{r['provider']}:{r['deployment_id']}"
-        rows.append({**r, "key": dep, "trigger": DEPLOYMENT_STATUS,
+        trigger = GITLAB_DEPLOYMENT if r["provider"] == "gitlab" else DEPLOYMENT_STATUS
+        rows.append({**r, "key": dep, "trigger": trigger,
                      "deployment_url": r["deployment_url"] or r["target_url"]})
     attempts: list[Attempt] = []
     covered: set[tuple[str, int]] = set()

@@ -17,6 +17,7 @@ from models.automation.run import run_once
 from models.automation.tickets import (
     BUILDKITE_BUILD,
     DEPLOYMENT_STATUS,
+    GITLAB_DEPLOYMENT,
     GITLAB_JOB,
     NOT_FOUND,
     WORKFLOW_JOB,
@@ -186,7 +187,7 @@ EXPECTED = {
     "github-run:100": WORKFLOW_JOB,  # failed deploy job, no deployment record
     "github:501": DEPLOYMENT_STATUS,  # run 101: the deployment record speaks for it
     "gitlab-pipeline:600": GITLAB_JOB,  # configured job, no deployment record
-    "gitlab:77": DEPLOYMENT_STATUS,  # pipeline 601: GitLab's own deployment record
+    "gitlab:77": GITLAB_DEPLOYMENT,  # pipeline 601: GitLab's own deployment record
     f"buildkite:{BUILD_FAILED}": BUILDKITE_BUILD,
 }
 
