@@ -90,6 +90,8 @@ def test_every_planted_failed_deploy_gets_one_complete_ticket(
         drafts = {d.idempotency_key: d for d in incident_tickets(conn, load_automation(config))}
         pm_drafts = dict(conn.execute(
             "SELECT ticket_key, path FROM automation.drafts").fetchall())
+        linked = dict(conn.execute("SELECT ticket_key, incident_id FROM automation.drafts "
+                                   "WHERE incident_id IS NOT NULL").fetchall())
     finally:
         conn.close()
     d_truth = truth["deploy_incidents"]
@@ -129,8 +131,10 @@ def test_every_planted_failed_deploy_gets_one_complete_ticket(
             assert d.sha == x["sha"]
         else:
             assert d.run_url.startswith("https://github.com/") and "/job/" in d.job_url
-    # the incident record started itself: one postmortem draft per ticket, on disk
+    # the incident record started itself: one postmortem draft per ticket, on disk, about the
+    # PagerDuty incident the failed deploy caused (and no other)
     assert set(pm_drafts) == want
+    assert linked == {k: x["incident_id"] for k, x in caused.items()}
     for path in pm_drafts.values():
         assert Path(path).is_file() and "followthrough:auto begin timeline" in Path(
             path).read_text(encoding="utf-8")
