@@ -231,10 +231,10 @@ def _settled(cfg: AutomationConfig, d: TicketDraft, incident: IncidentFacts | No
 
 
 def sync_one(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig, d: TicketDraft,
-             folder: Path, now: datetime, summary: DraftSummary) -> None:
-    row = conn.execute("SELECT path, blocks, status FROM automation.drafts "
-                       "WHERE ticket_key = ?", [d.idempotency_key]).fetchone()
-    if row is not None and row[2] in ("settled", "detached", "missing"):
+             folder: Path, now: datetime, summary: DraftSummary,
+             row: tuple[str, str] | None) -> None:
+    """Start or refill one draft; `row` is its (path, status) in automation.drafts, if any."""
+    if row is not None and row[1] in ("settled", "detached", "missing"):
         summary.unchanged += 1
         return
     text, blocks, incident, rows = render(conn, cfg, d, now)
@@ -302,11 +302,13 @@ def sync_drafts(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
     folder = drafts_folder(conn, cfg)
     queued = {k for (k,) in conn.execute(
         "SELECT idempotency_key FROM automation.outbox WHERE kind = 'ticket'").fetchall()}
+    known = {k: (p, s) for k, p, s in conn.execute(
+        "SELECT ticket_key, path, status FROM automation.drafts").fetchall()}
     for d in drafts:
         if d.idempotency_key not in queued:
             continue
         try:
-            sync_one(conn, cfg, d, folder, now, summary)
+            sync_one(conn, cfg, d, folder, now, summary, known.get(d.idempotency_key))
         except (OSError, UnicodeDecodeError, duckdb.Error, ValueError, LookupError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             summary.failed.append((d.idempotency_key, error))

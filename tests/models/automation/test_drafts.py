@@ -10,10 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from models.automation import outbox
 from models.automation.config import AutomationConfig, load_automation
 from models.automation.drafts import BEGIN, blocks_of, drafts_folder
 from models.automation.run import run_once
 from models.postmortems import lint, parse_postmortem
+from tests.models.automation.fakes import ENV, Trackers, config_toml
 from tests.models.automation.test_triggers import CONFIG, EXPECTED, GH, REPO, seed
 from warehouse.db import connect
 
@@ -199,3 +201,16 @@ def test_a_draft_that_cannot_be_written_does_not_stop_the_tickets(
     assert summary.enqueued["ticket"] == len(EXPECTED)
     assert f"{len(EXPECTED)} failed" in summary.drafts_line
     assert draft_rows(tw) == {}
+
+
+def test_the_draft_carries_the_ticket_key_once_the_tracker_has_it(
+        wh: duckdb.DuckDBPyConnection, trackers: Trackers, tmp_path: Path) -> None:
+    path = config_toml(tmp_path / "ft.toml", trackers.url, extra='drafts = { folder = "pm" }')
+    run_once(wh, load_automation(path), env=ENV, sleep=lambda _: None)
+    ticket = outbox.get(wh, "github:502")
+    assert ticket is not None and ticket.status == "sent" and ticket.external_key
+    text = (tmp_path / "pm" / "2025-06-03-github-502.md").read_text(encoding="utf-8")
+    blocks = blocks_of(text)
+    assert f"- Ticket: {ticket.external_key} {ticket.external_url}" in blocks["record"]
+    assert f"Ticket [{ticket.external_key}]({ticket.external_url}) created" in blocks["timeline"]
+    assert draft_rows(wh)["github:502"][0] == str(tmp_path / "pm" / "2025-06-03-github-502.md")
