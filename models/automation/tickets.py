@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from models.automation.config import AutomationConfig, SeverityRule
+from models.automation.config import AutomationConfig, SeverityRule, TriggerConfig
 from models.logs.redact import redact_many
 
 NOT_FOUND = "(not found)"
@@ -292,6 +292,15 @@ def _run_outcome(jobs: list[dict[str, Any]]) -> tuple[bool | None, dict[str, Any
     return None, None
 
 
+def _narrowed(trig: TriggerConfig, jobs: list[tuple[str | None, str | None]]) -> set[str]:
+    """The workflows (pipelines) in which `production_jobs` names at least one job: only those
+    jobs count there. Elsewhere every job does, so patterns written for one provider's job
+    names do not silence another's."""
+    if not trig.production_jobs:
+        return set()
+    return {where for where, name in jobs if where and trig.job_counts(name)}
+
+
 def _workflow_rows(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
                    covered: set[tuple[str, int]]) -> tuple[list[dict[str, Any]], list[Attempt]]:
     """GitHub runs of production workflows with no deployment record: one ticket per failed run
@@ -316,6 +325,8 @@ def _workflow_rows(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
           AND (list_contains(?, r.workflow_name) OR list_contains(?, r.workflow_path))
         ORDER BY j.run_id, j.job_id
         """, [names, names])
+    narrowed = _narrowed(trig, [(j["workflow_path"] or j["workflow_name"], j["job_name"])
+                                for j in jobs])
     rows, attempts = [], []
     for run_id, run_jobs in _group_runs(jobs, "run_id").items():
         first = run_jobs[0]
@@ -323,7 +334,9 @@ def _workflow_rows(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
             continue
         if ("github-run", int(run_id)) in covered:
             continue  # the deployment-status trigger speaks for this run
-        prod = [j for j in run_jobs if trig.job_counts(j["job_name"])]
+        wf_key = first["workflow_path"] or first["workflow_name"]
+        prod = [j for j in run_jobs
+                if wf_key not in narrowed or trig.job_counts(j["job_name"])]
         failed, job = _run_outcome(prod)
         if failed is None or job is None or job["completed_at"] is None:
             continue
@@ -353,14 +366,19 @@ def _gitlab_rows(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
     trig = cfg.triggers
     if not trig.gitlab_production_jobs:
         return [], []
+    kinds = [f"{stage}:{name}" for stage, name in conn.execute(
+        "SELECT DISTINCT coalesce(stage, ''), name FROM raw.gitlab_jobs").fetchall()
+        if trig.gitlab_job_is_production(stage, name)]
+    if not kinds:
+        return [], []
     jobs = _rows(conn, """
         SELECT c.job_id, c.run_id, c.repo, c.workflow, c.job_name, c.sha, c.branch,
                c.conclusion, c.completed_at, c.url, c.run_url, g.stage, g.username,
                g.failure_reason, coalesce(g.allow_failure, false) AS allow_failure
         FROM core.ci_jobs c JOIN raw.gitlab_jobs g ON c.provider = 'gitlab' AND g.job_id = c.job_id
-        WHERE c.status = 'completed'
+        WHERE c.status = 'completed' AND list_contains(?, coalesce(g.stage, '') || ':' || g.name)
         ORDER BY c.run_id, c.job_id
-        """, [])
+        """, [kinds])
     rows, attempts = [], []
     for pipeline_id, run_jobs in _group_runs(jobs, "run_id").items():
         prod = [j for j in run_jobs if not j["allow_failure"]
@@ -412,13 +430,15 @@ def _buildkite_rows(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
         WHERE c.provider = 'buildkite' AND list_contains(?, c.run_id)
         ORDER BY c.run_id, c.job_id
         """, [[b["run_id"] for b in builds]]), "run_id")
+    narrowed = _narrowed(trig, [(j["repo"], j["job_name"]) for js in jobs.values() for j in js])
     rows, attempts = [], []
     for b in builds:
         # a retried job's last attempt decides; a soft failure is allowed to fail
+        narrow = b["pipeline_slug"] in narrowed
         counted = [j for j in jobs.get(b["run_id"], []) if not j["soft_failed"]
-                   and not j["retried"] and trig.job_counts(j["job_name"])]
+                   and not j["retried"] and (not narrow or trig.job_counts(j["job_name"]))]
         failed, job = _run_outcome(counted)
-        if trig.production_jobs and failed is None:
+        if narrow and failed is None:
             continue  # none of the configured deploy steps finished in this build
         failed = b["state"] == "failed" if failed is None else failed
         at = (job or {}).get("completed_at") if failed else b["at_"]

@@ -227,6 +227,19 @@ def test_without_trigger_config_only_deployment_records_count(
     assert keys == {"github:501", "gitlab:77"}
 
 
+def test_job_patterns_for_one_provider_do_not_silence_another(
+        tw: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """`production_jobs` narrows only the workflows and pipelines where it names a job: with
+    GitHub's job name alone, every Buildkite step counts again (soft failures still do not)."""
+    path = tmp_path / "narrow.toml"
+    path.write_text(CONFIG.replace('"payments deploy"', '"release-*"'), encoding="utf-8")
+    drafts = {d.idempotency_key: d for d in incident_tickets(tw, load_automation(path))}
+    assert set(drafts) == set(EXPECTED)
+    bk = drafts[f"buildkite:{BUILD_FAILED}"]
+    assert bk.job_name == "lint"  # the first step that failed, now that every step counts
+    assert "github-run:102" not in drafts  # deploy.yml is still narrowed to deploy-production
+
+
 def test_a_successful_deploy_run_ends_the_streak_and_repeats_count(
         tw: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     drafts = {d.idempotency_key: d for d in incident_tickets(tw, config(tmp_path))}
