@@ -54,14 +54,14 @@ class DraftSummary:
     created: int = 0
     updated: int = 0  # an auto-filled block changed
     unchanged: int = 0
-    detached: list[str] = field(default_factory=list)  # markers removed: left alone
+    detached: list[str] = field(default_factory=list)  # markers removed or file moved
     failed: list[tuple[str, str]] = field(default_factory=list)  # (ticket key, error)
 
     def line(self) -> str:
         out = (f"postmortem drafts: {self.created} started, {self.updated} updated, "
                f"{self.unchanged} unchanged")
         if self.detached:
-            out += f", {len(self.detached)} without markers (left alone)"
+            out += f", {len(self.detached)} left alone (markers removed or file moved)"
         if self.failed:
             out += f", {len(self.failed)} failed: " + "; ".join(
                 f"{k}: {e}" for k, e in self.failed[:3])

@@ -157,18 +157,23 @@ def test_no_second_draft_on_rerun_or_after_a_crash(tw: duckdb.DuckDBPyConnection
     assert "Owner picked: payments on-call." in path.read_text(encoding="utf-8")
 
 
-def test_markers_removed_means_left_alone(tw: duckdb.DuckDBPyConnection,
+def test_markers_removed_or_file_moved_means_left_alone(tw: duckdb.DuckDBPyConnection,
                                           tmp_path: Path) -> None:
     cfg = cfg_for(tmp_path)
     run_once(tw, cfg, env={}, now=FAILED_AT + timedelta(minutes=2))
     path = the_draft(tmp_path)
     mine = path.read_text(encoding="utf-8").replace(BEGIN.format(name="timeline"), "")
     path.write_text(mine, encoding="utf-8")
+    moved = tmp_path / "pm-drafts" / "2025-06-03-github-501.md"
+    moved.rename(tmp_path / "finished.md")  # someone moved this one to the postmortems
     add_incident_and_events(tw)
     summary = run_once(tw, cfg, env={}, now=FAILED_AT + timedelta(minutes=40))
-    assert "1 without markers (left alone)" in summary.drafts_line
+    assert "2 left alone (markers removed or file moved)" in summary.drafts_line
     assert path.read_text(encoding="utf-8") == mine
     assert draft_rows(tw)["github-run:100"][1] == "detached"
+    assert draft_rows(tw)["github:501"][1] == "missing" and not moved.exists()
+    run_once(tw, cfg, env={}, now=FAILED_AT + timedelta(minutes=50))
+    assert not moved.exists()  # not written again
 
 
 def test_a_settled_draft_is_not_refilled_and_drafts_can_be_turned_off(
