@@ -118,6 +118,8 @@ class CiResult:
     deployments: int = 0
     deployment_statuses: int = 0
     failed_prod_deploys: list[dict[str, Any]] = field(default_factory=list)
+    # failed production deploys run by the script workflow, which creates no deployment record
+    script_prod_deploys: list[dict[str, Any]] = field(default_factory=list)
     secrets: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -557,6 +559,8 @@ class CiStream:
                                       jend, failure is not None, out_deps, job_id)
         conclusion = ("failure" if any_fail else "cancelled" if cancelled_run else "success")
         actor = deploys.user_ref(run.actor)
+        workflow_file = ("deploy-script" if _script_deploy(run, run_id) else
+                         run.workflow.lower())
         display = message if run.event != "pull_request" else f"{message} (#{pr_number})"
         out_runs.append({
             "id": run_id,
@@ -566,7 +570,7 @@ class CiStream:
             "check_suite_node_id": node_id("010:CheckSuite", run_id * 2 + 1),
             "head_branch": branch,
             "head_sha": sha,
-            "path": f".github/workflows/{run.workflow.lower()}.yml",
+            "path": f".github/workflows/{workflow_file}.yml",
             "run_number": self.run_numbers[key],
             "event": run.event,
             "display_title": display,
@@ -605,9 +609,11 @@ class CiStream:
         self.dep_id += rng.randint(1, 30)
         dep_id = self.dep_id
         version = f"v{1 + int((run.created - START_TS) / 86400 / 90)}.{run_id % 1000}.0"
-        out_deps.append(deploys.deployment(repo, dep_id, sha=sha, ref=branch, environment=env,
-                                           created=jstart, creator=run.actor, service=svc.name,
-                                           run_id=run_id, version=version))
+        script = _script_deploy(run, run_id)
+        if not script:
+            out_deps.append(deploys.deployment(
+                repo, dep_id, sha=sha, ref=branch, environment=env, created=jstart,
+                creator=run.actor, service=svc.name, run_id=run_id, version=version))
         states = [("in_progress", jstart + rng.uniform(2, 8))]
         final = "success"
         if failed:
@@ -615,6 +621,8 @@ class CiStream:
         states.append((final, jend))
         for state, t in states:
             self.status_id += rng.randint(1, 20)
+            if script:
+                continue  # the random draws above keep the rest of the org unchanged
             self.carry_statuses.append((t, deploys.deployment_status(
                 repo, dep_id, self.status_id, state=state, environment=env, created=t,
                 creator=run.actor, service=svc.name, run_html_url=run_html,
@@ -624,6 +632,11 @@ class CiStream:
             p.deployment_id, p.deployment_url = dep_id, deploys.deployment_url(repo, dep_id)
             p.run_id, p.run_html_url, p.job_id, p.sha, p.failed_at = (run_id, run_html, job_id,
                                                                         sha, jend)
+        elif script:
+            self.result.script_prod_deploys.append({
+                "run_id": run_id, "run_html_url": run_html, "job_id": job_id,
+                "job_html_url": job_html, "service": svc.name, "repo": repo.full_name,
+                "sha": sha, "actor": run.actor.login, "failed_at": iso_z(jend)})
         elif failed and env == "production":
             self.result.failed_prod_deploys.append({
                 "deployment_id": dep_id, "deployment_url": deploys.deployment_url(repo, dep_id),
@@ -653,6 +666,14 @@ class CiStream:
         self.out.write_text(f"github/logs/{info.day}/{info.job_id}.txt", text)
         info.written = True
         self.result.logs_passing += 1
+
+
+def _script_deploy(run: _Run, run_id: int) -> bool:
+    """Some failed production deploys run as `deploy-script.yml`, a workflow without a GitHub
+    environment: no deployment record, only the failed `deploy-production` job (a quarter of the
+    unplanned ones, chosen by run id so no random draw changes)."""
+    return (run.workflow == "Deploy" and run.deploy_env == "production" and run.deploy_fail
+            and run.deploy_plan is None and run_id % 4 == 0)
 
 
 def day_s_of(d: int) -> str:

@@ -12,6 +12,7 @@ from sampleorg import truth
 from sampleorg.ci import CiResult, CiStream, PatternPlan, plan_patterns
 from sampleorg.incidents import IncidentPlan, plan_incidents, write_incidents
 from sampleorg.org import N_DAYS, NOW_TS, START, START_TS, Org, build_org, rng_for
+from sampleorg.otherci import OtherCiResult, write_other_ci
 from sampleorg.tickets import (
     Target,
     Ticket,
@@ -72,6 +73,9 @@ def generate(out_dir: Path, seed: int = 7, scale: float = 1.0, progress: Any = N
         patterns = plan_patterns(org, seed, scale)
         incidents, deploy_plans = plan_incidents(org, seed, scale, patterns)
         ci = CiStream(org, out, seed, scale, patterns, deploy_plans).run()
+    with progress.stage("generate gitlab, buildkite", unit="files") as stage:
+        out.stage = stage
+        other = write_other_ci(org, out, seed, scale)
     with progress.stage("generate postmortems, tickets, incidents", unit="files") as stage:
         out.stage = stage
         pms, tickets = pmmod.plan_postmortems(org, incidents, seed, ci.occurrences)
@@ -85,14 +89,15 @@ def generate(out_dir: Path, seed: int = 7, scale: float = 1.0, progress: Any = N
         n_inc = write_incidents(incidents, org, seed, out.write_json)
         items = [truth.action_item_truth(pm, it) for pm in pms for it in pm.items]
         gt = _ground_truth(org, seed, scale, patterns, pattern_tickets, ci, incidents, pms, items,
-                           tickets)
+                           tickets, other)
         out.write_json("groundtruth.json", gt)
     out.stage = NullStage()
     counts = {"runs": ci.runs, "jobs": ci.jobs, "failed_jobs": len(ci.failed_jobs),
               "logs": ci.logs_failed + ci.logs_passing, "deployments": ci.deployments,
               "deployment_statuses": ci.deployment_statuses, "incidents": n_inc,
               "postmortems": len(pms), "action_items": len(items), "tickets": len(tickets),
-              "jira_issues": n_jira, "linear_issues": n_linear}
+              "jira_issues": n_jira, "linear_issues": n_linear,
+              "gitlab_pipelines": other.gitlab_pipelines, "buildkite_builds": other.buildkite_builds}
     return Summary(time.perf_counter() - t0, counts, out.bytes_written, out.files_written)
 
 
@@ -214,7 +219,8 @@ def _work_tickets(org: Org, seed: int, scale: float) -> list[Ticket]:
 def _ground_truth(org: Org, seed: int, scale: float, patterns: list[PatternPlan],
                   pattern_tickets: dict[str, tuple[Ticket | None, list[Ticket]]], ci: CiResult,
                   incidents: list[IncidentPlan], pms: list[pmmod.PostmortemPlan],
-                  items: list[dict[str, Any]], tickets: list[Ticket]) -> dict[str, Any]:
+                  items: list[dict[str, Any]], tickets: list[Ticket],
+                  other: OtherCiResult) -> dict[str, Any]:
     return {
         "format": "followthrough-groundtruth/1",
         "seed": seed,
@@ -235,6 +241,9 @@ def _ground_truth(org: Org, seed: int, scale: float, patterns: list[PatternPlan]
                    "failure_logs": ci.logs_failed, "passing_logs": ci.logs_passing,
                    "deployments": ci.deployments,
                    "deployment_statuses": ci.deployment_statuses,
+                   "gitlab_pipelines": other.gitlab_pipelines, "gitlab_jobs": other.gitlab_jobs,
+                   "gitlab_deployments": other.gitlab_deployments,
+                   "buildkite_builds": other.buildkite_builds, "other_ci_logs": other.logs,
                    "incidents": len(incidents), "postmortems": len(pms),
                    "action_items": len(items), "tickets": len(tickets)},
         "recurring_failures": [truth.pattern_truth(p, ci, *pattern_tickets[p.pdef.pattern_id],
@@ -243,7 +252,15 @@ def _ground_truth(org: Org, seed: int, scale: float, patterns: list[PatternPlan]
                          "log": f"github/logs/{day}/{j}.txt"}
                         for j, pid, kind, day in ci.failed_jobs],
         "secrets": ci.secrets,
-        "deploy_incidents": truth.deploy_truth(incidents, ci),
+        "deploy_incidents": {
+            **truth.deploy_truth(incidents, ci),
+            # failed production deploys with no GitHub deployment record: the deploy-script
+            # workflow's failed job, GitLab and Buildkite (each with its ticket key)
+            "script_workflow": [{**d, "key": f"github-run:{d['run_id']}"}
+                                for d in ci.script_prod_deploys],
+            "other_ci": other.failed_deploys,
+            "other_ci_not_deploys": other.not_deploys,
+        },
         "incidents": [{"incident_id": i.pd_id, "number": i.number, "cause": i.cause,
                        "service": i.service.name, "priority": i.priority,
                        "pattern_id": i.pattern.pdef.pattern_id if i.pattern else None,

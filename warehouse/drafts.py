@@ -564,13 +564,26 @@ def load_draft_input(
     """Facts around one incident: `window_hours` before its creation until its resolution."""
     if not 0 < window_hours <= MAX_HOURS:
         raise ValueError(f"window must be between 0 and {MAX_HOURS} hours, got {window_hours:g}")
-    inc = find_incident(conn, incident_id)
+    return draft_input_for(conn, find_incident(conn, incident_id), window_hours)
+
+
+def draft_input_for(
+    conn: duckdb.DuckDBPyConnection,
+    inc: IncidentFacts,
+    window_hours: float = 24.0,
+    *,
+    end: dt.datetime | None = None,
+    repos: tuple[RelatedRepo, ...] = (),
+) -> DraftInput:
+    """Facts around an incident given as facts rather than looked up (the incident automation
+    drafts one for a failed deploy before any PagerDuty incident exists): `repos` are added to
+    the related ones, and `end` closes the window when the incident has no resolution."""
     tables = _tables(conn)
     start = inc.created_at - dt.timedelta(hours=window_hours)
     notes: list[str] = []
     if inc.resolved_at is not None and inc.resolved_at >= inc.created_at:
         end = inc.resolved_at
-    else:
+    elif end is None:
         end = inc.created_at + dt.timedelta(hours=window_hours)
         notes.append(
             f"The incident has no resolution time in the PagerDuty data; the window ends "
@@ -582,8 +595,10 @@ def load_draft_input(
                 f"{needed} is missing from this warehouse (built before failure analysis); "
                 "excerpts and recurrence links are not shown."
             )
-    repos = related_repos(conn, inc, start)
-    names = [r.repo for r in repos]
+    found = related_repos(conn, inc, start)
+    named = {r.repo for r in repos}
+    related = [*repos, *(r for r in found if r.repo not in named)]
+    names = [r.repo for r in related]
     failures = _failures(conn, tables, names, start, end, inc.created_at) if names else []
     if len(failures) >= MAX_FAILURES:
         notes.append(f"Only the {MAX_FAILURES} failures closest to the incident are included.")
@@ -596,7 +611,7 @@ def load_draft_input(
         window_start=start,
         window_end=end,
         window_hours=window_hours,
-        repos=tuple(repos),
+        repos=tuple(related),
         ci_activity=tuple(_activity(conn, names, start, end)) if names else (),
         failures=tuple(failures),
         recoveries=tuple(_recoveries(conn, names, start, end)) if names else (),
@@ -616,6 +631,7 @@ __all__ = [
     "TICKET_FOLLOW_HOURS",
     "UnknownIncident",
     "WarehouseNotReady",
+    "draft_input_for",
     "find_incident",
     "load_draft_input",
     "related_repos",

@@ -73,6 +73,9 @@ class SeverityRule:
     min_repeat: int = 0  # failed deploys of this repo+environment in `repeat_window_days`
     min_failing_minutes: float = 0.0  # since the first failure with no success after it
     min_prior_failures: int = 0  # earlier failures of the same CI failure cluster
+    # repositories failing in production around this failure, this one and the configured
+    # dependents of its service included (see `blast_radius` in models/automation/tickets.py)
+    min_blast_radius: int = 0
 
     def describe(self) -> str:
         parts = []
@@ -86,6 +89,8 @@ class SeverityRule:
             parts.append(f"failing >= {self.min_failing_minutes:g} min")
         if self.min_prior_failures:
             parts.append(f"same failure seen >= {self.min_prior_failures} time(s) before")
+        if self.min_blast_radius:
+            parts.append(f"blast radius >= {self.min_blast_radius}")
         return f"{self.name} ({' and '.join(parts) or 'always'}) -> {self.severity}"
 
 
@@ -157,6 +162,11 @@ class AutomationConfig:
     def spool_dir(self) -> Path:
         """Where the webhook receiver spools deliveries and the sensor drains them."""
         return self.webhook.spool_dir(self.path)
+    # --- triggers, blast radius and postmortem drafts (see the block at the end of the file)
+    triggers: TriggerConfig = field(default_factory=lambda: TriggerConfig())
+    services: dict[str, ServiceConfig] = field(default_factory=dict)
+    blast_window_minutes: float = 60.0
+    drafts: DraftsConfig = field(default_factory=lambda: DraftsConfig())
 
     def target(self, name: str) -> TargetConfig:
         return self.targets.get(name) or TargetConfig(name=name, **_TARGET_DEFAULTS[name])
@@ -169,10 +179,37 @@ class AutomationConfig:
         return self.tracker, ""
 
     def tier(self, repo: str) -> int | None:
+        service = self.service_of(repo)
+        if service is not None and service.tier is not None:
+            return service.tier
         for pattern, tier in self.tiers.items():
             if fnmatch.fnmatchcase(repo, pattern):
                 return tier
         return None
+
+    def service_of(self, repo: str) -> ServiceConfig | None:
+        """The configured service a repository (or Buildkite pipeline) belongs to."""
+        for svc in self.services.values():
+            if svc.matches(repo):
+                return svc
+        return None
+
+    def dependents(self, repo: str) -> tuple[str, ...]:
+        """Every service that depends, directly or not, on the repository's service."""
+        start = self.service_of(repo)
+        if start is None:
+            return ()
+        seen: list[str] = []
+        todo = list(start.dependents)
+        while todo:
+            name = todo.pop(0)
+            if name in seen or name == start.name:
+                continue
+            seen.append(name)
+            nxt = self.services.get(name)
+            if nxt is not None:
+                todo.extend(nxt.dependents)
+        return tuple(seen)
 
 
 def _str_list(path: Path, key: str, value: Any) -> tuple[str, ...]:
@@ -244,7 +281,7 @@ def _rule(path: Path, i: int, values: Any) -> SeverityRule:
             if not isinstance(v, list) or not all(isinstance(t, int) for t in v):
                 raise ConfigError(path, f"{key}.{k}", "expected a list of whole numbers")
             kw[k] = tuple(v)
-        elif k in ("min_repeat", "min_prior_failures"):
+        elif k in ("min_repeat", "min_prior_failures", "min_blast_radius"):
             kw[k] = _number(path, f"{key}.{k}", v, whole=True)
         elif k == "min_failing_minutes":
             kw[k] = _number(path, f"{key}.{k}", v)
@@ -319,6 +356,8 @@ def parse_automation(data: Mapping[str, Any], path: Path) -> AutomationConfig:
             kw["routes"] = tuple(routes)
         elif k == "webhook":
             kw[k] = _webhook(path, v)
+        elif k in _TRIGGER_KEYS:
+            kw.update(_parse_trigger_key(path, k, v, kw))
         elif k == "team_ems":
             if not isinstance(v, dict) or not all(isinstance(u, str) for u in v.values()):
                 raise ConfigError(path, key, "expected a table of team = Slack user id")
@@ -327,6 +366,135 @@ def parse_automation(data: Mapping[str, Any], path: Path) -> AutomationConfig:
             raise ConfigError(path, key, "unknown key")
     kw["targets"] = targets
     return AutomationConfig(**kw)
+
+
+# --- Triggers, blast radius and postmortem drafts -------------------------------------------
+
+@dataclass(frozen=True)
+class TriggerConfig:
+    """Where a failed production deploy can show up besides a deployment record.
+
+    GitHub: a failed job of a workflow whose file (or name) matches `production_workflows`
+    (`production_jobs`, when set, narrows it to those job names). GitLab: a failed job matching
+    `gitlab_production_jobs` ("stage:name", or the name). Buildkite: a failed build of a
+    pipeline matching `production_pipelines` (`production_jobs` narrows it the same way).
+    """
+
+    production_workflows: tuple[str, ...] = ()
+    production_jobs: tuple[str, ...] = ()
+    gitlab_production_jobs: tuple[str, ...] = ()
+    production_pipelines: tuple[str, ...] = ()
+
+    @staticmethod
+    def _any(value: str | None, patterns: tuple[str, ...]) -> bool:
+        return bool(value) and any(fnmatch.fnmatchcase(value, p)  # type: ignore[arg-type]
+                                   for p in patterns)
+
+    def workflow_is_production(self, path: str | None, name: str | None) -> bool:
+        base = path.rsplit("/", 1)[-1] if path else None
+        return any(self._any(v, self.production_workflows) for v in (path, base, name))
+
+    def job_counts(self, name: str | None) -> bool:
+        return not self.production_jobs or self._any(name, self.production_jobs)
+
+    def gitlab_job_is_production(self, stage: str | None, name: str | None) -> bool:
+        return (self._any(f"{stage}:{name}", self.gitlab_production_jobs)
+                or self._any(name, self.gitlab_production_jobs))
+
+    def pipeline_is_production(self, slug: str | None, name: str | None) -> bool:
+        return any(self._any(v, self.production_pipelines) for v in (slug, name))
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """`[automation.services.NAME]`: a service's repositories (globs; default: a repository
+    or pipeline named like the service), its tier, and the services that depend on it."""
+
+    name: str
+    repos: tuple[str, ...] = ()
+    tier: int | None = None
+    dependents: tuple[str, ...] = ()
+
+    def matches(self, repo: str) -> bool:
+        if self.repos:
+            return any(fnmatch.fnmatchcase(repo, p) for p in self.repos)
+        return repo.rsplit("/", 1)[-1] == self.name
+
+
+@dataclass(frozen=True)
+class DraftsConfig:
+    """Postmortem drafts started with each incident ticket."""
+
+    enabled: bool = True
+    folder: str = ""  # empty: a `drafts` folder beside the warehouse file
+    follow_hours: float = 72.0  # the timeline keeps filling this long after the failure
+    window_hours: float = 24.0  # and starts this long before it
+
+
+_TRIGGER_KEYS = ("production_workflows", "production_jobs", "gitlab_production_jobs",
+                 "production_pipelines", "services", "blast_window_minutes", "drafts")
+
+
+def _service(path: Path, name: str, values: Any) -> ServiceConfig:
+    key = f"automation.services.{name}"
+    if not isinstance(values, dict):
+        raise ConfigError(path, key, "expected a table")
+    kw: dict[str, Any] = {}
+    for k, v in values.items():
+        if k in ("repos", "dependents"):
+            kw[k] = _str_list(path, f"{key}.{k}", v)
+        elif k == "tier":
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ConfigError(path, f"{key}.tier", "expected a whole number")
+            kw[k] = v
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    return ServiceConfig(name=name, **kw)
+
+
+def _drafts(path: Path, values: Any) -> DraftsConfig:
+    key = "automation.drafts"
+    if not isinstance(values, dict):
+        raise ConfigError(path, key, "expected a table")
+    kw: dict[str, Any] = {}
+    for k, v in values.items():
+        if k == "enabled":
+            if not isinstance(v, bool):
+                raise ConfigError(path, f"{key}.enabled", "expected true or false")
+            kw[k] = v
+        elif k == "folder":
+            kw[k] = _string(path, f"{key}.folder", v)
+        elif k in ("follow_hours", "window_hours"):
+            kw[k] = _number(path, f"{key}.{k}", v)
+            if not 0 < kw[k] <= 24 * 31:
+                raise ConfigError(path, f"{key}.{k}", "expected more than 0 and at most 744")
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    return DraftsConfig(**kw)
+
+
+def _parse_trigger_key(path: Path, k: str, v: Any, kw: dict[str, Any]) -> dict[str, Any]:
+    """One key of the triggers / blast radius / drafts block, as AutomationConfig keywords."""
+    key = f"automation.{k}"
+    if k == "blast_window_minutes":
+        return {k: _number(path, key, v)}
+    if k == "drafts":
+        return {k: _drafts(path, v)}
+    if k == "services":
+        if not isinstance(v, dict):
+            raise ConfigError(path, key, "expected [automation.services.NAME] tables")
+        services = {name: _service(path, name, values) for name, values in v.items()}
+        for svc in services.values():
+            for dep in svc.dependents:
+                if dep not in services:
+                    raise ConfigError(path, f"automation.services.{svc.name}.dependents",
+                                      f"names {dep!r}, which has no [automation.services.{dep}]")
+        return {k: services}
+    current = kw.get("triggers", TriggerConfig())
+    patterns = _str_list(path, key, v)
+    if not all(patterns):
+        raise ConfigError(path, key, "empty pattern")
+    return {"triggers": TriggerConfig(**{**current.__dict__, k: patterns})}
 
 
 def load_automation(explicit: str | os.PathLike[str] | None = None,

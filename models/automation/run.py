@@ -18,6 +18,7 @@ import duckdb
 
 from models.automation import outbox
 from models.automation.config import AutomationConfig
+from models.automation.drafts import sync_drafts
 from models.automation.senders import (
     SENDERS,
     ApiError,
@@ -39,6 +40,7 @@ class RunSummary:
     found: int = 0  # already in the tracker from an earlier attempt: recorded, not re-created
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key, error)
     statuses: dict[str, int] = field(default_factory=dict)
+    drafts_line: str = ""  # postmortem drafts started and refilled
 
     @property
     def added(self) -> int:
@@ -51,6 +53,8 @@ class RunSummary:
                f"failed {len(self.failed)}"]
         out += [f"  failed {key}: {err}" for key, err in self.failed]
         out.append("outbox: " + ", ".join(f"{s} {n}" for s, n in sorted(self.statuses.items())))
+        if self.drafts_line:
+            out.append(self.drafts_line)
         return out
 
 
@@ -149,6 +153,8 @@ def run_once(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig | None = Non
     summary.drafts = len(drafts)
     summary.enqueued["ticket"] = enqueue_tickets(conn, cfg, drafts, env, now)
     send_due(conn, cfg, env, now, summary, sleep)
+    # the incident record starts with the ticket: its postmortem draft, refilled every run
+    summary.drafts_line = sync_drafts(conn, cfg, drafts, now).line()
     for kind, n in enqueue_notices(conn, cfg, drafts, env, now).items():
         summary.enqueued[kind] = n
     send_due(conn, cfg, env, now, summary, sleep)

@@ -276,7 +276,7 @@ def test_same_seed_is_byte_identical(tmp_path: Path) -> None:
     assert da == digest(b)  # reporting progress changes nothing that is written
     assert da != digest(c)
     finals = re.findall(r"\r(generate [^:]+): ([\d,]+) files in ", stderr.getvalue())
-    assert [name for name, _ in finals] == ["generate github",
+    assert [name for name, _ in finals] == ["generate github", "generate gitlab, buildkite",
                                             "generate postmortems, tickets, incidents"]
     assert sum(int(n.replace(",", "")) for _, n in finals) == summary.files_written == len(da)
 

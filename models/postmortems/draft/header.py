@@ -11,16 +11,25 @@ from .records import DraftInput
 from .text import TBD, link, md, minutes, safe_text, stamp, utc
 
 
+def _pagerduty(d: DraftInput) -> bool:
+    """The draft is about a PagerDuty incident, not an incident ticket followthrough opened for a
+    failed deploy (whose 'priority' is the severity its rule set)."""
+    return d.incident.provider == "pagerduty"
+
+
 def header(d: DraftInput) -> list[str]:
     inc = d.incident
+    pd = _pagerduty(d)
     title = safe_text(inc.title, f"PagerDuty incident {incident_label(inc)}", 160)
     ref = [inc.incident_id]
     if inc.number is not None:
         ref.append(f"PagerDuty #{inc.number}")
     if inc.url:
-        ref.append(link("open in PagerDuty", inc.url))
+        ref.append(link("open in PagerDuty" if pd else "open the run", inc.url))
     severity = md(inc.priority, 20) if inc.priority else TBD
     sev_note = "PagerDuty priority" if inc.priority else "no PagerDuty priority recorded"
+    if not pd:
+        sev_note = "set by followthrough's severity rule; confirm in the meeting"
     if inc.urgency:
         sev_note += f"; urgency {md(inc.urgency, 20)}"
     return [
@@ -73,7 +82,8 @@ def _duration_lines(d: DraftInput) -> list[str]:
     """End and duration from PagerDuty; left to the authors when the incident is not resolved."""
     inc = d.incident
     if inc.resolved_at is None:
-        return [f"- End: {TBD} (not resolved in the PagerDuty data)", f"- Duration: {TBD}"]
+        where = "in the PagerDuty data" if _pagerduty(d) else "yet: no PagerDuty incident linked"
+        return [f"- End: {TBD} (not resolved {where})", f"- Duration: {TBD}"]
     lines = [f"- End: {stamp(inc.resolved_at)} (PagerDuty incident resolved)"]
     mins = inc.duration_min
     if mins is None or not math.isfinite(mins):
@@ -86,12 +96,14 @@ def _duration_lines(d: DraftInput) -> list[str]:
 def impact_section(d: DraftInput) -> list[str]:
     inc = d.incident
     lines = [f"## {PART_LABELS['impact']}", ""]
-    lines.append(f"- Start: {stamp(inc.created_at)} (PagerDuty incident created)")
+    began = "PagerDuty incident created" if _pagerduty(d) else "the failed production deploy"
+    lines.append(f"- Start: {stamp(inc.created_at)} ({began})")
     lines += _duration_lines(d)
     lines.append(f"- Service: {md(inc.service, 80) if inc.service else TBD}")
     sev = md(inc.priority, 20) if inc.priority else TBD
     urgency = f", urgency {md(inc.urgency, 20)}" if inc.urgency else ""
-    lines.append(f"- Severity: {sev} (PagerDuty priority{urgency})")
+    sev_from = "PagerDuty priority" if _pagerduty(d) else "followthrough severity rule"
+    lines.append(f"- Severity: {sev} ({sev_from}{urgency})")
     lines.append(f"- Users affected: {TBD}")
     lines.append(f"- Cost: {TBD} (engineering hours, credits, lost revenue)")
     lines.append("")

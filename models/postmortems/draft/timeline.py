@@ -113,6 +113,8 @@ def _incident_rows(d: DraftInput) -> list[Row]:
     begins = f"OUTAGE BEGINS — PagerDuty incident {link(label, inc.url)} triggered: {title}" + (
         f" ({detail})" if detail else ""
     )
+    if inc.provider != "pagerduty":  # an incident ticket opened for a failed production deploy
+        begins = f"INCIDENT OPENED — {link(label, inc.url)}: {title}"
     rows = [Row(inc.created_at, _OUTAGE_BEGINS, begins, 9)]
     if inc.resolved_at is not None:
         rows.append(Row(inc.resolved_at, 9, f"OUTAGE ENDS — PagerDuty incident {label} resolved", 9))
