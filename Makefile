@@ -30,4 +30,4 @@ lint: setup
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) sample-org $(WAREHOUSE) .pytest_cache
+	rm -rf $(VENV) sample-org drafts $(WAREHOUSE) .pytest_cache

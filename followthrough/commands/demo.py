@@ -38,16 +38,20 @@ def _generated_with(exports: Path) -> tuple[int, float] | None:
         return None
 
 
-def _automate_dry_run(warehouse: Path) -> None:
+def _automate_dry_run(warehouse: Path, exports: Path) -> None:
     """What automation would send for the sample org's failed production deploys: with no
-    credentials every outbox row is a dry run (the dashboard's Automation page shows them)."""
-    from models.automation.config import AutomationConfig
+    credentials every outbox row is a dry run (the dashboard's Automation page shows them).
+    The sample org's production workflows and pipelines are named as a user's config would."""
+    from models.automation.config import parse_automation
     from models.automation.run import run_once
+    from sampleorg.otherci import AUTOMATION_TRIGGERS
     from warehouse.db import connect
 
+    section = {**AUTOMATION_TRIGGERS, "drafts": {"folder": str((exports / "drafts").resolve())}}
+    cfg = parse_automation({"automation": section}, Path("sample org"))
     conn = connect(warehouse)
     try:
-        summary = run_once(conn, AutomationConfig(), env={})
+        summary = run_once(conn, cfg, env={})
     finally:
         conn.close()
     for line in summary.lines():
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     target = settings.warehouse
     summary = build(settings, listener=StepProgress(Progress()))
     print("\n".join(summary.lines()), flush=True)
-    _automate_dry_run(target)
+    _automate_dry_run(target, exports)
     if args.no_serve:
         print(f"explore: followthrough sql \"SELECT * FROM marts.time_to_ticket LIMIT 10\" "
               f"--warehouse {target}")

@@ -157,16 +157,16 @@ class AutomationConfig:
     targets: dict[str, TargetConfig] = field(default_factory=dict)
     team_ems: dict[str, str] = field(default_factory=dict)  # team -> EM's Slack user id
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
-
-    @property
-    def spool_dir(self) -> Path:
-        """Where the webhook receiver spools deliveries and the sensor drains them."""
-        return self.webhook.spool_dir(self.path)
     # --- triggers, blast radius and postmortem drafts (see the block at the end of the file)
     triggers: TriggerConfig = field(default_factory=lambda: TriggerConfig())
     services: dict[str, ServiceConfig] = field(default_factory=dict)
     blast_window_minutes: float = 60.0
     drafts: DraftsConfig = field(default_factory=lambda: DraftsConfig())
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where the webhook receiver spools deliveries and the sensor drains them."""
+        return self.webhook.spool_dir(self.path)
 
     def target(self, name: str) -> TargetConfig:
         return self.targets.get(name) or TargetConfig(name=name, **_TARGET_DEFAULTS[name])
