@@ -33,7 +33,12 @@ SELECT r.provider, r.job_id, r.cluster_id, r.repo, r.job_name, r.failed_at, r.pr
        r.first_seen, r.prior_ticket_keys, r.prior_postmortem_ids, r.fix_ticket_key,
        r.fix_resolved_at, r.fix_did_not_hold,
        f.run_url, f.url AS job_url, f.branch, f.sha, f.workflow, f.failed_step,
-       e.excerpt, fc.representative
+       e.excerpt, fc.representative,
+       -- the CI behind a failed production deploy: its incident ticket carries the history
+       EXISTS (SELECT 1 FROM core.deployments d
+               WHERE d.failed AND (d.production OR d.environment IN (SELECT unnest(?::VARCHAR[])))
+                 AND d.repo = f.repo
+                 AND (d.target_url IN (f.url, f.run_url) OR d.sha = f.sha)) AS deploy_job
 FROM models.recurrences r
 JOIN core.ci_failures f USING (provider, job_id)
 LEFT JOIN models.failure_excerpts e USING (provider, job_id)
@@ -86,6 +91,7 @@ class Repeat:
     tickets: tuple[PriorTicket, ...]
     postmortems: tuple[PriorPostmortem, ...]
     fix: PriorTicket | None  # closed before this failure: the fix did not hold
+    deploy_job: bool = False  # the CI of a failed production deploy (it has an incident ticket)
 
     @property
     def failure_key(self) -> str:
@@ -126,10 +132,12 @@ def _excerpt(raw: Any) -> tuple[str, ...]:
 
 
 def repeats_since(conn: duckdb.DuckDBPyConnection, since: datetime,
-                  branches: tuple[str, ...] = ()) -> list[Repeat]:
+                  branches: tuple[str, ...] = (),
+                  environments: tuple[str, ...] = ()) -> list[Repeat]:
     """Failures at or after `since` whose cluster has a prior ticket or postmortem, or whose
-    linked fix had been closed, oldest first."""
-    cur = conn.execute(_SQL, [since])
+    linked fix had been closed, oldest first. `deploy_job` marks the CI of a failed production
+    deployment (`environments` as in the deploy-failure config)."""
+    cur = conn.execute(_SQL, [list(environments), since])
     names = [c[0] for c in cur.description]
     rows = [dict(zip(names, v, strict=True)) for v in cur.fetchall()]
     if branches:
@@ -165,7 +173,7 @@ def repeats_since(conn: duckdb.DuckDBPyConnection, since: datetime,
             excerpt=_excerpt(r["excerpt"]), tickets=tuple(known),
             postmortems=tuple(postmortems.get(p) or PriorPostmortem(p, "", "date unknown", "")
                               for p in r["prior_postmortem_ids"] or []),
-            fix=fix))
+            fix=fix, deploy_job=bool(r["deploy_job"])))
     return out
 
 
@@ -250,7 +258,7 @@ def enqueue_repeats(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
     if not cfg.repeats.enabled:
         return {}
     since = watermark(conn, cfg, now)
-    found = repeats_since(conn, since, cfg.repeats.branches)
+    found = repeats_since(conn, since, cfg.repeats.branches, cfg.environments)
     if not found:
         return {}
     directory = directory or Directory(cfg, exports_dir(env))
@@ -270,7 +278,9 @@ def enqueue_repeats(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig,
         team_cfg = directory.team_config(team)
         channel = (team_cfg.channel if team_cfg else "") or slack.channel
         key = f"repeat:{r.failure_key}"
-        if r.tickets or r.postmortems:
+        # A failed production deploy's CI already has an incident ticket (and, above the
+        # severity threshold, a channel alert) carrying this history: no second alert.
+        if (r.tickets or r.postmortems) and not r.deploy_job:
             count("alert", outbox.enqueue(
                 conn, key=key, kind="alert", target="slack",
                 payload=slack_payload(channel, alert_text(r), key),

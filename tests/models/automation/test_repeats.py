@@ -279,3 +279,17 @@ def test_branch_filter(conn: duckdb.DuckDBPyConnection, tmp_path: Path, now: dat
     cfg = cfg_for(tmp_path, trackers.url, live=False,
                   extra='[automation.repeats]\nbranches = ["release"]\n')
     assert run(conn, cfg, now).enqueued == {}
+
+
+def test_a_failed_deploys_ci_is_left_to_its_incident_ticket(wh: duckdb.DuckDBPyConnection,
+                                                            tmp_path: Path) -> None:
+    """Job 7002 (seed_warehouse) is the CI of the failed production deploy github:502 and its
+    cluster has OPS-7 and a postmortem: the incident ticket carries that history, so there is
+    no separate repeat alert; the same failure outside a deploy would get one."""
+    cfg = load_automation(None, env={})
+    summary = run_once(wh, cfg, env={})
+    assert "repeat:github:7002" not in keys(wh)
+    assert summary.enqueued == {"ticket": 3, "alert": 1}
+    wh.execute("DELETE FROM core.deployments WHERE deployment_id = 502")
+    assert run_once(wh, cfg, env={}).enqueued == {"alert": 1}
+    assert "repeat:github:7002" in keys(wh)
