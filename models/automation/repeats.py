@@ -12,6 +12,7 @@ often the pass runs.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -169,7 +170,7 @@ def repeats_since(conn: duckdb.DuckDBPyConnection, since: datetime,
             repo=r["repo"] or "", job_name=r["job_name"] or "", workflow=r["workflow"] or "",
             branch=r["branch"] or "", sha=r["sha"] or "", failed_at=r["failed_at"],
             run_url=r["run_url"] or r["job_url"] or "", prior_failures=int(r["prior_failures"]),
-            first_seen=r["first_seen"], representative=(r["representative"] or "")[:160],
+            first_seen=r["first_seen"], representative=r["representative"] or "",
             excerpt=_excerpt(r["excerpt"]), tickets=tuple(known),
             postmortems=tuple(postmortems.get(p) or PriorPostmortem(p, "", "date unknown", "")
                               for p in r["prior_postmortem_ids"] or []),
@@ -182,12 +183,27 @@ def _ticket_line(t: PriorTicket) -> str:
     return f"{t.key} ({_date(t.created_at)}{state}) {t.url}".rstrip()
 
 
+_SIGNAL = re.compile(r"(?i)\b(error|fail(ed|ure)?|assert\w*|exception|panic\w*|timed out|"
+                     r"timeout|mismatch|expected)\b")
+_GENERIC = re.compile(r"(?i)process completed with exit code|^\[?\w*\]? ?tests run:")
+
+
+def headline(representative: str) -> str:
+    """The cluster's most telling line: the first that names an error and is not a runner's
+    generic exit line, else its first line."""
+    lines = [x.strip() for x in representative.splitlines() if x.strip()]
+    for line in lines:
+        if _SIGNAL.search(line) and not _GENERIC.search(line):
+            return line[:160]
+    return lines[0][:160] if lines else ""
+
+
 def context_lines(r: Repeat) -> list[str]:
     """What is known about the cluster: its history, prior tickets and postmortems."""
     lines = [f"Cluster {r.cluster_id}: seen {r.prior_failures} time(s) before, first on "
              f"{_date(r.first_seen)}."]
     if r.representative:
-        lines.append(f"Failure: {r.representative.splitlines()[0][:160]}")
+        lines.append(f"Failure: {headline(r.representative)}")
     lines += [f"Prior ticket: {_ticket_line(t)}" for t in r.tickets[:3]]
     lines += [f"Postmortem: {p.postmortem_id} ({p.date}){': ' + p.title if p.title else ''}"
               for p in r.postmortems[:2]]
