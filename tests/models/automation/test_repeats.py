@@ -6,6 +6,7 @@ vendors' request contracts; faults are retried with nothing doubled."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -293,3 +294,49 @@ def test_a_failed_deploys_ci_is_left_to_its_incident_ticket(wh: duckdb.DuckDBPyC
     wh.execute("DELETE FROM core.deployments WHERE deployment_id = 502")
     assert run_once(wh, cfg, env={}).enqueued == {"alert": 1}
     assert "repeat:github:7002" in keys(wh)
+
+
+@pytest.mark.slow
+def test_sample_org_dry_run_shows_repeat_alerts_and_digests(tmp_path: Path) -> None:
+    """`followthrough demo`'s pass on the sample organisation: repeat alerts for the last day's
+    failures of clusters with history (not months of them), one digest per owner and team,
+    every row a dry run, and a second pass adds nothing."""
+    from followthrough.commands.build import build
+    from models.automation.config import AutomationConfig
+    from models.settings import Settings
+    from sampleorg.generator import generate
+
+    exports = tmp_path / "exports"
+    generate(exports, seed=7, scale=0.3)
+    settings = Settings(warehouse=tmp_path / "w.duckdb", exports=exports)
+    build(settings)
+    c = connect(settings.warehouse)
+    try:
+        summary = run_once(c, AutomationConfig(), env={})
+        rows = outbox.rows(c)
+        assert {r.status for r in rows} == {"dry_run"}
+        since = watermark(c, AutomationConfig(), outbox.now_utc())
+        newest = c.execute("SELECT max(failed_at) FROM core.ci_failures").fetchone()[0]
+        assert since == newest - timedelta(hours=24)
+        repeats = [r for r in rows if r.idempotency_key.startswith("repeat:")]
+        history = c.execute(
+            "SELECT count(*) FROM models.recurrences WHERE len(prior_ticket_keys) > 0 "
+            "OR len(prior_postmortem_ids) > 0").fetchone()[0]
+        assert 1 <= len(repeats) < history / 10  # the last day, not the history
+        for r in repeats:
+            assert r.event_at is not None and r.event_at >= since
+            text = r.payload["text"]
+            assert "Prior ticket:" in text or "Postmortem:" in text
+            assert "/actions/runs/" in text and "Cluster " in text
+        digests = [r for r in rows if r.kind == "digest"]
+        # owners written as a login or a name ("mikael-kim", "Mikael Kim") are one recipient;
+        # no EM is configured, so each team's items go to a recorded "EM of <team>" row
+        owners = {re.sub(r"[^a-z0-9]", "", o.lower()) for (o,) in c.execute(
+            "SELECT DISTINCT owner FROM marts.stale_items WHERE owner IS NOT NULL").fetchall()}
+        teams = c.execute("SELECT count(DISTINCT team) FROM marts.stale_items").fetchone()[0]
+        assert len(digests) == len(owners) + teams
+        assert all("why: " in r.payload["text"] for r in digests)
+        assert summary.enqueued["digest"] == len(digests)
+        assert run_once(c, AutomationConfig(), env={}).enqueued == {}
+    finally:
+        c.close()
