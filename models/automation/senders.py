@@ -39,8 +39,10 @@ class Delivered:
 # Follow-ups on an existing ticket ("fix did not hold"): the payload names the operation, the
 # ticket, the request body, and a marker text the comment carries so a retry finds it.
 TICKET_OPS = ("reopen", "comment")
-# Jira transitions that take an issue back into work: by name, or to a status whose name says so.
-_REOPEN = ("reopen", "re-open", "reopened", "back to in progress", "to do", "todo")
+# Jira transitions that take an issue back into work: a name containing "reopen", or a
+# transition or target status named exactly like a way back ("To Do", "Back to In Progress").
+_REOPEN_WORDS = ("reopen", "re-open")
+_REOPEN_NAMES = ("to do", "todo", "open", "back to in progress", "back to to do", "in progress")
 
 
 # --- Atlassian Document Format -------------------------------------------------------------
@@ -115,7 +117,10 @@ def _is_reopen(transition: dict[str, Any]) -> bool:
     to = transition.get("to") or {}
     names = (str(transition.get("name", "")).lower(), str(to.get("name", "")).lower())
     category = ((to.get("statusCategory") or {}).get("key") or "").lower()
-    return category != "done" and any(n in names or n in names[0] for n in _REOPEN)
+    if category == "done":
+        return False
+    return any(w in n for w in _REOPEN_WORDS for n in names) or \
+        any(n in _REOPEN_NAMES for n in names)
 
 
 def labels(draft: TicketDraft) -> list[str]:

@@ -340,3 +340,19 @@ def test_sample_org_dry_run_shows_repeat_alerts_and_digests(tmp_path: Path) -> N
         assert run_once(c, AutomationConfig(), env={}).enqueued == {}
     finally:
         c.close()
+
+
+@pytest.mark.parametrize(("name", "to", "category", "reopens"), [
+    ("Reopen Issue", "Reopened", "new", True),
+    ("Back to In Progress", "In Progress", "indeterminate", True),
+    ("Start over", "To Do", "new", True),  # the target status is a way back
+    ("Move to done", "Done", "done", False),  # never a transition into done
+    ("Go to dormant", "Dormant", "indeterminate", False),
+    ("Close Issue", "Closed", "done", False),
+])
+def test_which_jira_transition_reopens(name: str, to: str, category: str,
+                                       reopens: bool) -> None:
+    from models.automation.senders import _is_reopen
+
+    assert _is_reopen({"id": "1", "name": name,
+                       "to": {"name": to, "statusCategory": {"key": category}}}) is reopens
