@@ -192,3 +192,19 @@ def test_slack_rate_limit_on_a_dm_is_waited_out(wh: duckdb.DuckDBPyConnection,
     summary = run_once(wh, cfg, env=ENV, sleep=waits.append)
     assert waits.count(3.0) == 2 and not summary.failed
     assert outbox.get(wh, "notify:gitlab:77").status == "sent"  # type: ignore[union-attr]
+
+
+def test_the_documented_notifications_example_parses(tmp_path: Path) -> None:
+    import re
+
+    doc = Path(__file__).resolve().parents[3] / "docs" / "automation.md"
+    section = doc.read_text(encoding="utf-8").split("## Notifications", 1)[1]
+    block = re.findall(r"```\n(.*?)```", section, re.S)[0]
+    path = tmp_path / "followthrough.toml"
+    path.write_text(block, encoding="utf-8")
+    cfg = load_automation(path, env={})
+    assert cfg.teams["payments"].codeowners == ("@acme/payments", "@dana")
+    assert cfg.people["Lee Wong"].email == "lee@acme.example"
+    assert cfg.smtp.port == 587 and cfg.smtp.starttls and not cfg.smtp.is_live(SMTP_ENV)
+    assert cfg.repeats.lookback_hours == 24 and cfg.repeats.fix_not_held == "reopen"
+    assert cfg.digest.weekday == "monday" and cfg.digest.hour == 8
