@@ -59,6 +59,7 @@ _TARGET_DEFAULTS: dict[str, dict[str, Any]] = {
     "github": {"api_url": "https://api.github.com", "token_env": "GITHUB_TOKEN"},
     "slack": {"api_url": "https://slack.com/api", "token_env": "SLACK_BOT_TOKEN",
               "channel": "#incidents"},
+    "smtp": {},
 }
 
 
@@ -167,6 +168,13 @@ class AutomationConfig:
     def spool_dir(self) -> Path:
         """Where the webhook receiver spools deliveries and the sensor drains them."""
         return self.webhook.spool_dir(self.path)
+    # Repeat failures, weekly digest, notifications (see the block below `parse_automation`).
+    teams: dict[str, TeamConfig] = field(default_factory=dict)
+    people: dict[str, PersonAddress] = field(default_factory=dict)
+    smtp: SmtpConfig = field(default_factory=lambda: SmtpConfig(name="smtp"))
+    codeowners: str = ""  # a CODEOWNERS file, or a folder of <owner__repo> files
+    repeats: RepeatsConfig = field(default_factory=lambda: RepeatsConfig())
+    digest: DigestConfig = field(default_factory=lambda: DigestConfig())
 
     def target(self, name: str) -> TargetConfig:
         return self.targets.get(name) or TargetConfig(name=name, **_TARGET_DEFAULTS[name])
@@ -362,6 +370,10 @@ def parse_automation(data: Mapping[str, Any], path: Path) -> AutomationConfig:
             if not isinstance(v, dict) or not all(isinstance(u, str) for u in v.values()):
                 raise ConfigError(path, key, "expected a table of team = Slack user id")
             kw[k] = dict(v)
+        elif k in NOTIFY_KEYS:
+            kw[k] = parse_notify_key(path, k, v)
+            if k == "smtp":
+                targets["smtp"] = kw[k]
         else:
             raise ConfigError(path, key, "unknown key")
     kw["targets"] = targets
@@ -513,3 +525,212 @@ def load_automation(explicit: str | os.PathLike[str] | None = None,
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "file", f"not valid TOML: {exc}") from None
     return parse_automation(data, path)
+
+
+# --- Repeat failures, weekly digest, notifications -------------------------------------------
+# `[automation.teams.NAME]`, `[automation.people]`, `[automation.smtp]`, `[automation.repeats]`,
+# `[automation.digest]` and `codeowners`: who owns a failure, how their engineering manager and
+# the owners of stale action items are reached, and when the digest goes out.
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+FIX_ACTIONS = ("reopen", "comment")
+
+
+@dataclass(frozen=True)
+class TeamConfig:
+    """A team: its engineering manager, its Slack channel, and what it owns."""
+
+    name: str
+    em: str = ""  # the EM's name, as shown in messages
+    em_slack: str = ""  # the EM's Slack user id (U…): direct messages
+    em_email: str = ""  # the EM's email address (SMTP)
+    channel: str = ""  # the team's channel for repeat alerts; empty: [automation.slack] channel
+    codeowners: tuple[str, ...] = ()  # CODEOWNERS owners (@org/team, @user, email) of the team
+    repos: tuple[str, ...] = ()  # repository globs the team owns (besides [[automation.routes]])
+
+
+@dataclass(frozen=True)
+class PersonAddress:
+    """How to reach an action item's owner (matched by the name written in the postmortem)."""
+
+    slack: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpConfig(TargetConfig):
+    """Email over SMTP. Live when `live = true`, a host and a From address are set, and, when
+    `user_env` names a variable, that variable and `password_env`'s are set."""
+
+    host: str = ""
+    port: int = 587
+    sender: str = ""  # the From address
+    starttls: bool = True
+    user_env: str = ""
+    password_env: str = ""
+
+    def credentials(self, env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+        env = os.environ if env is None else env
+        if not self.user_env:
+            return None
+        user, password = env.get(self.user_env), env.get(self.password_env or "")
+        return (user, password) if user and password else None
+
+    def is_live(self, env: Mapping[str, str] | None = None) -> bool:
+        if not (self.live and self.host and self.sender):
+            return False
+        return not self.user_env or self.credentials(env) is not None
+
+
+@dataclass(frozen=True)
+class RepeatsConfig:
+    """Repeat-failure alerts and "fix did not hold" actions."""
+
+    enabled: bool = True
+    # On the first evaluation the watermark is set this many hours before the newest CI failure
+    # in the warehouse (or before now, whichever is earlier): only failures at or after it are
+    # alerted, so turning the automation on does not replay history.
+    lookback_hours: float = 24.0
+    fix_not_held: str = "reopen"  # reopen (where the tracker allows) and comment, or comment
+    branches: tuple[str, ...] = ()  # only failures on these branches; empty: any branch
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """The weekly digest of stale action items."""
+
+    enabled: bool = True
+    weekday: str = "monday"
+    hour: int = 8
+    timezone: str = "UTC"
+    max_items: int = 25  # per message; the rest are counted, not listed
+
+
+NOTIFY_KEYS = ("teams", "people", "smtp", "codeowners", "repeats", "digest")
+
+
+def _bool(path: Path, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(path, key, "expected true or false")
+    return value
+
+
+def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(path, key, "expected a table")
+    return value
+
+
+def _team(path: Path, name: str, values: Any) -> TeamConfig:
+    key = f"automation.teams.{name}"
+    kw: dict[str, Any] = {"name": name}
+    for k, v in _table(path, key, values).items():
+        if k in ("em", "em_slack", "em_email", "channel"):
+            kw[k] = _string(path, f"{key}.{k}", v)
+        elif k in ("codeowners", "repos"):
+            kw[k] = _str_list(path, f"{key}.{k}", v)
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    if kw.get("em_email") and "@" not in kw["em_email"]:
+        raise ConfigError(path, f"{key}.em_email", f"not an email address: {kw['em_email']!r}")
+    return TeamConfig(**kw)
+
+
+def _smtp(path: Path, values: Any) -> SmtpConfig:
+    key = "automation.smtp"
+    kw: dict[str, Any] = {"name": "smtp"}
+    for k, v in _table(path, key, values).items():
+        if k in ("live", "starttls"):
+            kw[k] = _bool(path, f"{key}.{k}", v)
+        elif k in ("host", "user_env", "password_env"):
+            kw[k] = _string(path, f"{key}.{k}", v)
+        elif k == "from":
+            kw["sender"] = _string(path, f"{key}.from", v)
+        elif k == "port":
+            port = _number(path, f"{key}.port", v, whole=True)
+            if not 0 < port < 65536:
+                raise ConfigError(path, f"{key}.port", "expected a port number")
+            kw[k] = port
+        elif k == "timeout_s":
+            kw[k] = _number(path, f"{key}.{k}", v)
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    cfg = SmtpConfig(**kw)
+    if cfg.live and not (cfg.host and cfg.sender):
+        raise ConfigError(path, key, "live SMTP needs host and from")
+    if cfg.user_env and not cfg.password_env:
+        raise ConfigError(path, f"{key}.password_env", "needed when user_env is set")
+    return cfg
+
+
+def _repeats(path: Path, values: Any) -> RepeatsConfig:
+    key = "automation.repeats"
+    kw: dict[str, Any] = {}
+    for k, v in _table(path, key, values).items():
+        if k == "enabled":
+            kw[k] = _bool(path, f"{key}.{k}", v)
+        elif k == "lookback_hours":
+            kw[k] = _number(path, f"{key}.{k}", v)
+        elif k == "fix_not_held":
+            if v not in FIX_ACTIONS:
+                raise ConfigError(path, f"{key}.{k}", f"expected one of {', '.join(FIX_ACTIONS)}")
+            kw[k] = v
+        elif k == "branches":
+            kw[k] = _str_list(path, f"{key}.{k}", v)
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    return RepeatsConfig(**kw)
+
+
+def _digest(path: Path, values: Any) -> DigestConfig:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    key = "automation.digest"
+    kw: dict[str, Any] = {}
+    for k, v in _table(path, key, values).items():
+        if k == "enabled":
+            kw[k] = _bool(path, f"{key}.{k}", v)
+        elif k == "weekday":
+            if not isinstance(v, str) or v.lower() not in WEEKDAYS:
+                raise ConfigError(path, f"{key}.{k}", f"expected one of {', '.join(WEEKDAYS)}")
+            kw[k] = v.lower()
+        elif k == "hour":
+            hour = _number(path, f"{key}.{k}", v, whole=True)
+            if hour > 23:
+                raise ConfigError(path, f"{key}.{k}", "expected an hour 0-23")
+            kw[k] = hour
+        elif k == "timezone":
+            try:
+                ZoneInfo(_string(path, f"{key}.{k}", v))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(path, f"{key}.{k}", f"unknown time zone {v!r}") from None
+            kw[k] = v
+        elif k == "max_items":
+            kw[k] = max(1, _number(path, f"{key}.{k}", v, whole=True))
+        else:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    return DigestConfig(**kw)
+
+
+def parse_notify_key(path: Path, k: str, v: Any) -> Any:
+    """The value of one of `NOTIFY_KEYS` under `[automation]`."""
+    key = f"automation.{k}"
+    if k == "teams":
+        return {name: _team(path, name, t) for name, t in _table(path, key, v).items()}
+    if k == "people":
+        people = {}
+        for name, p in _table(path, key, v).items():
+            pk = f"{key}.{name}"
+            unknown = set(_table(path, pk, p)) - {"slack", "email"}
+            if unknown:
+                raise ConfigError(path, f"{pk}.{sorted(unknown)[0]}", "unknown key")
+            people[name] = PersonAddress(_string(path, f"{pk}.slack", p.get("slack", "")),
+                                         _string(path, f"{pk}.email", p.get("email", "")))
+        return people
+    if k == "smtp":
+        return _smtp(path, v)
+    if k == "codeowners":
+        return _string(path, key, v)
+    if k == "repeats":
+        return _repeats(path, v)
+    return _digest(path, v)

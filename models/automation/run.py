@@ -18,7 +18,10 @@ import duckdb
 
 from models.automation import outbox
 from models.automation.config import AutomationConfig
+from models.automation.digest import enqueue_digests
 from models.automation.drafts import sync_drafts
+from models.automation.notify import Directory, enqueue_ticket_notices, exports_dir
+from models.automation.repeats import enqueue_repeats
 from models.automation.senders import (
     SENDERS,
     ApiError,
@@ -157,6 +160,14 @@ def run_once(conn: duckdb.DuckDBPyConnection, cfg: AutomationConfig | None = Non
     summary.drafts_line = sync_drafts(conn, cfg, drafts, now).line()
     for kind, n in enqueue_notices(conn, cfg, drafts, env, now).items():
         summary.enqueued[kind] = n
+    # EM notices by Slack DM or email, repeat-failure alerts, fixes that did not hold, the
+    # weekly digest (docs/automation.md).
+    directory = Directory(cfg, exports_dir(env))
+    for part in (enqueue_ticket_notices(conn, cfg, drafts, env, now, directory),
+                 enqueue_repeats(conn, cfg, env, now, directory),
+                 enqueue_digests(conn, cfg, env, now, directory)):
+        for kind, n in part.items():
+            summary.enqueued[kind] = summary.enqueued.get(kind, 0) + n
     send_due(conn, cfg, env, now, summary, sleep)
     summary.enqueued = {k: n for k, n in summary.enqueued.items() if n}
     summary.statuses = outbox.counts(conn)

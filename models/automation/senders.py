@@ -36,6 +36,15 @@ class Delivered:
     found: bool = False  # already in the tracker (an earlier attempt landed): nothing created
 
 
+# Follow-ups on an existing ticket ("fix did not hold"): the payload names the operation, the
+# ticket, the request body, and a marker text the comment carries so a retry finds it.
+TICKET_OPS = ("reopen", "comment")
+# Jira transitions that take an issue back into work: a name containing "reopen", or a
+# transition or target status named exactly like a way back ("To Do", "Back to In Progress").
+_REOPEN_WORDS = ("reopen", "re-open")
+_REOPEN_NAMES = ("to do", "todo", "open", "back to in progress", "back to to do", "in progress")
+
+
 # --- Atlassian Document Format -------------------------------------------------------------
 
 def _text(text: str, *marks: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +77,50 @@ def adf(draft: TicketDraft) -> dict[str, Any]:
     content.append({"type": "paragraph", "content": [
         _text(f"Opened by followthrough ({draft.idempotency_key}).", {"type": "em"})]})
     return {"type": "doc", "version": 1, "content": content}
+
+
+def comment_adf(lines: list[str], code: list[str] | None = None) -> dict[str, Any]:
+    """An ADF comment body: one paragraph per line (links marked), an optional code block."""
+    content: list[dict[str, Any]] = []
+    for line in lines:
+        parts: list[dict[str, Any]] = []
+        for word in line.split(" "):
+            if parts:
+                parts.append(_text(" "))
+            if word.startswith(("http://", "https://")):
+                parts.append(_text(word, {"type": "link", "attrs": {"href": word}}))
+            elif word:
+                parts.append(_text(word))
+        merged: list[dict[str, Any]] = []
+        for node in parts:  # adjacent plain text nodes become one
+            if merged and "marks" not in node and "marks" not in merged[-1]:
+                merged[-1] = _text(merged[-1]["text"] + node["text"])
+            else:
+                merged.append(node)
+        if merged and any(n["text"].strip() for n in merged):
+            content.append({"type": "paragraph", "content": merged})
+    if code:
+        content.append({"type": "codeBlock", "attrs": {}, "content": [_text("\n".join(code))]})
+    return {"type": "doc", "version": 1, "content": content}
+
+
+def adf_plain(node: Any) -> str:
+    """The text of an ADF document (for finding a marker in a comment)."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict):
+        return node.get("text", "") + " ".join(adf_plain(c) for c in node.get("content") or [])
+    return ""
+
+
+def _is_reopen(transition: dict[str, Any]) -> bool:
+    to = transition.get("to") or {}
+    names = (str(transition.get("name", "")).lower(), str(to.get("name", "")).lower())
+    category = ((to.get("statusCategory") or {}).get("key") or "").lower()
+    if category == "done":
+        return False
+    return any(w in n for w in _REOPEN_WORDS for n in names) or \
+        any(n in _REOPEN_NAMES for n in names)
 
 
 def labels(draft: TicketDraft) -> list[str]:
@@ -171,6 +224,8 @@ class JiraSender(_Base):
         return Delivered(key, f"{self.site}/browse/{key}", found=True)
 
     def deliver(self, key: str, payload: dict[str, Any]) -> Delivered:
+        if payload.get("op") in TICKET_OPS:
+            return self.follow_up(payload)
         label = next(x for x in payload["fields"]["labels"] if x.startswith("followthrough-"))
         found = self.find(label)
         if found:
@@ -181,9 +236,45 @@ class JiraSender(_Base):
         return Delivered(data["key"], f"{self.site}/browse/{data['key']}")
 
 
+    def follow_up(self, payload: dict[str, Any]) -> Delivered:
+        """Reopen (a transition named like one, when the workflow has it) and comment; a comment
+        already carrying the marker means an earlier attempt landed."""
+        issue, marker = payload["issue"], payload["marker"]
+        url = f"{self.site}/browse/{issue}"
+        data, _ = self.reader.get_json(f"/rest/api/3/issue/{issue}/comment",
+                                       {"orderBy": "-created", "maxResults": 100})
+        for c in (data.get("comments") or []) if isinstance(data, dict) else []:
+            if marker in adf_plain(c.get("body")):
+                return Delivered(f"{issue} comment {c.get('id')}", url, found=True)
+        done = "commented"
+        if payload["op"] == "reopen":
+            data, _ = self.reader.get_json(f"/rest/api/3/issue/{issue}/transitions")
+            found = [t for t in (data.get("transitions") or []) if _is_reopen(t)] \
+                if isinstance(data, dict) else []
+            if found:
+                self.writer.request("POST", f"/rest/api/3/issue/{issue}/transitions",
+                                    json_body={"transition": {"id": str(found[0]["id"])}})
+                done = f"reopened ({found[0].get('name')}) and commented"
+            else:
+                done = "commented (no reopen transition)"
+        data, _ = self.writer.json("POST", f"/rest/api/3/issue/{issue}/comment",
+                                   json_body=payload["request"])
+        if not isinstance(data, dict) or not data.get("id"):
+            raise SendError(f"jira: add-comment answered without an id: {str(data)[:200]}")
+        return Delivered(f"{issue} comment {data['id']}: {done}", url)
+
+
 LINEAR_CREATE = (
     "mutation IssueCreate($input: IssueCreateInput!) { issueCreate(input: $input) "
     "{ success issue { id identifier url } } }"
+)
+LINEAR_COMMENT = (
+    "mutation CommentCreate($input: CommentCreateInput!) { commentCreate(input: $input) "
+    "{ success comment { id url } } }"
+)
+LINEAR_COMMENTS = (
+    "query IssueComments($id: String!) { issue(id: $id) { id identifier url "
+    "comments(first: 100) { nodes { id body url } } } }"
 )
 LINEAR_FIND = (
     "query FindIssue($marker: String!) { issues(first: 1, filter: "
@@ -217,6 +308,8 @@ class LinearSender(_Base):
         return data["data"]
 
     def deliver(self, key: str, payload: dict[str, Any]) -> Delivered:
+        if payload.get("op") in TICKET_OPS:
+            return self.follow_up(payload)
         marker = f"followthrough:{key}"
         nodes = self._graphql(self.reader, LINEAR_FIND, {"marker": marker})["issues"]["nodes"]
         if nodes:
@@ -229,6 +322,24 @@ class LinearSender(_Base):
         return Delivered(issue["identifier"], issue["url"])
 
 
+    def follow_up(self, payload: dict[str, Any]) -> Delivered:
+        """Linear: a comment (reopening needs the team's workflow state ids)."""
+        issue_id, marker = payload["issue_id"], payload["marker"]
+        found = self._graphql(self.reader, LINEAR_COMMENTS, {"id": issue_id})
+        issue = found.get("issue") or {}
+        for c in (issue.get("comments") or {}).get("nodes") or []:
+            if marker in (c.get("body") or ""):
+                return Delivered(f"{issue.get('identifier', issue_id)} comment {c.get('id')}",
+                                 c.get("url") or issue.get("url", ""), found=True)
+        result = self._graphql(self.writer, payload["query"], payload["variables"])
+        created = result.get("commentCreate") or {}
+        if not created.get("success") or not created.get("comment"):
+            raise SendError(f"linear: commentCreate did not succeed: {str(created)[:200]}")
+        c = created["comment"]
+        return Delivered(f"{payload.get('issue', issue_id)} comment {c['id']}: commented",
+                         c.get("url") or issue.get("url", ""))
+
+
 class GitHubSender(_Base):
     def __init__(self, target: TargetConfig, env: Mapping[str, str],
                  sleep: Callable[[float], None]) -> None:
@@ -239,6 +350,8 @@ class GitHubSender(_Base):
                                             sleep)
 
     def deliver(self, key: str, payload: dict[str, Any]) -> Delivered:
+        if payload.get("op") in TICKET_OPS:
+            return self.follow_up(payload)
         repo = payload["repo"]
         label = next(x for x in payload["labels"] if x.startswith("followthrough-"))
         data, _ = self.reader.get_json(f"/repos/{repo}/issues",
@@ -250,6 +363,27 @@ class GitHubSender(_Base):
         if not isinstance(data, dict) or "number" not in data:
             raise SendError(f"github: create-issue answered without a number: {str(data)[:200]}")
         return Delivered(f"{repo}#{data['number']}", data["html_url"])
+
+
+    def follow_up(self, payload: dict[str, Any]) -> Delivered:
+        """Reopen (PATCH state=open) and comment, unless a comment carrying the marker exists."""
+        repo, number, marker = payload["repo"], payload["number"], payload["marker"]
+        base = f"/repos/{repo}/issues/{number}"
+        for page, _ in self.reader.link_pages(f"{base}/comments", {"per_page": 100}):
+            for c in page if isinstance(page, list) else []:
+                if marker in (c.get("body") or ""):
+                    return Delivered(f"{repo}#{number} comment {c.get('id')}",
+                                     c.get("html_url", ""), found=True)
+        done = "commented"
+        if payload["op"] == "reopen":
+            self.writer.json("PATCH", base, json_body={"state": "open",
+                                                        "state_reason": "reopened"})
+            done = "reopened and commented"
+        data, _ = self.writer.json("POST", f"{base}/comments", json_body=payload["request"])
+        if not isinstance(data, dict) or "id" not in data:
+            raise SendError(f"github: create-comment answered without an id: {str(data)[:200]}")
+        return Delivered(f"{repo}#{number} comment {data['id']}: {done}",
+                         data.get("html_url", ""))
 
 
 class SlackSender(_Base):
@@ -267,8 +401,18 @@ class SlackSender(_Base):
         return Delivered(f"{channel}/{ts}", f"slack://channel?id={channel}&message={ts}")
 
 
-SENDERS: dict[str, type[JiraSender | LinearSender | GitHubSender | SlackSender]] = {
+def _smtp_sender(target: TargetConfig, env: Mapping[str, str],
+                 sleep: Callable[[float], None]) -> Sender:
+    from models.automation.smtp import SmtpSender  # smtp imports this module
+
+    return SmtpSender(target, env, sleep)
+
+
+SENDERS: dict[str, Callable[[TargetConfig, Mapping[str, str], Callable[[float], None]], Sender]]
+SENDERS = {
     "jira": JiraSender, "linear": LinearSender, "github": GitHubSender, "slack": SlackSender,
+    "smtp": _smtp_sender,
 }
 
-__all__ = ["SENDERS", "ApiError", "Delivered", "SendError", "payload_for", "slack_payload"]
+__all__ = ["SENDERS", "TICKET_OPS", "ApiError", "Delivered", "SendError", "comment_adf",
+           "payload_for", "slack_payload"]

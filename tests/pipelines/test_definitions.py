@@ -27,7 +27,8 @@ def test_definitions_load_with_current_apis() -> None:
     keys = {k.to_user_string() for k in loaded.resolve_asset_graph().get_all_asset_keys()}
     assert {"raw/github_actions", "core/ci_jobs", "core/action_items", "marts/time_to_ticket",
             "models/follow_through_settings", "marts/time_to_ticket_distribution"} <= keys
-    assert {s.name for s in loaded.schedules} == {"github_actions_daily_schedule", "sources_hourly"}
+    assert {s.name for s in loaded.schedules} == {"github_actions_daily_schedule", "sources_hourly",
+                                                  "weekly_digest_schedule"}
     assert loaded.resolve_asset_graph().asset_check_keys
 
 
