@@ -38,7 +38,9 @@ c1.metric("Incident tickets", f"{head.tickets:,}",
 c2.metric("Dry run", f"{head.dry_run:,}", help="Rows kept as what would have been sent.")
 c3.metric("Waiting or failed", f"{head.waiting:,}",
           delta=f"{head.failed:,} failed, retried later", delta_color="off", delta_arrow="off")
-c4.metric("Alerts sent", f"{head.alerts_sent:,}", help="Slack channel alerts and EM messages.")
+c4.metric("Alerts sent", f"{head.alerts_sent:,}",
+          help="Slack channel alerts, EM messages (Slack DM or email), digests "
+          "and comments on tickets whose fix did not hold.")
 med = head.median_minutes_to_ticket
 c5.metric("Median failure → ticket", "—" if med is None else f"{med:.1f} min",
           help="From the deployment failing to the ticket existing, over tickets really created "

@@ -29,6 +29,11 @@ def load_outbox(path: Path) -> pd.DataFrame:
     return df
 
 
+# Everything the outbox sends that is not a ticket: channel alerts, EM messages, digests and
+# follow-ups on tickets whose fix did not hold.
+MESSAGE_KINDS = ("alert", "notify", "dm", "email", "digest", "reopen", "comment")
+
+
 @dataclass(frozen=True)
 class Headline:
     tickets: int
@@ -56,7 +61,7 @@ def headline(df: pd.DataFrame) -> Headline:
         dry_run=int((df["status"] == "dry_run").sum()),
         waiting=int(df["status"].isin(["pending", "failed"]).sum()),
         failed=int((df["status"] == "failed").sum()),
-        alerts_sent=int((df["kind"].isin(["alert", "notify"]) & (df["status"] == "sent")).sum()),
+        alerts_sent=int((df["kind"].isin(MESSAGE_KINDS) & (df["status"] == "sent")).sum()),
         median_minutes_to_ticket=None if minutes.empty else float(minutes.median()),
     )
 

@@ -19,7 +19,8 @@ from followthrough.commands.build import add_warehouse_arg
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "automate",
-        help="open incident tickets for failed production deploys (dry run unless configured)",
+        help="incident tickets for failed production deploys, repeat-failure alerts, weekly digests "
+        "(dry run unless configured)",
         description="Evaluate the deploy-failure rule once: enqueue one incident ticket per "
         "failed production deployment in automation.outbox, send what is due to live targets "
         "([automation] in followthrough.toml), and print a summary. Safe to rerun.",
