@@ -13,6 +13,7 @@ from PostgreSQL's tables.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -227,6 +228,25 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     return done.stdout
 
 
+def _stop_group(daemon: subprocess.Popen[bytes]) -> None:
+    """Stop the daemon, then whatever it started (its code server, run workers) in its group."""
+    os.killpg(daemon.pid, signal.SIGTERM)
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(daemon.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(daemon.pid, signal.SIGKILL)
+
+
 def _last_daily_tick(now: datetime, hour: int, minute: int) -> datetime:
     tick = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return tick if tick <= now else tick - timedelta(days=1)
@@ -299,12 +319,7 @@ def test_daemon_runs_a_schedule_tick_and_a_sensor_tick_on_postgres(
 
         sensed = _wait("a sensor tick", sensor_tick, 30, log)
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+        _stop_group(daemon)
 
     assert run.status == dg.DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
     assert tick.timestamp == pytest.approx(tick_time.timestamp())
