@@ -19,10 +19,10 @@ from pipelines.runtime import resources_for
 
 EXECUTOR_VAR = "FOLLOWTHROUGH_EXECUTOR"
 MAX_PROCESSES_VAR = "FOLLOWTHROUGH_MAX_PROCESSES"
-# Read when a run starts, not when the code location loads: a broker URL may hold a password,
-# and run config is stored with every run.
-CELERY_BROKER_VAR = "FOLLOWTHROUGH_CELERY_BROKER"
-CELERY_BACKEND_VAR = "FOLLOWTHROUGH_CELERY_BACKEND"
+# Celery's own variables, which its workers read too. Read when a run starts, not when the code
+# location loads: a broker URL may hold a password, and run config is stored with every run.
+CELERY_BROKER_VAR = "CELERY_BROKER_URL"
+CELERY_BACKEND_VAR = "CELERY_RESULT_BACKEND"
 EXECUTORS = ("multiprocess", "in_process", "celery")
 
 

@@ -16,6 +16,7 @@ from dagster._core.system_config.objects import ResolvedRunConfig
 
 from models.settings import Settings
 from pipelines.defs.resources import (
+    CELERY_BACKEND_VAR,
     CELERY_BROKER_VAR,
     EXECUTOR_VAR,
     MAX_PROCESSES_VAR,
@@ -26,7 +27,7 @@ from pipelines.run import materialize
 
 
 def _load(monkeypatch: pytest.MonkeyPatch, **env: str) -> dg.Definitions:
-    for var in (EXECUTOR_VAR, MAX_PROCESSES_VAR, CELERY_BROKER_VAR):
+    for var in (EXECUTOR_VAR, MAX_PROCESSES_VAR, CELERY_BROKER_VAR, CELERY_BACKEND_VAR):
         monkeypatch.delenv(var, raising=False)
     for var, value in env.items():
         monkeypatch.setenv(var, value)
