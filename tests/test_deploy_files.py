@@ -9,6 +9,7 @@ The files only run programs of this repository's environment (`followthrough`, `
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shlex
 import subprocess
@@ -164,3 +165,26 @@ def test_instance_and_workspace_files_load(monkeypatch: pytest.MonkeyPatch,
     for entry in workspace["load_from"]:
         module = entry["python_module"]["module_name"]
         assert importlib.util.find_spec(module) is not None, module
+
+
+@pytest.mark.slow
+def test_definitions_load_from_an_installed_package(tmp_path: Path) -> None:
+    """The image and the systemd set-up install the package (`pip install --no-deps .`): no
+    pyproject.toml sits beside the code there, and the code location must load all the same."""
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                           "--target", str(target), str(REPO)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    if done.returncode != 0 and "No matching distribution found for setuptools" in done.stderr:
+        pytest.skip("no package index to fetch the build backend (setuptools) from")
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert not (target / "pyproject.toml").exists()
+    probe = ("import pipelines, sys; from pipelines.definitions import defs; d = defs.load_fn(); "
+             "print(pipelines.__file__); print(sorted(s.name for s in d.schedules))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path, env={**env, "PYTHONPATH": str(target)})
+    assert loaded.returncode == 0, loaded.stderr[-1500:]
+    where, schedules = loaded.stdout.splitlines()[-2:]
+    assert where.startswith(str(target))
+    assert schedules == "['github_actions_daily_schedule', 'sources_hourly']"
