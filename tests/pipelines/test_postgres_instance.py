@@ -354,3 +354,66 @@ def test_daemon_runs_a_schedule_tick_and_a_sensor_tick_on_postgres(
         conn.close()
     assert loaded == [2 if partition == tick_time.date().isoformat() else 1]
     instance.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::celery.exceptions.DuplicateTaskNameWarning")
+@pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
+def test_celery_worker_executes_the_steps_of_a_run(
+        postgres: Postgres, dagster_home: Path, tmp_path: Path, vendor_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """FOLLOWTHROUGH_EXECUTOR=celery end to end, with no broker service: Celery's SQLAlchemy
+    transport and result backend keep the queue in the same PostgreSQL server, and a real
+    `celery worker` (the command of deploy/) executes the steps."""
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
+
+    db = _db(postgres)
+    auth = f"{db.user}:{db.password}@{db.host}:{db.port}/{db.db}"
+    day = date(2025, 6, 4)
+    exports = _github_export(tmp_path / "exports", vendor_dir, [day - timedelta(days=1), day])
+    (tmp_path / "followthrough.toml").write_text("")
+    env = _dagster_env(dagster_home, tmp_path, exports)
+    env.update({"FOLLOWTHROUGH_EXECUTOR": "celery",
+                "CELERY_BROKER_URL": f"sqla+postgresql+psycopg2://{auth}",
+                "CELERY_RESULT_BACKEND": f"db+postgresql+psycopg2://{auth}"})
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [str(VENV_BIN / "celery"), "--app", "dagster_celery.app", "worker", "--queues",
+             "dagster", "--pool", "solo", "--prefetch-multiplier", "1", "--loglevel", "INFO"],
+            env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    instance = dg.DagsterInstance.get()
+    try:
+        repo = ReconstructableRepository.for_module("pipelines.definitions", "defs",
+                                                    working_directory=str(REPO))
+        job = ReconstructableJob(repo, "github_actions_daily")
+        assert job.get_definition().executor_def.name == "celery"
+        result = dg.execute_job(job, instance=instance,
+                                tags={"dagster/partition": day.isoformat()})
+    finally:
+        _stop_group(worker)
+    assert result.success, log.read_text()[-3000:]
+    run_id = result.run_id
+    on_worker = db.query(
+        "SELECT DISTINCT step_key FROM event_logs WHERE run_id = %s AND dagster_event_type = %s "
+        "AND event LIKE %s", run_id, "ENGINE_EVENT", "%in celery worker%")
+    assert ("raw__github_actions",) in on_worker
+    assert db.query(
+        "SELECT asset_key, partition FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
+        run_id, "ASSET_MATERIALIZATION") == [('["raw", "github_actions"]', day.isoformat())]
+    assert "succeeded" in log.read_text()  # the worker's own log: its tasks finished
+    # The queue and the task results went through PostgreSQL too.
+    tables = {r[0] for r in db.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+    assert {"kombu_queue", "kombu_message", "celery_taskmeta"} <= tables
+    import duckdb
+
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        assert conn.execute("SELECT list(job_id) FROM raw.github_jobs").fetchone()[0] == [2]
+    finally:
+        conn.close()
+    instance.dispose()
