@@ -47,8 +47,11 @@ def test_runs_use_the_multiprocess_executor_by_default(monkeypatch: pytest.Monke
     loaded = _load(monkeypatch, **{MAX_PROCESSES_VAR: "3"})
     jobs = _jobs(loaded)
     assert {job.executor_def.name for job in jobs} == {"multiprocess"}
-    resolved = ResolvedRunConfig.build(jobs[0], {})
-    assert resolved.execution.execution_engine_config["max_concurrent"] == 3
+    config = ResolvedRunConfig.build(jobs[0], {}).execution.execution_engine_config
+    assert config["max_concurrent"] == 3
+    # Step processes fork from a server that already imported the definitions.
+    preloaded = config["start_method"]["forkserver"]["preload_modules"]
+    assert {"pipelines.definitions", "pipelines.defs.failures", "pipelines.defs.raw"} <= set(preloaded)
 
 
 def test_celery_executor_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
