@@ -161,10 +161,13 @@ def test_instance_and_workspace_files_load(monkeypatch: pytest.MonkeyPatch,
     config, _ = dagster_instance_config(str(tmp_path))
     assert "postgres" in config["storage"]
     assert config["telemetry"] == {"enabled": False}
+    from pipelines.definitions import CODE_LOCATION
+
     workspace = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())
     for entry in workspace["load_from"]:
         module = entry["python_module"]["module_name"]
         assert importlib.util.find_spec(module) is not None, module
+        assert entry["python_module"]["location_name"] == CODE_LOCATION
 
 
 @pytest.mark.slow
