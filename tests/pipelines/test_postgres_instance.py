@@ -90,7 +90,9 @@ def postgres() -> Iterator[Postgres]:
     if bindir is None:
         pytest.skip(NOT_FOUND)
     as_user: dict[str, Any] = {}
-    base = Path(tempfile.mkdtemp(prefix="followthrough-pg-"))
+    # Under root the server's user must reach the folder: /tmp, not a private $TMPDIR.
+    shared_tmp = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+    base = Path(tempfile.mkdtemp(prefix="followthrough-pg-", dir=shared_tmp))
     if os.geteuid() == 0:
         try:
             account = pwd.getpwnam("postgres")
