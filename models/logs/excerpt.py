@@ -12,13 +12,15 @@ How it works (streaming, so a 500 MB log needs bounded memory):
 4. The learned ranker (`ranker`, a small tree ensemble shipped as JSON) scores every pool line.
 5. Selection takes contiguous windows around the best lines (blank lines and overwritten
    progress segments skipped) until `max_lines` are chosen.
-6. `signature`: the 5 best lines by the score computed *without* the passing log, so the same
+6. `signature`: the decisive lines (best failure-shaped lines and the high-scoring lines right
+   after them, up to `SIGNATURE_LINES`) by the score computed *without* the passing log, so the same
    failure text gives the same signature whether or not a passing log was available.
 """
 
 from __future__ import annotations
 
 import heapq
+import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,7 +48,7 @@ from models.logs.normalise import mask_series
 from models.logs.ranker import Ranker, default_ranker, select
 
 DEFAULT_MAX_LINES = 40
-SIGNATURE_LINES = 5
+SIGNATURE_LINES = 3
 POOL_LINES = 20_000
 EARLY_WINDOWS = 200
 _WINDOW = 6
@@ -67,7 +69,7 @@ class Excerpt:
     lines: tuple[ExcerptLine, ...]
     total_lines: int = 0
     notes: tuple[str, ...] = ()
-    # Up to 5 redacted lines that best state the failure, chosen without the passing log.
+    # The redacted lines that best state the failure, chosen without the passing log.
     signature: tuple[str, ...] = ()
 
     @property
@@ -241,22 +243,67 @@ def _choose(
     return idx[select(prob[idx], max_lines, seedable=seeds)].tolist()
 
 
+_DIGITS = re.compile(r"\d+")
+# Lines that only report that a command or the job failed (CI wrappers, make, npm): they say
+# that something failed, not what; they are the signature only when a log has nothing else.
+_WRAPPER = re.compile(
+    r"^Done\. Your build exited with|Process completed with exit code|^ERROR: Job failed"
+    r"|^The command \".*\" (?:exited|failed) with|npm ERR!|^error Command failed with exit code"
+    r"|make(?:\[\d+\])?: \*\*\*|recipe for target .* failed|returned non-zero exit status"
+)
+_SIG_FLOOR = 0.2  # a signature line scores at least this ...
+_SIG_RELATIVE = 0.3  # ... and at least this fraction of the log's best line
+
+
 def _signature(
     prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, texts: list[str]
 ) -> tuple[str, ...]:
-    """The best failure-shaped lines (any lines when the log has none), distinct, in order."""
-    pick = eligible & seedable
-    if not pick.any():
-        pick = eligible
+    """The decisive lines of the failure, in log order, chosen without the passing log.
+
+    Seeds are the best failure-shaped lines that are not mere wrappers; each seed brings the
+    lines right after it that score as high (a compiler message's body, an assertion's
+    expected/actual), so the failure's own words are in and the set does not hinge on which
+    of many look-alike lines ranked fifth. Lines scoring far below the best are left out:
+    boiler-plate that happens to contain "error" must not enter and leave between runs.
+    Lines equal but for their digits count once.
+    """
+    present = np.fromiter((bool(t.strip()) for t in texts), dtype=bool, count=len(texts))
+    wrapper = np.fromiter(
+        (bool(_WRAPPER.search(t)) for t in texts), dtype=bool, count=len(texts)
+    )
+    shown = eligible & present
+    # Failure-shaped lines the excerpt may show, then those after the job's end marker; then
+    # wrappers; then any line.
+    tiers = (
+        (shown & seedable & ~wrapper, shown),
+        (present & seedable & ~wrapper, present),
+        (shown & seedable, shown),
+        (present & seedable, present),
+        (shown, shown),
+        (present, present),
+    )
+    seeds, scope = next(((sd, sc) for sd, sc in tiers if sd.any()), (None, None))
+    if seeds is None or scope is None:
+        return ()
+    top = float(prob[seeds].max())
+    floor = min(max(_SIG_FLOOR, _SIG_RELATIVE * top), top)
+    keep = seeds & (prob >= floor)
+    follow = scope & ~wrapper & (prob >= floor)
+    idx = np.flatnonzero(scope)
+    for k in np.flatnonzero(keep[idx]):
+        j = k + 1
+        while j < idx.size and follow[idx[j]] and not keep[idx[j]]:
+            keep[idx[j]] = True
+            j += 1
     picked: list[int] = []
     seen: set[str] = set()
-    for i in np.argsort(-np.where(pick, prob, -1.0), kind="stable"):
-        if not pick[i] or len(picked) >= SIGNATURE_LINES:
+    for i in np.argsort(-np.where(keep, prob, -1.0), kind="stable"):
+        if not keep[i] or len(picked) >= SIGNATURE_LINES:
             break
-        text = texts[i].strip()
-        if text in seen:
+        key = _DIGITS.sub("0", texts[i].strip())
+        if key in seen:
             continue
-        seen.add(text)
+        seen.add(key)
         picked.append(int(i))
     return tuple(texts[i] for i in sorted(picked))
 

@@ -24,11 +24,14 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from models.logs.lines import MAX_LINE_CHARS, clean_series
+from models.logs.lines import clean_series, truncate_expr
 from models.logs.normalise import mask_expr
 from models.logs.redact import Redactor
 
-FINGERPRINT_VERSION = "2"
+FINGERPRINT_VERSION = "3"
+# A failure message says what failed in its first words; what follows (a log file to attach,
+# a list of inputs) is where runs of one failure differ. Masked lines are cut here.
+FAILURE_LINE_CHARS = 200
 
 
 def lines_for_fingerprint(excerpt: Any) -> list[str]:
@@ -59,8 +62,13 @@ def normalised_lines_many(
         flat.extend(Redactor().lines([line or "" for line in lines]))
     if not flat:
         return [[] for _ in excerpts]
-    s = clean_series(pl.Series("l", flat, dtype=pl.String)).str.slice(0, MAX_LINE_CHARS)
-    masked = pl.select(mask_expr(pl.lit(s), profile=profile)).to_series().to_list()
+    s = clean_series(pl.Series("l", flat, dtype=pl.String))
+    # Overlong lines are cut with the excerpt's marker, which masking then drops together with
+    # the token the cut went through (where a cut falls is not part of the failure).
+    expr = mask_expr(truncate_expr(pl.lit(s), already=True), profile=profile)
+    if profile == "failure":
+        expr = expr.str.slice(0, FAILURE_LINE_CHARS)
+    masked = pl.select(expr).to_series().to_list()
     result: list[list[str]] = []
     pos = 0
     for lines in excerpts:

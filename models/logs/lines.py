@@ -141,25 +141,33 @@ def _batch(first: int, block: str, tail: str | None = None) -> LineBatch:
     s = pl.Series("t", segs, dtype=pl.String)
     ov = s.str.ends_with("\r")
     s = s.str.strip_suffix("\r")
-    n = s.str.len_chars()
-    if (n > MAX_LINE_CHARS).any():
-        s = (
-            pl.select(
-                pl.when(n > MAX_LINE_CHARS)
-                .then(
-                    pl.concat_str(
-                        s.str.slice(0, MAX_LINE_CHARS),
-                        pl.lit(" …[truncated "),
-                        (n - MAX_LINE_CHARS).cast(pl.String),
-                        pl.lit(" chars]"),
-                    )
-                )
-                .otherwise(s)
-            )
-            .to_series()
-            .alias("t")
-        )
+    if (s.str.len_chars() > MAX_LINE_CHARS).any():
+        s = pl.select(truncate_expr(pl.lit(s))).to_series().alias("t")
     return LineBatch(first, s, ov.alias("ov"))
+
+
+# The longest marker `truncate` appends; a line up to this much over the limit may be one that
+# was already truncated and is left alone.
+_MARKER_ROOM = len(" …[truncated 9999999999999 chars]")
+
+
+def truncate_expr(expr: pl.Expr, *, already: bool = False) -> pl.Expr:
+    """`truncate` as a polars expression. With `already=True` lines that may carry a marker
+    already (at most `_MARKER_ROOM` over the limit) are kept as they are."""
+    n = expr.str.len_chars()
+    limit = MAX_LINE_CHARS + (_MARKER_ROOM if already else 0)
+    return (
+        pl.when(n > limit)
+        .then(
+            pl.concat_str(
+                expr.str.slice(0, MAX_LINE_CHARS),
+                pl.lit(" …[truncated "),
+                (n - MAX_LINE_CHARS).cast(pl.String),
+                pl.lit(" chars]"),
+            )
+        )
+        .otherwise(expr)
+    )
 
 
 def _batches_of(chunks: Iterable[str]) -> Iterator[LineBatch]:
