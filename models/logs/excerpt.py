@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,28 +267,48 @@ def _signature(
     boiler-plate that happens to contain "error" must not enter and leave between runs.
     Lines equal but for their digits count once.
     """
-    present = np.fromiter((bool(t.strip()) for t in texts), dtype=bool, count=len(texts))
-    wrapper = np.fromiter(
-        (bool(_WRAPPER.search(t)) for t in texts), dtype=bool, count=len(texts)
-    )
-    shown = eligible & present
+    n = len(texts)
+    wrapper = np.zeros(n, dtype=bool)
+    checked = np.zeros(n, dtype=bool)
+
+    def not_wrapper(mask: np.ndarray) -> np.ndarray:
+        # The wrapper regex runs only on the few lines a step looks at, never on the whole log.
+        todo = np.flatnonzero(mask & ~checked)
+        for i in todo:
+            wrapper[i] = _WRAPPER.search(texts[i]) is not None
+        checked[todo] = True
+        return mask & ~wrapper
+
+    shown = eligible  # eligible lines are never blank
+    present: np.ndarray | None = None
+
+    def any_present() -> np.ndarray:
+        nonlocal present
+        if present is None:
+            present = np.fromiter((bool(t.strip()) for t in texts), dtype=bool, count=n)
+        return present
+
     # Failure-shaped lines the excerpt may show, then those after the job's end marker; then
     # wrappers; then any line.
-    tiers = (
-        (shown & seedable & ~wrapper, shown),
-        (present & seedable & ~wrapper, present),
-        (shown & seedable, shown),
-        (present & seedable, present),
-        (shown, shown),
-        (present, present),
+    tiers: tuple[Callable[[], tuple[np.ndarray, np.ndarray]], ...] = (
+        lambda: (not_wrapper(shown & seedable), shown),
+        lambda: (not_wrapper(any_present() & seedable), any_present()),
+        lambda: (shown & seedable, shown),
+        lambda: (any_present() & seedable, any_present()),
+        lambda: (shown, shown),
+        lambda: (any_present(), any_present()),
     )
-    seeds, scope = next(((sd, sc) for sd, sc in tiers if sd.any()), (None, None))
-    if seeds is None or scope is None:
+    seeds = scope = None
+    for tier in tiers:
+        seeds, scope = tier()
+        if seeds.any():
+            break
+    if seeds is None or scope is None or not seeds.any():
         return ()
     top = float(prob[seeds].max())
     floor = min(max(_SIG_FLOOR, _SIG_RELATIVE * top), top)
     keep = seeds & (prob >= floor)
-    follow = scope & ~wrapper & (prob >= floor)
+    follow = not_wrapper(scope & (prob >= floor))
     idx = np.flatnonzero(scope)
     for k in np.flatnonzero(keep[idx]):
         j = k + 1
