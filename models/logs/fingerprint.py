@@ -26,7 +26,7 @@ from typing import Any
 
 from models.logs.lines import clean_series, truncate_expr
 from models.logs.normalise import mask_expr
-from models.logs.redact import Redactor
+from models.logs.redact import redact_logs
 
 FINGERPRINT_VERSION = "3"
 # A failure message says what failed in its first words; what follows (a log file to attach,
@@ -50,16 +50,15 @@ def normalised_lines(lines: Iterable[str], *, profile: str = "failure") -> list[
 def normalised_lines_many(
     excerpts: Sequence[Sequence[str]], *, profile: str = "failure"
 ) -> list[list[str]]:
-    """`normalised_lines` of many excerpts: redaction per excerpt, masking in one pass.
+    """`normalised_lines` of many excerpts: redaction and masking each in one pass over all.
 
     `profile="template"` gives the coarser text clustering compares (every token with a digit
     masked, whole paths masked), where failures that differ only in a file or image name meet.
     """
     import polars as pl
 
-    flat: list[str] = []
-    for lines in excerpts:
-        flat.extend(Redactor().lines([line or "" for line in lines]))
+    flat = [line for lines in redact_logs([[t or "" for t in ex] for ex in excerpts])
+            for line in lines]
     if not flat:
         return [[] for _ in excerpts]
     s = clean_series(pl.Series("l", flat, dtype=pl.String))
