@@ -372,6 +372,43 @@ def redact_logs(logs: Sequence[Sequence[str]]) -> list[list[str]]:
     return out
 
 
+def redact_series_by_log(lines: pl.Series, sizes: Sequence[int]) -> pl.Series:
+    """`redact_many` of consecutive logs stored in one column (`sizes[k]` lines for log k).
+
+    One pre-filter pass over the whole column; each log starts with no key block open. Only
+    the lines the pre-filter flags (and the lines of open key blocks) are read in Python.
+    """
+    if sum(sizes) != lines.len():
+        raise ValueError(f"sizes add up to {sum(sizes)} lines, the column has {lines.len()}")
+    if lines.len() == 0:
+        return lines
+    hits_all = _hint_positions(lines)
+    changed_all: dict[int, str] = {}
+    k = 0
+    start = 0
+    for size in sizes:
+        end = start + size
+        mine: list[int] = []
+        while k < len(hits_all) and hits_all[k] < end:
+            mine.append(hits_all[k] - start)
+            k += 1
+        if mine:
+            base = start
+
+            def get(i: int, base: int = base) -> str:
+                return lines[base + i]
+
+            for i, text in Redactor()._walk(get, size, mine).items():
+                changed_all[base + i] = text
+        start = end
+    if not changed_all:
+        return lines
+    import polars as pl
+
+    idx = pl.Series("i", list(changed_all), dtype=pl.UInt32)
+    return lines.scatter(idx, pl.Series(list(changed_all.values()), dtype=pl.String))
+
+
 def redact_series(lines: pl.Series) -> pl.Series:
     """`redact_many` for a polars column of consecutive lines (no Python list is built)."""
     return Redactor().series(lines)

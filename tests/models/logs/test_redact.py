@@ -9,7 +9,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from models.logs.redact import Redactor, redact, redact_logs, redact_many, redact_series
+from models.logs.redact import (
+    Redactor,
+    redact,
+    redact_logs,
+    redact_many,
+    redact_series,
+    redact_series_by_log,
+)
 
 _RNG = random.Random(20250603)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "logs"
@@ -159,12 +166,18 @@ def test_many_logs_at_once_equal_one_at_a_time() -> None:
         [f"token={GHP}"],
         ["ok"] * 10 + key[:3],
         [_rand(64, B64), "done"],
-        code[:80] + [f"Authorization: Bearer {BEARER}"] + key,
+        [*code[:80], f"Authorization: Bearer {BEARER}", *key],
         ["x"] * 70 + key[:4],
         [_rand(64, B64)] * 3 + [f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}"] + ["y"] * 64,
         code,
     ]
-    assert redact_logs(logs) == [redact_many(log) for log in logs]
+    expected = [redact_many(log) for log in logs]
+    assert redact_logs(logs) == expected
+    column = pl.Series([line for log in logs for line in log], dtype=pl.String)
+    by_log = redact_series_by_log(column, [len(log) for log in logs])
+    assert by_log.to_list() == [line for log in expected for line in log]
+    with pytest.raises(ValueError, match="sizes add up"):
+        redact_series_by_log(column, [1])
     out = redact_logs(logs)
     assert out[3][0] != "[REDACTED:private_key]" and out[6][0] != "[REDACTED:private_key]"
     assert GHP not in out[1][0] and BEARER not in "".join(out[4])
