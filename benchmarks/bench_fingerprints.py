@@ -17,7 +17,9 @@ numbers (a digit run not preceded by a capital letter and not followed by a lett
 `E0425`, `Sync64Fast` keep theirs); URLs and paths (anything with a slash) as a whole.
 
 A second figure runs the whole path instead: the pipeline's excerpt of each raw log (no passing
-log; the excerpt's `signature` when it has one), fingerprinted, against the same truth.
+log; the excerpt's `signature` when it has one), fingerprinted, against the same truth; then
+the same pairs by cluster, per similarity threshold (chosen on dev); then the CPU cost per log
+of reading and redacting the logs one at a time and all in one pass.
 
 Pairs are formed within each repository only. The repositories are split in two halves by a
 fixed hash of their name: "dev" (looked at while choosing the masking rules) and "held-out"
@@ -146,10 +148,42 @@ def cluster_figures(rows: list[dict], excerpts: list, fps: list[str]) -> None:
     print(f"  chosen on dev (best F1): {chosen:.2f}; held-out precision {p:.3f} recall {r:.3f}")
 
 
+def reading_cost(paths: list[Path], rounds: int = 7) -> None:
+    """CPU time per log of reading lines and redacting them: one log at a time (one polars call
+    per log and step) against all logs in one pass (`text_batches_many`, `redact_logs`).
+    CPU seconds of this process, median of `rounds`, so a busy machine shifts both alike."""
+    import time
+
+    import polars as pl
+
+    from models.logs.lines import iter_text_batches, text_batches_many
+    from models.logs.redact import redact_logs, redact_many
+
+    texts = [p.read_bytes().decode("utf-8", "replace") for p in paths]
+    logs = [pl.concat([b.text for b in bs]).to_list() if bs else []
+            for bs in text_batches_many(texts)]
+    steps = {
+        "lines, one log at a time": lambda: [list(iter_text_batches(t)) for t in texts],
+        "lines, all logs in one pass": lambda: text_batches_many(texts),
+        "redaction, one log at a time": lambda: [redact_many(log) for log in logs],
+        "redaction, all logs in one pass": lambda: redact_logs(logs),
+    }
+    took: dict[str, list[float]] = {k: [] for k in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            t = time.process_time()
+            step()
+            took[name].append(time.process_time() - t)
+    print(f"\nreading {len(texts)} logs ({sum(map(len, logs)):,} lines), CPU ms per log:")
+    for name, secs in took.items():
+        print(f"  {name:<34} {sorted(secs)[len(secs) // 2] / len(texts) * 1000:6.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--show-errors", type=int, default=0, help="print N disagreeing pairs (dev)")
     ap.add_argument("--skip-excerpts", action="store_true", help="labelled chunks only")
+    ap.add_argument("--skip-reading", action="store_true", help="no reading-cost figures")
     args = ap.parse_args()
     labels = LOGCHUNKS / "labels.jsonl"
     if not labels.exists():
@@ -175,6 +209,8 @@ def main() -> None:
             print(f"{split:<9} precision {p:.3f}  recall {r:.3f}  "
                   f"(predicted same {pred}, truly same {true})")
         cluster_figures(rows, excerpts, ex_fps)
+    if not args.skip_reading:
+        reading_cost([LOGCHUNKS / r["log"] for r in rows])
     if args.show_errors:
         norm = normalised_lines_many(excerpts)
         shown = 0
