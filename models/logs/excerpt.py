@@ -48,7 +48,7 @@ from models.logs.normalise import mask_series
 from models.logs.ranker import Ranker, default_ranker, select
 
 DEFAULT_MAX_LINES = 40
-SIGNATURE_LINES = 3
+SIGNATURE_LINES = 5
 POOL_LINES = 20_000
 EARLY_WINDOWS = 200
 _WINDOW = 6
@@ -251,7 +251,7 @@ _WRAPPER = re.compile(
     r"|^The command \".*\" (?:exited|failed) with|npm ERR!|^error Command failed with exit code"
     r"|make(?:\[\d+\])?: \*\*\*|recipe for target .* failed|returned non-zero exit status"
 )
-_SIG_FLOOR = 0.2  # a signature line scores at least this ...
+_SIG_FLOOR = 0.1  # a signature line scores at least this ...
 _SIG_RELATIVE = 0.3  # ... and at least this fraction of the log's best line
 
 
@@ -260,12 +260,13 @@ def _signature(
 ) -> tuple[str, ...]:
     """The decisive lines of the failure, in log order, chosen without the passing log.
 
-    Seeds are the best failure-shaped lines that are not mere wrappers; each seed brings the
-    lines right after it that score as high (a compiler message's body, an assertion's
-    expected/actual), so the failure's own words are in and the set does not hinge on which
-    of many look-alike lines ranked fifth. Lines scoring far below the best are left out:
-    boiler-plate that happens to contain "error" must not enter and leave between runs.
-    Lines equal but for their digits count once.
+    Seeds are the failure-shaped lines that are not mere wrappers and score near the best;
+    each seed brings the lines right after it that score as high (a compiler message's body,
+    an assertion's expected/actual). These blocks, best first and each read from its start,
+    fill the budget, so the set does not hinge on which of many look-alike lines ranked fifth.
+    Lines scoring far below the best are left out: boiler-plate that happens to contain
+    "error" must not enter in one run and leave in the next. Lines equal but for their digits
+    count once.
     """
     n = len(texts)
     wrapper = np.zeros(n, dtype=bool)
@@ -309,22 +310,33 @@ def _signature(
     floor = min(max(_SIG_FLOOR, _SIG_RELATIVE * top), top)
     keep = seeds & (prob >= floor)
     follow = not_wrapper(scope & (prob >= floor))
+    # Blocks: a kept seed and the lines right after it that score as high, in log order.
     idx = np.flatnonzero(scope)
-    for k in np.flatnonzero(keep[idx]):
-        j = k + 1
-        while j < idx.size and follow[idx[j]] and not keep[idx[j]]:
-            keep[idx[j]] = True
-            j += 1
+    blocks: list[tuple[float, int, list[int]]] = []
+    k = 0
+    while k < idx.size:
+        if not keep[idx[k]]:
+            k += 1
+            continue
+        members = [int(idx[k])]
+        k += 1
+        while k < idx.size and (follow[idx[k]] or keep[idx[k]]):
+            members.append(int(idx[k]))
+            k += 1
+        blocks.append((float(prob[members].max()), -members[0], members))
+    # The best blocks first, each read from its start: which lines make the budget then
+    # depends on where a block starts, not on small differences between similar scores.
+    blocks.sort(reverse=True)
     picked: list[int] = []
     seen: set[str] = set()
-    for i in np.argsort(-np.where(keep, prob, -1.0), kind="stable"):
-        if not keep[i] or len(picked) >= SIGNATURE_LINES:
-            break
-        key = _DIGITS.sub("0", texts[i].strip())
-        if key in seen:
-            continue
-        seen.add(key)
-        picked.append(int(i))
+    for _, _, members in blocks:
+        for i in members:
+            if len(picked) >= SIGNATURE_LINES:
+                break
+            key = _DIGITS.sub("0", texts[i].strip())
+            if key not in seen:
+                seen.add(key)
+                picked.append(i)
     return tuple(texts[i] for i in sorted(picked))
 
 
