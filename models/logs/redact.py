@@ -392,12 +392,15 @@ def redact_series_by_log(lines: pl.Series, sizes: Sequence[int]) -> pl.Series:
         while k < len(hits_all) and hits_all[k] < end:
             mine.append(hits_all[k] - start)
             k += 1
+        base = start
+
+        def get(i: int, base: int = base) -> str:
+            return lines[base + i] or ""
+
+        if size < _SMALL:
+            # As `Redactor.lines` does for a small log: the Python pattern picks the lines.
+            mine = [i for i in range(size) if _HINT_RE.search(get(i))]
         if mine:
-            base = start
-
-            def get(i: int, base: int = base) -> str:
-                return lines[base + i]
-
             for i, text in Redactor()._walk(get, size, mine).items():
                 changed_all[base + i] = text
         start = end
