@@ -1,8 +1,9 @@
 """Versioned failure fingerprints: equal for the same failure across runs, machines and releases.
 
-Definition (version 2), documented in docs/logs.md so anyone can recompute it:
-    lines_n  = [mask(clean(redact(l)), profile="failure") for l in lines], each stripped, empty
-               ones dropped, consecutive duplicates collapsed
+Definition (version 3), documented in docs/logs.md so anyone can recompute it:
+    lines_n  = [mask(truncate(clean(redact(l))), profile="failure")[:FAILURE_LINE_CHARS]
+                for l in lines], each stripped, empty ones dropped, consecutive duplicates
+               collapsed
     payload  = "followthrough-fp:" + FINGERPRINT_VERSION + "\\n" + ["job:" + job + "\\n"]
                + "\\n".join(lines_n)
     fingerprint = sha256(payload.encode("utf-8")).hexdigest()[:32]
