@@ -313,16 +313,16 @@ def _signature(
     # Blocks: a kept seed and the lines right after it that score as high, in log order.
     idx = np.flatnonzero(scope)
     blocks: list[tuple[float, int, list[int]]] = []
-    k = 0
-    while k < idx.size:
-        if not keep[idx[k]]:
-            k += 1
+    done = -1  # position in idx up to which lines already belong to a block
+    for k in np.flatnonzero(keep[idx]).tolist():
+        if k <= done:
             continue
         members = [int(idx[k])]
         k += 1
         while k < idx.size and (follow[idx[k]] or keep[idx[k]]):
             members.append(int(idx[k]))
             k += 1
+        done = k - 1
         blocks.append((float(prob[members].max()), -members[0], members))
     # The best blocks first, each read from its start: which lines make the budget then
     # depends on where a block starts, not on small differences between similar scores.
