@@ -12,15 +12,17 @@ How it works (streaming, so a 500 MB log needs bounded memory):
 4. The learned ranker (`ranker`, a small tree ensemble shipped as JSON) scores every pool line.
 5. Selection takes contiguous windows around the best lines (blank lines and overwritten
    progress segments skipped) until `max_lines` are chosen.
-6. `signature`: the 5 best lines by the score computed *without* the passing log, so the same
+6. `signature`: the decisive lines (best failure-shaped lines and the high-scoring lines right
+   after them, up to `SIGNATURE_LINES`) by the score computed *without* the passing log, so the same
    failure text gives the same signature whether or not a passing log was available.
 """
 
 from __future__ import annotations
 
 import heapq
+import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +69,7 @@ class Excerpt:
     lines: tuple[ExcerptLine, ...]
     total_lines: int = 0
     notes: tuple[str, ...] = ()
-    # Up to 5 redacted lines that best state the failure, chosen without the passing log.
+    # The redacted lines that best state the failure, chosen without the passing log.
     signature: tuple[str, ...] = ()
 
     @property
@@ -241,23 +243,100 @@ def _choose(
     return idx[select(prob[idx], max_lines, seedable=seeds)].tolist()
 
 
+_DIGITS = re.compile(r"\d+")
+# Lines that only report that a command or the job failed (CI wrappers, make, npm): they say
+# that something failed, not what; they are the signature only when a log has nothing else.
+_WRAPPER = re.compile(
+    r"^Done\. Your build exited with|Process completed with exit code|^ERROR: Job failed"
+    r"|^The command \".*\" (?:exited|failed) with|npm ERR!|^error Command failed with exit code"
+    r"|make(?:\[\d+\])?: \*\*\*|recipe for target .* failed|returned non-zero exit status"
+)
+_SIG_FLOOR = 0.1  # a signature line scores at least this ...
+_SIG_RELATIVE = 0.3  # ... and at least this fraction of the log's best line
+
+
 def _signature(
     prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, texts: list[str]
 ) -> tuple[str, ...]:
-    """The best failure-shaped lines (any lines when the log has none), distinct, in order."""
-    pick = eligible & seedable
-    if not pick.any():
-        pick = eligible
+    """The decisive lines of the failure, in log order, chosen without the passing log.
+
+    Seeds are the failure-shaped lines that are not mere wrappers and score near the best;
+    each seed brings the lines right after it that score as high (a compiler message's body,
+    an assertion's expected/actual). These blocks, best first and each read from its start,
+    fill the budget, so the set does not hinge on which of many look-alike lines ranked fifth.
+    Lines scoring far below the best are left out: boiler-plate that happens to contain
+    "error" must not enter in one run and leave in the next. Lines equal but for their digits
+    count once.
+    """
+    n = len(texts)
+    wrapper = np.zeros(n, dtype=bool)
+    checked = np.zeros(n, dtype=bool)
+
+    def not_wrapper(mask: np.ndarray) -> np.ndarray:
+        # The wrapper regex runs only on the few lines a step looks at, never on the whole log.
+        todo = np.flatnonzero(mask & ~checked)
+        for i in todo:
+            wrapper[i] = _WRAPPER.search(texts[i]) is not None
+        checked[todo] = True
+        return mask & ~wrapper
+
+    shown = eligible  # eligible lines are never blank
+    present: np.ndarray | None = None
+
+    def any_present() -> np.ndarray:
+        nonlocal present
+        if present is None:
+            present = np.fromiter((bool(t.strip()) for t in texts), dtype=bool, count=n)
+        return present
+
+    # Failure-shaped lines the excerpt may show, then those after the job's end marker; then
+    # wrappers; then any line.
+    tiers: tuple[Callable[[], tuple[np.ndarray, np.ndarray]], ...] = (
+        lambda: (not_wrapper(shown & seedable), shown),
+        lambda: (not_wrapper(any_present() & seedable), any_present()),
+        lambda: (shown & seedable, shown),
+        lambda: (any_present() & seedable, any_present()),
+        lambda: (shown, shown),
+        lambda: (any_present(), any_present()),
+    )
+    seeds = scope = None
+    for tier in tiers:
+        seeds, scope = tier()
+        if seeds.any():
+            break
+    if seeds is None or scope is None or not seeds.any():
+        return ()
+    top = float(prob[seeds].max())
+    floor = min(max(_SIG_FLOOR, _SIG_RELATIVE * top), top)
+    keep = seeds & (prob >= floor)
+    follow = not_wrapper(scope & (prob >= floor))
+    # Blocks: a kept seed and the lines right after it that score as high, in log order.
+    idx = np.flatnonzero(scope)
+    blocks: list[tuple[float, int, list[int]]] = []
+    done = -1  # position in idx up to which lines already belong to a block
+    for k in np.flatnonzero(keep[idx]).tolist():
+        if k <= done:
+            continue
+        members = [int(idx[k])]
+        k += 1
+        while k < idx.size and (follow[idx[k]] or keep[idx[k]]):
+            members.append(int(idx[k]))
+            k += 1
+        done = k - 1
+        blocks.append((float(prob[members].max()), -members[0], members))
+    # The best blocks first, each read from its start: which lines make the budget then
+    # depends on where a block starts, not on small differences between similar scores.
+    blocks.sort(reverse=True)
     picked: list[int] = []
     seen: set[str] = set()
-    for i in np.argsort(-np.where(pick, prob, -1.0), kind="stable"):
-        if not pick[i] or len(picked) >= SIGNATURE_LINES:
-            break
-        text = texts[i].strip()
-        if text in seen:
-            continue
-        seen.add(text)
-        picked.append(int(i))
+    for _, _, members in blocks:
+        for i in members:
+            if len(picked) >= SIGNATURE_LINES:
+                break
+            key = _DIGITS.sub("0", texts[i].strip())
+            if key not in seen:
+                seen.add(key)
+                picked.append(i)
     return tuple(texts[i] for i in sorted(picked))
 
 

@@ -1,8 +1,9 @@
 """Versioned failure fingerprints: equal for the same failure across runs, machines and releases.
 
-Definition (version 2), documented in docs/logs.md so anyone can recompute it:
-    lines_n  = [mask(clean(redact(l)), profile="failure") for l in lines], each stripped, empty
-               ones dropped, consecutive duplicates collapsed
+Definition (version 3), documented in docs/logs.md so anyone can recompute it:
+    lines_n  = [mask(truncate(clean(redact(l))), profile="failure")[:FAILURE_LINE_CHARS]
+                for l in lines], each stripped, empty ones dropped, consecutive duplicates
+               collapsed
     payload  = "followthrough-fp:" + FINGERPRINT_VERSION + "\\n" + ["job:" + job + "\\n"]
                + "\\n".join(lines_n)
     fingerprint = sha256(payload.encode("utf-8")).hexdigest()[:32]
@@ -24,11 +25,14 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from models.logs.lines import MAX_LINE_CHARS, clean_series
+from models.logs.lines import clean_series, truncate_expr
 from models.logs.normalise import mask_expr
-from models.logs.redact import Redactor
+from models.logs.redact import redact_logs
 
-FINGERPRINT_VERSION = "2"
+FINGERPRINT_VERSION = "3"
+# A failure message says what failed in its first words; what follows (a log file to attach,
+# a list of inputs) is where runs of one failure differ. Masked lines are cut here.
+FAILURE_LINE_CHARS = 200
 
 
 def lines_for_fingerprint(excerpt: Any) -> list[str]:
@@ -47,20 +51,24 @@ def normalised_lines(lines: Iterable[str], *, profile: str = "failure") -> list[
 def normalised_lines_many(
     excerpts: Sequence[Sequence[str]], *, profile: str = "failure"
 ) -> list[list[str]]:
-    """`normalised_lines` of many excerpts: redaction per excerpt, masking in one pass.
+    """`normalised_lines` of many excerpts: redaction and masking each in one pass over all.
 
     `profile="template"` gives the coarser text clustering compares (every token with a digit
     masked, whole paths masked), where failures that differ only in a file or image name meet.
     """
     import polars as pl
 
-    flat: list[str] = []
-    for lines in excerpts:
-        flat.extend(Redactor().lines([line or "" for line in lines]))
+    flat = [line for lines in redact_logs([[t or "" for t in ex] for ex in excerpts])
+            for line in lines]
     if not flat:
         return [[] for _ in excerpts]
-    s = clean_series(pl.Series("l", flat, dtype=pl.String)).str.slice(0, MAX_LINE_CHARS)
-    masked = pl.select(mask_expr(pl.lit(s), profile=profile)).to_series().to_list()
+    s = clean_series(pl.Series("l", flat, dtype=pl.String))
+    # Overlong lines are cut with the excerpt's marker, which masking then drops together with
+    # the token the cut went through (where a cut falls is not part of the failure).
+    expr = mask_expr(truncate_expr(pl.lit(s), already=True), profile=profile)
+    if profile == "failure":
+        expr = expr.str.slice(0, FAILURE_LINE_CHARS)
+    masked = pl.select(expr).to_series().to_list()
     result: list[list[str]] = []
     pos = 0
     for lines in excerpts:

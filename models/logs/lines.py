@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,32 +134,36 @@ class LineBatch:
 
 def _batch(first: int, block: str, tail: str | None = None) -> LineBatch:
     """Lines of `block` (which ends with a line break, or is the unterminated `tail`)."""
-    segs = block.replace("\r\n", "\n").replace("\r", "\r\n").split("\n")
-    segs.pop()  # after the final break
-    if tail is not None:
-        segs.append(tail)
-    s = pl.Series("t", segs, dtype=pl.String)
+    s = pl.Series("t", _segments(block, tail), dtype=pl.String)
     ov = s.str.ends_with("\r")
     s = s.str.strip_suffix("\r")
-    n = s.str.len_chars()
-    if (n > MAX_LINE_CHARS).any():
-        s = (
-            pl.select(
-                pl.when(n > MAX_LINE_CHARS)
-                .then(
-                    pl.concat_str(
-                        s.str.slice(0, MAX_LINE_CHARS),
-                        pl.lit(" …[truncated "),
-                        (n - MAX_LINE_CHARS).cast(pl.String),
-                        pl.lit(" chars]"),
-                    )
-                )
-                .otherwise(s)
-            )
-            .to_series()
-            .alias("t")
-        )
+    if (s.str.len_chars() > MAX_LINE_CHARS).any():
+        s = pl.select(truncate_expr(pl.lit(s))).to_series().alias("t")
     return LineBatch(first, s, ov.alias("ov"))
+
+
+# The longest marker `truncate` appends; a line up to this much over the limit may be one that
+# was already truncated and is left alone.
+_MARKER_ROOM = len(" …[truncated 9999999999999 chars]")
+
+
+def truncate_expr(expr: pl.Expr, *, already: bool = False) -> pl.Expr:
+    """`truncate` as a polars expression. With `already=True` lines that may carry a marker
+    already (at most `_MARKER_ROOM` over the limit) are kept as they are."""
+    n = expr.str.len_chars()
+    limit = MAX_LINE_CHARS + (_MARKER_ROOM if already else 0)
+    return (
+        pl.when(n > limit)
+        .then(
+            pl.concat_str(
+                expr.str.slice(0, MAX_LINE_CHARS),
+                pl.lit(" …[truncated "),
+                (n - MAX_LINE_CHARS).cast(pl.String),
+                pl.lit(" chars]"),
+            )
+        )
+        .otherwise(expr)
+    )
 
 
 def _batches_of(chunks: Iterable[str]) -> Iterator[LineBatch]:
@@ -208,6 +212,63 @@ def _overlong(n: int, text: str, dropped: int, overwritten: bool) -> LineBatch:
         pl.Series("t", [_finish(text, dropped)], dtype=pl.String),
         pl.Series("ov", [overwritten], dtype=pl.Boolean),
     )
+
+
+def _segments(block: str, tail: str | None) -> list[str]:
+    segs = block.replace("\r\n", "\n").replace("\r", "\r\n").split("\n")
+    segs.pop()  # after the final break
+    if tail is not None:
+        segs.append(tail)
+    return segs
+
+
+def _needs_stream(text: str) -> bool:
+    """Texts `text_batches_many` leaves to `iter_text_batches`: more than one chunk, a final
+    `\r` (held back for a possible `\n`), or an overlong last line."""
+    if len(text) > CHUNK_BYTES or text.endswith("\r"):
+        return True
+    last = max(text.rfind("\n"), text.rfind("\r")) + 1
+    return len(text) - last > 2 * MAX_LINE_CHARS + 1
+
+
+def text_batches_many(texts: Sequence[str]) -> list[list[LineBatch]]:
+    """`list(iter_text_batches(t))` for every text, with one polars pass over all of them.
+
+    Every text is split into lines, flagged and truncated together in Rust and handed back as
+    slices of one column (the lines up to the last break, then the unterminated last line as
+    its own batch, as `iter_text_batches` does), so many small logs cost what one log of their
+    total size costs.
+    """
+    out: list[list[LineBatch]] = [[] for _ in texts]
+    take: list[int] = []
+    for i, text in enumerate(texts):
+        if _needs_stream(text):
+            out[i] = list(iter_text_batches(text))
+        elif text:
+            take.append(i)
+    if not take:
+        return out
+    split = (
+        pl.Series("t", [texts[i] for i in take], dtype=pl.String)
+        .str.replace_all("\r\n", "\n", literal=True)
+        .str.replace_all("\r", "\r\n", literal=True)
+        .str.split("\n")
+    )
+    sizes = split.list.len().to_list()
+    last_empty = (split.list.last() == "").to_list()
+    lines = split.explode()
+    ov = lines.str.ends_with("\r").alias("ov")
+    lines = lines.str.strip_suffix("\r").alias("t")
+    if (lines.str.len_chars() > MAX_LINE_CHARS).any():
+        lines = pl.select(truncate_expr(pl.lit(lines))).to_series().alias("t")
+    pos = 0
+    for i, size, no_tail in zip(take, sizes, last_empty, strict=True):
+        if size > 1:
+            out[i].append(LineBatch(1, lines.slice(pos, size - 1), ov.slice(pos, size - 1)))
+        if not no_tail:
+            out[i].append(LineBatch(size, lines.slice(pos + size - 1, 1), ov.slice(pos + size - 1, 1)))
+        pos += size
+    return out
 
 
 def iter_text_batches(text: str) -> Iterator[LineBatch]:

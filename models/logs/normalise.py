@@ -58,6 +58,9 @@ _INVISIBLE = r"\x{feff}|\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b
 # package prefixes differ between machines and repositories while the failure does not).
 _SEG = r"[\w.@+\-$~%]"
 FAILURE_RULES: tuple[tuple[str, str, str], ...] = (
+    # Where a long line was cut depends on the lengths of the values in it: the token the cut
+    # went through and the count of dropped characters go with the marker.
+    ("truncated", r"\S*\s*…\[truncated \d+ chars\]$", " …"),
     MASK_RULES[0] + ("<*>",),  # ctime
     MASK_RULES[1] + ("<*>",),  # datetime
     ("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<*>"),
@@ -84,6 +87,8 @@ FAILURE_RULES: tuple[tuple[str, str, str], ...] = (
     # Twice, because a match consumes the character after it (`:1:2`).
     ("number", r"(^|[^A-Z\d])\d+(?:[.,]\d+)*($|[^A-Za-z\d])", "${1}<*>${2}"),
     ("number_again", r"(^|[^A-Z\d])\d+(?:[.,]\d+)*($|[^A-Za-z\d])", "${1}<*>${2}"),
+    # A list of masked values is one value, however many items it has (`"<*>" "<*>" "<*>"`).
+    ("list", r"<\*>(?:[\s,;|\"']+<\*>)+", "<*>"),
 )
 
 

@@ -193,6 +193,8 @@ HINT = (
     r"|shp(?:at|ca|pa|ss)_|dckr_pat_|eyJ"
 )
 _HINT_RE = re.compile(HINT)
+# Below this many lines a log's pre-filter runs in Python (`Redactor.lines`); from it on, in polars.
+_SMALL = 64
 
 
 def _redact_line(text: str) -> str:
@@ -270,7 +272,7 @@ class Redactor:
         out = list(texts)
         if not out:
             return out
-        if len(out) < 64:
+        if len(out) < _SMALL:
             hits = [i for i, t in enumerate(out) if t and _HINT_RE.search(t)]
         else:
             hits = _hint_positions(_series(out))
@@ -330,6 +332,84 @@ def redact(text: str) -> str:
 def redact_many(texts: Sequence[str]) -> list[str]:
     """Redact consecutive lines of one log (a key split over lines is caught); same length out."""
     return Redactor().lines(texts)
+
+
+def redact_logs(logs: Sequence[Sequence[str]]) -> list[list[str]]:
+    """`redact_many` of every log, with one pre-filter pass over all their lines.
+
+    The pre-filter's cost per polars call (the pattern is large) is what dominates for small
+    logs; here it runs once for a whole batch of logs. Each log still starts with no key block
+    open, so a key cut short at the end of one log never swallows lines of the next.
+    """
+    big = [i for i, log in enumerate(logs) if len(log) >= _SMALL]
+    flat: list[str] = []
+    starts: list[int] = []
+    for i in big:
+        starts.append(len(flat))
+        flat.extend(logs[i])
+    hits_all = _hint_positions(_series(flat)) if flat else []
+    hits_of: dict[int, list[int]] = {}
+    k = 0
+    for j, i in enumerate(big):
+        lo, hi = starts[j], starts[j] + len(logs[i])
+        while k < len(hits_all) and hits_all[k] < lo:
+            k += 1
+        mine: list[int] = []
+        while k < len(hits_all) and hits_all[k] < hi:
+            mine.append(hits_all[k] - lo)
+            k += 1
+        hits_of[i] = mine
+    out: list[list[str]] = []
+    for i, log in enumerate(logs):
+        lines = list(log)
+        if i in hits_of:
+            changed = Redactor()._walk(lines.__getitem__, len(lines), hits_of[i])
+            for pos, text in changed.items():
+                lines[pos] = text
+        else:
+            lines = Redactor().lines(lines)
+        out.append(lines)
+    return out
+
+
+def redact_series_by_log(lines: pl.Series, sizes: Sequence[int]) -> pl.Series:
+    """`redact_many` of consecutive logs stored in one column (`sizes[k]` lines for log k).
+
+    One pre-filter pass over the whole column; each log starts with no key block open. Only
+    the lines the pre-filter flags (and the lines of open key blocks) are read in Python.
+    """
+    if sum(sizes) != lines.len():
+        raise ValueError(f"sizes add up to {sum(sizes)} lines, the column has {lines.len()}")
+    if lines.len() == 0:
+        return lines
+    hits_all = _hint_positions(lines)
+    changed_all: dict[int, str] = {}
+    k = 0
+    start = 0
+    for size in sizes:
+        end = start + size
+        mine: list[int] = []
+        while k < len(hits_all) and hits_all[k] < end:
+            mine.append(hits_all[k] - start)
+            k += 1
+        base = start
+
+        def get(i: int, base: int = base) -> str:
+            return lines[base + i] or ""
+
+        if size < _SMALL:
+            # As `Redactor.lines` does for a small log: the Python pattern picks the lines.
+            mine = [i for i in range(size) if _HINT_RE.search(get(i))]
+        if mine:
+            for i, text in Redactor()._walk(get, size, mine).items():
+                changed_all[base + i] = text
+        start = end
+    if not changed_all:
+        return lines
+    import polars as pl
+
+    idx = pl.Series("i", list(changed_all), dtype=pl.UInt32)
+    return lines.scatter(idx, pl.Series(list(changed_all.values()), dtype=pl.String))
 
 
 def redact_series(lines: pl.Series) -> pl.Series:

@@ -15,6 +15,7 @@ from models.logs.fingerprint import (
     lines_for_fingerprint,
     normalised_lines,
 )
+from models.logs.lines import MAX_LINE_CHARS, truncate
 from models.logs.normalise import mask
 
 LINES = [
@@ -34,10 +35,10 @@ def test_frozen_value_follows_documented_definition() -> None:
     ]
     payload = f"followthrough-fp:{FINGERPRINT_VERSION}\n" + "\n".join(masked)
     expected = hashlib.sha256(payload.encode()).hexdigest()[:32]
-    assert FINGERPRINT_VERSION == "2"
+    assert FINGERPRINT_VERSION == "3"
     assert normalised_lines(LINES) == masked
     assert fingerprint(LINES) == expected
-    assert fingerprint(LINES) == "f71b06a63e94532227eb2e4264d89f45"
+    assert fingerprint(LINES) == "fafea76c33742065abada2d77bc71a9b"
 
 
 def test_volatile_values_do_not_change_fingerprint() -> None:
@@ -135,3 +136,27 @@ def test_signature_wins_over_excerpt_lines_when_present() -> None:
     assert lines_for_fingerprint(with_passing) == ["error: linker failed"]
     assert fingerprint_excerpt(with_passing) == fingerprint_excerpt(without)
     assert fingerprint_excerpt(_Ex(["a", "b"])) == fingerprint(["a", "b"])
+
+
+def test_where_a_long_line_was_cut_does_not_matter() -> None:
+    # The same failure listing 300 or 400 inputs: the cut falls in a different token and the
+    # marker counts a different number of dropped characters.
+    short = "Files to be formatted: (" + " ".join(f'"core/libs/f{i}.el"' for i in range(300))
+    long = "Files to be formatted: (" + " ".join(f'"layers/x/f{i}.el"' for i in range(400))
+    assert len(truncate(short)) > MAX_LINE_CHARS
+    assert normalised_lines([truncate(short)]) == ['Files to be formatted: ("<*>" …']
+    assert fingerprint([truncate(short)]) == fingerprint([long])
+    assert fingerprint([short]) != fingerprint(["Files to be linted: (" + short[24:]])
+
+
+def test_lists_of_values_count_as_one() -> None:
+    assert fingerprint(['missing "a/b.c" "d/e.f"']) == fingerprint(['missing "g/h.i"'])
+    assert mask("ids 12, 13; 14 | 15 left", profile="failure") == "ids <*> left"
+
+
+def test_the_tail_of_a_very_long_message_is_not_compared() -> None:
+    head = "Error Domain=IDETestOperationsObserverErrorDomain Code=14 Test operation was canceled. "
+    a = head + "x" * 150 + " attach the log file at Run-Tests-sBoUPY.log"
+    b = head + "x" * 150 + " attach the log file at Run-Tests-0ROG4M.log"
+    assert fingerprint([a]) == fingerprint([b])
+    assert fingerprint([a]) != fingerprint(["Error Domain=Other Code=14 " + "x" * 150])

@@ -9,7 +9,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from models.logs.redact import Redactor, redact, redact_many, redact_series
+from models.logs.redact import (
+    Redactor,
+    redact,
+    redact_logs,
+    redact_many,
+    redact_series,
+    redact_series_by_log,
+)
 
 _RNG = random.Random(20250603)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "logs"
@@ -147,6 +154,33 @@ def test_pem_series_matches_list() -> None:
     lines = ["ok"] * 100 + key + ["done"]
     out = redact_series(pl.Series(lines))
     assert out.to_list() == redact_many(lines)
+
+
+def test_many_logs_at_once_equal_one_at_a_time() -> None:
+    # Small and large logs, secrets near the boundaries, and a key cut short at the end of one
+    # log: the next log must start with no key block open.
+    code = (FIXTURES / "code_lines.txt").read_text(encoding="utf-8").splitlines()
+    key = _pem()
+    logs = [
+        [],
+        [f"token={GHP}"],
+        ["ok"] * 10 + key[:3],
+        [_rand(64, B64), "done"],
+        [*code[:80], f"Authorization: Bearer {BEARER}", *key],
+        ["x"] * 70 + key[:4],
+        [_rand(64, B64)] * 3 + [f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}"] + ["y"] * 64,
+        code,
+    ]
+    expected = [redact_many(log) for log in logs]
+    assert redact_logs(logs) == expected
+    column = pl.Series([line for log in logs for line in log], dtype=pl.String)
+    by_log = redact_series_by_log(column, [len(log) for log in logs])
+    assert by_log.to_list() == [line for log in expected for line in log]
+    with pytest.raises(ValueError, match="sizes add up"):
+        redact_series_by_log(column, [1])
+    out = redact_logs(logs)
+    assert out[3][0] != "[REDACTED:private_key]" and out[6][0] != "[REDACTED:private_key]"
+    assert GHP not in out[1][0] and BEARER not in "".join(out[4])
 
 
 def test_unterminated_key_stops_at_first_line_that_is_not_base64() -> None:
