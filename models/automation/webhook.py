@@ -111,6 +111,9 @@ class Receiver:
 
             def _send(self, answer: Answer, event: str = "", delivery: str = "") -> None:
                 data = answer.body()
+                # logged before answering, so the line exists once the sender has its answer
+                log.info("%s %s delivery=%s -> %d %s", self.client_address[0],
+                         event or "-", delivery or "-", answer.status, answer.outcome)
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -118,8 +121,6 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(data)
                 self.close_connection = True
-                log.info("%s %s delivery=%s -> %d %s", self.client_address[0],
-                         event or "-", delivery or "-", answer.status, answer.outcome)
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") in ("", "/healthz"):
