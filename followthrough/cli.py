@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "sql",
     "draft",
     "automate",
+    "bench",
 )
 
 
