@@ -117,6 +117,52 @@ def _open_waiting(target: Path) -> duckdb.DuckDBPyConnection:
         delay = min(delay * 2, 1.0)
 
 
+BUILDING_SUFFIX = ".building"
+# How long a reader steps aside before each open while a build runs, so that a writer waiting
+# for the file finds it free between reads instead of losing every race to a busy dashboard.
+READER_YIELD_S = 0.2
+
+
+def building_marker(path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    return target.with_name(target.name + BUILDING_SUFFIX)
+
+
+@contextmanager
+def building(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Mark the warehouse as being built (the marker holds the builder's pid) for readers that
+    call `yield_to_writer`; removed at the end, ignored once its process is gone."""
+    marker = building_marker(path)
+    if marker.parent and not marker.parent.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(os.getpid()), encoding="ascii")
+    try:
+        yield marker
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def build_running(path: str | os.PathLike[str]) -> bool:
+    """Whether a live process holds the building marker of this warehouse."""
+    try:
+        pid = int(building_marker(path).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def yield_to_writer(path: str | os.PathLike[str]) -> None:
+    """Called by read-only openers: while a build runs, wait a moment before taking the file."""
+    if build_running(path):
+        time.sleep(READER_YIELD_S)
+
+
 def warehouse_problem(exc: BaseException, path: str | os.PathLike[str]) -> str | None:
     """One line on what is wrong with the warehouse file and what to do, when `exc` (or what
     caused it, through Dagster's wrappers) is a fault of the file or its disk; None otherwise."""
@@ -170,6 +216,7 @@ def connect_readonly(path: str | os.PathLike[str] | None = None) -> duckdb.DuckD
         raise FileNotFoundError(
             f"no warehouse at {target}: build one with `followthrough build` or `make demo`"
         )
+    yield_to_writer(target)
     conn = duckdb.connect(str(target), read_only=True)
     conn.execute("SET TimeZone = 'UTC'")
     return conn

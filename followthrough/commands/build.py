@@ -18,7 +18,7 @@ import duckdb
 
 from followthrough.progress import EVENTS, Progress, Stage
 from models.settings import Settings
-from warehouse.db import connect, move_aside, warehouse_problem
+from warehouse.db import building, connect, move_aside, warehouse_problem
 from warehouse.loader import LoadResult
 
 if TYPE_CHECKING:  # Dagster loads only when a build runs, not for every command's --help
@@ -313,13 +313,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     notes: list[str] = []
     try:
-        moved = move_aside(settings.warehouse) if args.rebuild else None
-        if moved is not None:
-            print(f"moved {settings.warehouse} aside to {moved}", file=sys.stderr)
-        summary = build(settings, force=args.force or args.rebuild,
-                        listener=StepProgress(Progress()))
-        if moved is not None:
-            notes.append(_carry_outbox(moved, settings.warehouse))
+        with building(settings.warehouse):
+            moved = move_aside(settings.warehouse) if args.rebuild else None
+            if moved is not None:
+                print(f"moved {settings.warehouse} aside to {moved}", file=sys.stderr)
+            summary = build(settings, force=args.force or args.rebuild,
+                            listener=StepProgress(Progress()))
+            if moved is not None:
+                notes.append(_carry_outbox(moved, settings.warehouse))
     except Exception as exc:
         problem = warehouse_problem(exc, settings.warehouse)
         if problem is None:
