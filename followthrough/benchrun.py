@@ -151,6 +151,20 @@ def _env() -> dict[str, str]:
 def run_timed(cmd: Sequence[str], *, cwd: Path, stage: str, stdout: Any = subprocess.DEVNULL,
               ) -> tuple[float, int]:
     """Run `cmd` to the end: (wall seconds, peak RSS bytes of its process tree)."""
+    seconds, peak, _ = run_measured(cmd, cwd=cwd, stage=stage, stdout=stdout)
+    return seconds, peak
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(cmd: Sequence[str], *, cwd: Path, stage: str, stdout: Any = subprocess.DEVNULL,
+                 ) -> tuple[float, int, float]:
+    """`run_timed` plus the CPU seconds (user + system) of the command and the children it
+    waited for: on a busy machine wall time grows with the load, CPU time much less."""
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=_env(), stdout=stdout,
                             stderr=subprocess.PIPE, text=True)
@@ -160,7 +174,7 @@ def run_timed(cmd: Sequence[str], *, cwd: Path, stage: str, stdout: Any = subpro
     if proc.returncode != 0:
         tail = "\n".join((err or "").strip().splitlines()[-15:])
         raise BenchError(f"{stage} failed (exit {proc.returncode}): {' '.join(cmd[2:6])} ...\n{tail}")
-    return seconds, sampler.peak_bytes
+    return seconds, sampler.peak_bytes, _children_cpu() - cpu0
 
 
 def cli(*args: str) -> list[str]:
@@ -405,10 +419,10 @@ def bench(jobs: int, seed: int, workdir: Path, *, fingerprint_lines: int = FINGE
                 *build_options)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     log(f"full build of {held:,} export files (all but {org.last_day})")
-    full_s, full_peak = run_timed(build, cwd=run, stage="full build")
+    full_s, full_peak, full_cpu = run_measured(build, cwd=run, stage="full build")
     added = link_tree(org.source, exports, lambda rel: day_of(rel) == org.last_day)
     log(f"incremental build: {added:,} files of {org.last_day} added")
-    inc_s, inc_peak = run_timed(build, cwd=run, stage="incremental build")
+    inc_s, inc_peak, inc_cpu = run_measured(build, cwd=run, stage="incremental build")
     # ru_maxrss is the largest single child so far (KiB on Linux): a floor for the sampled tree.
     children_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     largest_child = children_max * 1024 if children_max > children_before else 0
@@ -427,9 +441,11 @@ def bench(jobs: int, seed: int, workdir: Path, *, fingerprint_lines: int = FINGE
         "generate_s": org.generate_s,
         "export_files": held + added,
         "full_materialize_s": full_s,
+        "full_materialize_cpu_s": full_cpu,
         "incremental_day": org.last_day,
         "incremental_day_files": added,
         "incremental_day_s": inc_s,
+        "incremental_day_cpu_s": inc_cpu,
         **fingerprints,
         **dashboard,
         "peak_rss_mb": peak / 1024 / 1024,

@@ -44,6 +44,8 @@ def test_bench_writes_every_figure_and_reuses_the_org(tmp_path: Path) -> None:
     # loads exactly the held-back day.
     assert 1 < r["full_materialize_s"] < 900
     assert 1 < r["incremental_day_s"] < 900
+    assert r["full_materialize_cpu_s"] > 0
+    assert r["incremental_day_cpu_s"] > 0
     assert r["incremental_day_files"] > 0
     assert r["export_files"] > r["incremental_day_files"]
     assert r["fingerprint_lines"] == 5000
