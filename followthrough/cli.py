@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "draft",
     "automate",
     "webhook",
+    "bench",
 )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import warehouse_path
+from warehouse.db import warehouse_path, yield_to_writer
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _REFUSALS = {
@@ -62,6 +62,7 @@ def query(sql: str, path: str | os.PathLike[str] | None = None) -> QueryResult:
         raise FileNotFoundError(
             f"no warehouse at {target}: build one with `followthrough build` or `make demo`"
         )
+    yield_to_writer(target)
     conn = duckdb.connect(str(target), read_only=True, config={"enable_external_access": False})
     try:
         conn.execute("SET TimeZone = 'UTC'")

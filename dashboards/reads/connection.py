@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.db import warehouse_path
+from warehouse.db import warehouse_path, yield_to_writer
 
 # The variable warehouse.db.warehouse_path reads; `followthrough serve` hands the file over in it.
 WAREHOUSE_ENV = "FOLLOWTHROUGH_WAREHOUSE"
@@ -47,6 +47,7 @@ def warehouse() -> Path:
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     if not path.is_file():
         raise WarehouseMissing(f"warehouse file {path} does not exist")
+    yield_to_writer(path)  # a build running: let it find the file free between reads
     try:
         return duckdb.connect(str(path), read_only=True)
     except (duckdb.IOException, duckdb.ConnectionException) as exc:

@@ -18,7 +18,7 @@ import duckdb
 
 from followthrough.progress import EVENTS, Progress, Stage
 from models.settings import Settings
-from warehouse.db import connect
+from warehouse.db import building, connect, move_aside, warehouse_problem
 from warehouse.loader import LoadResult
 
 if TYPE_CHECKING:  # Dagster loads only when a build runs, not for every command's --help
@@ -105,6 +105,7 @@ def build(settings: Settings, *, force: bool = False,
     try:
         never_built = conn.execute("SELECT count(*) FROM meta.builds WHERE rebuilt").fetchone()[0] == 0
         settings_changed = _thresholds_changed(conn, settings)
+        interrupted = _loaded_since_last_rebuild(conn)
     finally:
         conn.close()
     raw = materialize(settings, RAW, run_config=raw_run_config(force, fetch, since),
@@ -121,7 +122,8 @@ def build(settings: Settings, *, force: bool = False,
                 f"{value('fetched_records'):,} record(s), {value('fetched_files'):,} file(s) "
                 f"written, {value('fetch_requests'):,} request(s) in {value('fetch_seconds')} s")
     summary.failed_checks = list(raw.failed_checks)
-    if force or never_built or settings_changed or any(r.changed for r in summary.loads):
+    if (force or never_built or settings_changed or interrupted
+            or any(r.changed for r in summary.loads)):
         downstream = materialize(settings, DOWNSTREAM, listener=listener, label="rebuild",
                                  config=config)
         summary.failed_checks += downstream.failed_checks
@@ -204,6 +206,34 @@ class StepProgress(logging.Handler):
         super().close()
 
 
+def _loaded_since_last_rebuild(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether raw files were loaded after the last completed rebuild: a build that was killed or
+    failed between its loads and the end of its rebuild left core and marts behind raw."""
+    row = conn.execute(
+        "SELECT (SELECT max(loaded_at) FROM raw.files) > "
+        "(SELECT max(built_at) FROM meta.builds WHERE rebuilt)").fetchone()
+    return bool(row and row[0])
+
+
+def _carry_outbox(moved: Path, warehouse: Path) -> str:
+    """Copy the automation outbox (what was already sent; no export holds it) from a warehouse
+    moved aside into the rebuilt one, so a later `automate` does not send anything twice."""
+    conn = connect(warehouse)
+    try:
+        conn.execute(f"ATTACH '{str(moved).replace(chr(39), chr(39) * 2)}' AS old (READ_ONLY)")
+        try:
+            conn.execute("INSERT INTO automation.outbox BY NAME SELECT * FROM old.automation.outbox")
+            n = conn.execute("SELECT count(*) FROM automation.outbox").fetchone()[0]
+        finally:
+            conn.execute("DETACH old")
+    except duckdb.Error as exc:
+        return (f"could not copy automation.outbox from {moved} ({' '.join(str(exc).split())}): "
+                "messages it recorded as sent may be sent again by `followthrough automate`")
+    finally:
+        conn.close()
+    return f"automation.outbox: {n} message(s) copied from {moved}"
+
+
 def _thresholds_changed(conn: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
     """Whether the follow-through thresholds differ from those the marts were built with."""
     wanted = asdict(settings.follow_through)
@@ -254,6 +284,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_warehouse_arg(p)
     p.add_argument("--force", action="store_true", help="reload every file even if unchanged")
+    p.add_argument("--rebuild", action="store_true",
+                   help="move the warehouse file aside (kept as WAREHOUSE.moved-TIME) and rebuild "
+                   "it from the exports, e.g. after it was reported corrupt")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     p.set_defaults(func=run)
 
@@ -278,6 +311,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"followthrough build: postmortem folder {settings.postmortems} does not exist",
               file=sys.stderr)
         return 2
-    summary = build(settings, force=args.force, listener=StepProgress(Progress()))
-    print("\n".join(summary.lines()))
+    notes: list[str] = []
+    try:
+        with building(settings.warehouse):
+            moved = move_aside(settings.warehouse) if args.rebuild else None
+            if moved is not None:
+                print(f"moved {settings.warehouse} aside to {moved}", file=sys.stderr)
+            summary = build(settings, force=args.force or args.rebuild,
+                            listener=StepProgress(Progress()))
+            if moved is not None:
+                notes.append(_carry_outbox(moved, settings.warehouse))
+    except Exception as exc:
+        problem = warehouse_problem(exc, settings.warehouse)
+        if problem is None:
+            raise
+        print(f"followthrough build: {problem}", file=sys.stderr)
+        return 1
+    print("\n".join(summary.lines() + notes))
     return 0
