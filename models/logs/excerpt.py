@@ -29,9 +29,12 @@ import polars as pl
 
 from models.logs.line_features import (
     PREFILTER,
+    clean_series_expr,
     feature_frame,
     feature_matrix,
     lines_frame,
+    logs_frame,
+    shown_overwritten,
 )
 from models.logs.lines import (
     BINARY_SNIFF_BYTES,
@@ -92,14 +95,11 @@ def _masked_keys(cleaned: pl.Series) -> pl.Series:
 
 
 def _batch_keys(batch: LineBatch) -> pl.Series:
-    frame = feature_frame_light(lines_frame([batch]))
-    return _masked_keys(frame)
+    return _masked_keys(feature_frame_light(lines_frame([batch])))
 
 
 def feature_frame_light(frame: pl.DataFrame) -> pl.Series:
     """Cleaned text of a frame of lines (what passing-log keys are computed from)."""
-    from models.logs.line_features import clean_series_expr
-
     return frame.select(clean_series_expr(pl.col("t"))).to_series()
 
 
@@ -133,6 +133,31 @@ def _keys_of_batches(batches: Iterable[LineBatch]) -> set[int]:
     for batch in batches:
         keys.update(_batch_keys(batch).to_list())
     return keys
+
+
+def _passing_key_frame(passing: list[list[LineBatch] | None]) -> pl.DataFrame | None:
+    """`(g, k)`: the masked-line hashes of log g's passing log, for all logs in one pass.
+
+    Each batch is redacted on its own, as `_keys_of_batches` does, so the keys are the same.
+    """
+    owners = [g for g, batches in enumerate(passing) for _ in (batches or ())]
+    if not owners:
+        return None
+    frame = logs_frame([[b] for batches in passing for b in (batches or ())])
+    keys = _masked_keys(feature_frame_light(frame))
+    owner = pl.Series("g", owners, dtype=pl.Int32).gather(frame["g"])
+    return pl.DataFrame({"g": owner, "k": keys}).unique()
+
+
+def _seen(feats: pl.DataFrame, known: pl.DataFrame | None) -> np.ndarray | None:
+    """Rows of `feats` whose masked line also occurs in the passing log of their log."""
+    if known is None:
+        return None
+    rows = pl.DataFrame({"g": feats["g"], "k": _masked_keys(feats["c"])}).with_row_index("i")
+    hit = rows.join(known, on=["g", "k"], how="semi")["i"].to_numpy()
+    seen = np.zeros(feats.height, dtype=bool)
+    seen[hit] = True
+    return seen
 
 
 class _Pool:
@@ -169,7 +194,8 @@ class _Pool:
         self.tail_lines = POOL_LINES
 
     def _screen(self, batch: LineBatch) -> None:
-        hits = (batch.text.str.contains(PREFILTER) & ~batch.overwritten).arg_true()
+        ov = shown_overwritten(batch.text, batch.overwritten)
+        hits = (batch.text.str.contains(PREFILTER) & ~ov).arg_true()
         if hits.len() == 0:
             return
         hits = hits.tail(_EARLY_HITS_PER_BATCH).cast(pl.Int64)
@@ -180,8 +206,8 @@ class _Pool:
             .sort()
         )
         near = near.filter((near >= 0) & (near < size))
-        sub = LineBatch(0, batch.text.gather(near), batch.overwritten.gather(near))
-        frame = lines_frame([sub], total=self.total).with_columns(
+        sub = LineBatch(0, batch.text.gather(near), ov.gather(near))
+        frame = lines_frame([sub], total=self.total, settled=True).with_columns(
             (near + batch.first).cast(pl.Int64).alias("n")
         )
         # Runs of consecutive line numbers are the windows.
@@ -286,34 +312,29 @@ def _with_context(chosen: list[int], eligible: np.ndarray, max_lines: int) -> tu
 
 def _excerpts(
     frame: pl.DataFrame,
-    known: list[set[int] | None],
+    logs: int,
     max_lines: int,
     ranker: Ranker,
+    known: pl.DataFrame | None = None,
 ) -> list[Excerpt]:
-    """Score and excerpt every log (`g` = 0..len(known)-1) of a frame of pool lines."""
+    """Score and excerpt every log (`g` = 0..logs-1) of a frame of pool lines: one feature pass
+    and one model evaluation for all of them. `known`: passing-log keys (`_passing_key_frame`)."""
     feats = feature_frame(frame)
     prob_plain = ranker.probability(feature_matrix(feats))
     prob = prob_plain
-    with_pass = [g for g, k in enumerate(known) if k is not None]
-    if with_pass:
+    seen = _seen(feats, known)
+    if seen is not None:
         # Lines that also occur (masked) in the passing log are routine: they keep a fraction
         # of their probability, so what is new in the failing run ranks first.
-        keys = _masked_keys(feats["c"]).to_numpy()
-        g_col = feats["g"].to_numpy()
-        prob = prob_plain.copy()
-        for g in with_pass:
-            rows = np.flatnonzero(g_col == g)
-            known_g = np.fromiter(known[g] or (), dtype=np.uint64)
-            seen = np.isin(keys[rows], known_g)
-            prob[rows[seen]] *= KNOWN_FACTOR
+        prob = np.where(seen, prob_plain * KNOWN_FACTOR, prob_plain)
     eligible = _eligible(feats)
     seedable = _seedable(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()
     totals = feats["total"].to_numpy()
-    bounds = np.searchsorted(feats["g"].to_numpy(), np.arange(len(known) + 1))
+    bounds = np.searchsorted(feats["g"].to_numpy(), np.arange(logs + 1))
     out = []
-    for g in range(len(known)):
+    for g in range(logs):
         a, b = bounds[g], bounds[g + 1]
         if a == b:
             out.append(Excerpt((), 0, ("empty log",)))
@@ -340,7 +361,13 @@ def _run(
         pool.feed(batch)
     if pool.total == 0:
         return Excerpt((), 0, ("empty log",))
-    return _excerpts(pool.frame(), [known], max_lines, ranker)[0]
+    keys = None
+    if known is not None:
+        keys = pl.DataFrame(
+            {"g": pl.Series([0] * len(known), dtype=pl.Int32),
+             "k": pl.Series(sorted(known), dtype=pl.UInt64)}
+        )
+    return _excerpts(pool.frame(), 1, max_lines, ranker, keys)[0]
 
 
 def _check(max_lines: int) -> None:
@@ -362,29 +389,32 @@ def excerpt_many(
 ) -> list[Excerpt]:
     """Excerpt many in-memory logs (each with an optional passing log) in one vectorised pass.
 
-    Gives the same result as `excerpt` on each log; scoring the lines of all logs together
-    saves the per-call overhead that dominates for the typical small CI log.
+    Gives the same result as `excerpt` on each log. The lines of all small logs form one frame
+    (log id `g`): one redaction call, one feature pass, one model evaluation and one passing-log
+    join for the whole batch, so the per-call overhead of polars and numpy is paid once, not
+    once per log. Logs longer than the pool are streamed one at a time as `excerpt` does.
     """
     _check(max_lines)
     out: list[Excerpt | None] = [None] * len(items)
-    frames: list[pl.DataFrame] = []
-    known: list[set[int] | None] = []
+    small: list[list[LineBatch]] = []
+    passing_of: list[list[LineBatch] | None] = []
     where: list[int] = []
     for i, (text, passing) in enumerate(items):
         batches = list(iter_text_batches(text))
-        keys = _keys_of_batches(iter_text_batches(passing)) if passing is not None else None
         lines = sum(len(b) for b in batches)
         if lines > POOL_LINES:
+            keys = _keys_of_batches(iter_text_batches(passing)) if passing is not None else None
             out[i] = _run(batches, keys, max_lines)
         elif lines == 0:
             out[i] = Excerpt((), 0, ("empty log",))
         else:
-            frames.append(lines_frame(batches, g=len(where)))
-            known.append(keys)
+            small.append(batches)
+            passing_of.append(list(iter_text_batches(passing)) if passing is not None else None)
             where.append(i)
-    if frames:
-        for i, ex in zip(where, _excerpts(pl.concat(frames), known, max_lines, default_ranker()),
-                         strict=True):
+    if small:
+        done = _excerpts(logs_frame(small), len(small), max_lines, default_ranker(),
+                         _passing_key_frame(passing_of))
+        for i, ex in zip(where, done, strict=True):
             out[i] = ex
     return [ex for ex in out if ex is not None]
 

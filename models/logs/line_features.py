@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from models.logs.lines import _ANSI, _CI_PREFIX, LineBatch
-from models.logs.redact import redact_many
+from models.logs.redact import HINT, redact_many
 
 # Flags: name -> Rust-regex (polars) pattern, matched on the cleaned line.
 FLAGS: dict[str, str] = {
@@ -103,6 +103,11 @@ _BOILER = ("licence", "sudoers", "listing", "error_filename", "script_like")
 # The job's own end: after it come only post-job cleanup steps.
 _JOB_END = r"Process completed with exit code [1-9]|^Done\. Your build exited with|^ERROR: Job failed"
 _EXIT = ("travis_cmd_exit", "build_exit", "gh_error", "exit_nonzero")
+# A command's own end marker, whatever its status: it closes one command's output block.
+_CMD_END = (
+    r"^The command \".*\" (?:exited|failed) with \d+|Process completed with exit code \d+"
+    r"|(?i)exit(?:ed)? (?:with )?(?:code|status):? ?\d+\b"
+)
 _BIG = 1e6
 
 
@@ -129,6 +134,25 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col("s").str.len_chars() == 0).alias("blank"),
         pl.col("c").str.contains(_JOB_END).alias("job_end"),
         pl.col("c").str.len_chars().alias("len"),
+        pl.col("c").str.contains(_CMD_END).alias("cmd_end"),
+    )
+    # Command blocks: the output up to and including a command's end marker. A block whose
+    # marker reports a non-zero status is where a failure is stated.
+    lf = lf.with_columns(
+        (_over(pl.col("cmd_end").cast(pl.Int32).cum_sum()) - pl.col("cmd_end").cast(pl.Int32))
+        .alias("_blk"),
+    )
+    blk = ("g", "_blk")
+    lf = lf.with_columns(
+        pl.when(pl.col("cmd_end").any().over(blk))
+        .then(pl.col("exit_mark").filter(pl.col("cmd_end")).first().over(blk).cast(pl.Float64))
+        .otherwise(0.5).alias("blk_bad"),
+        pl.len().over(blk).alias("blk_lines"),
+        (pl.col("n").rank("ordinal").over(blk) - 1).alias("blk_from_start"),
+        pl.col("err").cast(pl.Int32).cum_sum().over(blk).alias("blk_err_before"),
+        (pl.col("err").cast(pl.Int32).sum().over(blk)
+         - pl.col("err").cast(pl.Int32).cum_sum().over(blk)).alias("blk_err_after"),
+        pl.col("err").cast(pl.Int32).sum().over(blk).alias("blk_errs"),
     )
     lf = lf.with_columns(
         # The last exit marker: the command whose failure ended the build.
@@ -153,6 +177,7 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
     total = pl.col("total").cast(pl.Float64)
     lf = lf.with_columns(
         (total - n).alias("from_end"),
+        (pl.col("blk_lines") - 1 - pl.col("blk_from_start")).alias("blk_to_end"),
         (n / total).alias("rel_pos"),
         (last_exit - n).alias("to_exit"),
         (n - last_cmd).alias("from_last_cmd"),
@@ -205,6 +230,8 @@ NUMERIC = (
     "from_end", "rel_pos", "to_exit", "from_last_cmd", "last_cmd_lines", "to_last_err", "from_first_err",
     "from_cmd", "from_prev_err", "to_next_err", "from_blank", "to_blank", "err_w2", "err_w5",
     "err_w15", "licence_w4", "script_w4", "install_w4", "err_lines", "len", "indent", "_repeat",
+    "blk_bad", "blk_lines", "blk_from_start", "blk_to_end", "blk_err_before", "blk_err_after",
+    "blk_errs",
 )
 BOOLEAN = (
     *FLAGS, "err", "exit_mark", "blank", "in_last_cmd", "in_fold", "prev_err", "next_err",
@@ -213,7 +240,8 @@ BOOLEAN = (
 _LOGGED = {
     "from_end", "to_exit", "from_last_cmd", "last_cmd_lines", "to_last_err", "from_first_err", "from_cmd",
     "from_prev_err", "to_next_err", "from_blank", "to_blank", "err_lines", "len", "indent",
-    "_repeat",
+    "_repeat", "blk_lines", "blk_from_start", "blk_to_end", "blk_err_before", "blk_err_after",
+    "blk_errs",
 }
 FEATURE_NAMES: tuple[str, ...] = (
     *NUMERIC, *BOOLEAN, "alpha_frac", "digit_frac",
@@ -235,25 +263,88 @@ def feature_matrix(feats: pl.DataFrame) -> np.ndarray:
     return np.column_stack(cols).astype(np.float32)
 
 
-def lines_frame(batches: list[LineBatch], g: int = 0, total: int | None = None) -> pl.DataFrame:
-    """Frame of one log's lines (redacted here, before anything else looks at them)."""
+def shown_overwritten(text: pl.Series, ov: pl.Series, g: pl.Series | None = None) -> pl.Series:
+    """`ov` cleared where nothing overwrites the segment: the next segment is empty.
+
+    A line ended by `\\r\\r\\n` (macOS Travis images, PowerShell hosts) splits into its text,
+    ended by a lone carriage return, and an empty segment; a terminal shows the text, so it is
+    content, not a progress update. With `g` (log ids), the next line must be of the same log.
+    """
+    nxt = text.shift(-1).str.len_bytes() == 0
+    if g is not None:
+        nxt = nxt & (g.shift(-1) == g)
+    return ov & ~nxt.fill_null(False)
+
+
+def _redact_logs(text: pl.Series, sizes: list[int]) -> pl.Series:
+    """`redact_many` of each log, computed for many logs at once.
+
+    Redaction keeps state from line to line (an open private-key block), so each log is
+    redacted on its own; a log with no line matching the redaction pre-filter (`HINT`, one
+    vectorised pass over all logs) has nothing to redact and is not visited at all.
+    """
+    size = np.asarray(sizes, dtype=np.int64)
+    hit = text.str.contains(HINT).fill_null(False).to_numpy()
+    owner = np.repeat(np.arange(size.size), size)
+    flagged = np.flatnonzero(np.bincount(owner[hit], minlength=size.size))
+    if not flagged.size:
+        return text
+    ends = np.cumsum(size)
+    rows: list[int] = []
+    new: list[str] = []
+    for k in flagged:
+        a, b = int(ends[k] - size[k]), int(ends[k])
+        rows.extend(range(a, b))
+        new.extend(redact_many(text.slice(a, b - a).to_list()))
+    return text.clone().scatter(pl.Series(rows, dtype=pl.UInt32), pl.Series(new, dtype=pl.String))
+
+
+_SCHEMA = {"g": pl.Int32, "n": pl.Int64, "t": pl.String, "ov": pl.Boolean, "total": pl.Int64}
+
+
+def logs_frame(logs: list[list[LineBatch]], totals: list[int] | None = None) -> pl.DataFrame:
+    """Frame of many logs' lines, log `i` as `g` = i (redacted here, before anything else
+    looks at them): one redaction call and one frame for a whole batch of logs."""
+    sizes = [sum(len(b) for b in batches) for batches in logs]
+    flat = [b for batches in logs for b in batches if len(b)]
+    if not flat:
+        return pl.DataFrame(schema=_SCHEMA)
+    text = pl.concat([b.text for b in flat])
+    lasts = [batches[-1].first + len(batches[-1]) - 1 if batches else 0 for batches in logs]
+    ends = totals if totals is not None else lasts
+    g = pl.Series("g", np.repeat(np.arange(len(logs), dtype=np.int32), sizes))
+    n = pl.concat([pl.int_range(b.first, b.first + len(b), eager=True) for b in flat])
+    return pl.DataFrame(
+        {
+            "g": g,
+            "n": n.cast(pl.Int64),
+            "t": _redact_logs(text, sizes),
+            "ov": shown_overwritten(text, pl.concat([b.overwritten for b in flat]), g),
+            "total": pl.Series(np.repeat(np.asarray(ends, dtype=np.int64), sizes)),
+        }
+    )
+
+
+def lines_frame(
+    batches: list[LineBatch], g: int = 0, total: int | None = None, settled: bool = False
+) -> pl.DataFrame:
+    """Frame of one log's lines (see `logs_frame`). `settled`: the batches' `ov` already went
+    through `shown_overwritten` (rows gathered from a longer run of lines)."""
     if not batches:
-        return pl.DataFrame(
-            schema={"g": pl.Int32, "n": pl.Int64, "t": pl.String, "ov": pl.Boolean,
-                    "total": pl.Int64}
-        )
+        return pl.DataFrame(schema=_SCHEMA)
     text = pl.concat([b.text for b in batches])
     ov = pl.concat([b.overwritten for b in batches])
     n = pl.concat([pl.int_range(b.first, b.first + len(b), eager=True) for b in batches])
     last = batches[-1].first + len(batches[-1]) - 1
+    size = text.len()
     return pl.DataFrame(
         {
-            "g": pl.Series([g], dtype=pl.Int32).extend_constant(g, text.len() - 1),
+            "g": pl.Series([g], dtype=pl.Int32).extend_constant(g, size - 1),
             "n": n.cast(pl.Int64),
-            "t": pl.Series(redact_many(text.to_list()), dtype=pl.String),
-            "ov": ov,
+            "t": _redact_logs(text, [size]),
+            "ov": ov if settled else shown_overwritten(text, ov),
             "total": pl.Series([total or last], dtype=pl.Int64).extend_constant(
-                total or last, text.len() - 1
+                total or last, size - 1
             ),
         }
     )
