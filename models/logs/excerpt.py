@@ -153,7 +153,11 @@ def _seen(feats: pl.DataFrame, known: pl.DataFrame | None) -> np.ndarray | None:
     """Rows of `feats` whose masked line also occurs in the passing log of their log."""
     if known is None:
         return None
-    rows = pl.DataFrame({"g": feats["g"], "k": _masked_keys(feats["c"])}).with_row_index("i")
+    rows = (
+        feats.select("g", "c").with_row_index("i")
+        .filter(pl.col("g").is_in(known["g"].unique().implode()))
+    )
+    rows = rows.with_columns(_masked_keys(rows["c"]).alias("k"))
     hit = rows.join(known, on=["g", "k"], how="semi")["i"].to_numpy()
     seen = np.zeros(feats.height, dtype=bool)
     seen[hit] = True
@@ -310,6 +314,50 @@ def _with_context(chosen: list[int], eligible: np.ndarray, max_lines: int) -> tu
     return sorted(have), extra
 
 
+def _command_left(feats: pl.DataFrame) -> np.ndarray:
+    """Per row: lines after it in its command block, when the block ends with a command's end
+    marker (`The command "…" exited with N.`, `exit code N`, …); 0 otherwise."""
+    marked = feats["blk_bad"].to_numpy() != 0.5
+    return np.where(marked, feats["blk_to_end"].to_numpy(), 0)
+
+
+def _to_command_end(
+    chosen: list[int], extra: set[int], prob: np.ndarray, eligible: np.ndarray, left: np.ndarray,
+    max_lines: int,
+) -> tuple[list[int], set[int]]:
+    """Budget left after the windows and their context goes to the rest of the best window's
+    command output, up to that command's end marker: what a failing command prints after its
+    first error (a summary, the failed targets, the status) reads as one block with it. Only
+    blocks closed by an end marker run on, so the budget stays a ceiling elsewhere; the lines
+    added are context."""
+    if not chosen or len(chosen) >= max_lines:
+        return chosen, extra
+    have = set(chosen)
+    idx = np.flatnonzero(eligible)
+    best = max(chosen, key=lambda r: prob[r])
+    hi = int(np.searchsorted(idx, best))
+    while hi + 1 < idx.size and int(idx[hi + 1]) in have:
+        hi += 1
+    while len(have) < max_lines and hi + 1 < idx.size and left[int(idx[hi])] > 0:
+        hi += 1
+        row = int(idx[hi])
+        if row not in have:
+            have.add(row)
+            extra.add(row)
+    return sorted(have), extra
+
+
+def pick_lines(
+    prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, left: np.ndarray, max_lines: int
+) -> tuple[list[int], set[int]]:
+    """Rows of one log's excerpt and the subset shown as context: windows around the best
+    lines (`ranker.select`), the lines around each window, then the best window's command
+    output up to its end marker. Training evaluates its folds with this same function."""
+    core = _choose(prob, eligible, max_lines, seedable)
+    chosen, extra = _with_context(core, eligible, max_lines)
+    return _to_command_end(chosen, extra, prob, eligible, left, max_lines)
+
+
 def _excerpts(
     frame: pl.DataFrame,
     logs: int,
@@ -329,6 +377,7 @@ def _excerpts(
         prob = np.where(seen, prob_plain * KNOWN_FACTOR, prob_plain)
     eligible = _eligible(feats)
     seedable = _seedable(feats)
+    left = _command_left(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()
     totals = feats["total"].to_numpy()
@@ -339,8 +388,7 @@ def _excerpts(
         if a == b:
             out.append(Excerpt((), 0, ("empty log",)))
             continue
-        core = _choose(prob[a:b], eligible[a:b], max_lines, seedable[a:b])
-        chosen, extra = _with_context(core, eligible[a:b], max_lines)
+        chosen, extra = pick_lines(prob[a:b], eligible[a:b], seedable[a:b], left[a:b], max_lines)
         lines = tuple(
             ExcerptLine(
                 int(ns[a + i]), texts[a + i], i in extra or bool(prob[a + i] < _CONTEXT_BELOW)

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from models.logs.lines import _ANSI, _CI_PREFIX, LineBatch
-from models.logs.redact import HINT, redact_many
+from models.logs.redact import HINT, redact_series
 
 # Flags: name -> Rust-regex (polars) pattern, matched on the cleaned line.
 FLAGS: dict[str, str] = {
@@ -277,7 +277,7 @@ def shown_overwritten(text: pl.Series, ov: pl.Series, g: pl.Series | None = None
 
 
 def _redact_logs(text: pl.Series, sizes: list[int]) -> pl.Series:
-    """`redact_many` of each log, computed for many logs at once.
+    """`redact_series` of each log, computed for many logs at once.
 
     Redaction keeps state from line to line (an open private-key block), so each log is
     redacted on its own; a log with no line matching the redaction pre-filter (`HINT`, one
@@ -290,13 +290,14 @@ def _redact_logs(text: pl.Series, sizes: list[int]) -> pl.Series:
     if not flagged.size:
         return text
     ends = np.cumsum(size)
-    rows: list[int] = []
-    new: list[str] = []
+    parts: list[pl.Series] = []
+    done = 0
     for k in flagged:
         a, b = int(ends[k] - size[k]), int(ends[k])
-        rows.extend(range(a, b))
-        new.extend(redact_many(text.slice(a, b - a).to_list()))
-    return text.clone().scatter(pl.Series(rows, dtype=pl.UInt32), pl.Series(new, dtype=pl.String))
+        parts += [text.slice(done, a - done), redact_series(text.slice(a, b - a))]
+        done = b
+    parts.append(text.slice(done))
+    return pl.concat(parts)
 
 
 _SCHEMA = {"g": pl.Int32, "n": pl.Int64, "t": pl.String, "ov": pl.Boolean, "total": pl.Int64}
