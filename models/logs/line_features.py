@@ -136,8 +136,10 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("c").str.len_chars().alias("len"),
         pl.col("c").str.contains(_CMD_END).alias("cmd_end"),
     )
-    # Command blocks: the output up to and including a command's end marker. A block whose
-    # marker reports a non-zero status is where a failure is stated.
+    # Command blocks: the output up to and including a command's end marker (`blk_bad`: 1 when
+    # the marker reports a failure, 0 for success, 0.5 for a block no marker closes). Selection
+    # uses them to run an excerpt on to its command's end; the model does not (as features they
+    # lowered held-out recall on ci-log-breakages and made short synthetic logs rank worse).
     lf = lf.with_columns(
         (_over(pl.col("cmd_end").cast(pl.Int32).cum_sum()) - pl.col("cmd_end").cast(pl.Int32))
         .alias("_blk"),
@@ -147,12 +149,7 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("cmd_end").any().over(blk))
         .then(pl.col("exit_mark").filter(pl.col("cmd_end")).first().over(blk).cast(pl.Float64))
         .otherwise(0.5).alias("blk_bad"),
-        pl.len().over(blk).alias("blk_lines"),
-        (pl.col("n").rank("ordinal").over(blk) - 1).alias("blk_from_start"),
-        pl.col("err").cast(pl.Int32).cum_sum().over(blk).alias("blk_err_before"),
-        (pl.col("err").cast(pl.Int32).sum().over(blk)
-         - pl.col("err").cast(pl.Int32).cum_sum().over(blk)).alias("blk_err_after"),
-        pl.col("err").cast(pl.Int32).sum().over(blk).alias("blk_errs"),
+        (pl.len().over(blk) - pl.col("n").rank("ordinal").over(blk)).alias("blk_to_end"),
     )
     lf = lf.with_columns(
         # The last exit marker: the command whose failure ended the build.
@@ -177,7 +174,6 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
     total = pl.col("total").cast(pl.Float64)
     lf = lf.with_columns(
         (total - n).alias("from_end"),
-        (pl.col("blk_lines") - 1 - pl.col("blk_from_start")).alias("blk_to_end"),
         (n / total).alias("rel_pos"),
         (last_exit - n).alias("to_exit"),
         (n - last_cmd).alias("from_last_cmd"),
@@ -230,8 +226,6 @@ NUMERIC = (
     "from_end", "rel_pos", "to_exit", "from_last_cmd", "last_cmd_lines", "to_last_err", "from_first_err",
     "from_cmd", "from_prev_err", "to_next_err", "from_blank", "to_blank", "err_w2", "err_w5",
     "err_w15", "licence_w4", "script_w4", "install_w4", "err_lines", "len", "indent", "_repeat",
-    "blk_bad", "blk_lines", "blk_from_start", "blk_to_end", "blk_err_before", "blk_err_after",
-    "blk_errs",
 )
 BOOLEAN = (
     *FLAGS, "err", "exit_mark", "blank", "in_last_cmd", "in_fold", "prev_err", "next_err",
@@ -240,8 +234,7 @@ BOOLEAN = (
 _LOGGED = {
     "from_end", "to_exit", "from_last_cmd", "last_cmd_lines", "to_last_err", "from_first_err", "from_cmd",
     "from_prev_err", "to_next_err", "from_blank", "to_blank", "err_lines", "len", "indent",
-    "_repeat", "blk_lines", "blk_from_start", "blk_to_end", "blk_err_before", "blk_err_after",
-    "blk_errs",
+    "_repeat",
 }
 FEATURE_NAMES: tuple[str, ...] = (
     *NUMERIC, *BOOLEAN, "alpha_frac", "digit_frac",

@@ -15,7 +15,9 @@ from models.logs.line_features import (
 from models.logs.lines import iter_text_batches
 from models.logs.redact import redact_many
 
-PEM_OPEN = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+PEM_OPEN = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+)
 
 
 def _frame(text: str) -> pl.DataFrame:
@@ -54,7 +56,7 @@ def test_logs_frame_equals_one_frame_per_log_and_redacts_each_log_alone() -> Non
     second = many.filter(pl.col("g") == 1)["t"].to_list()
     assert second[0] == "error: next log"  # the open key of log 0 does not spill over
     assert "[REDACTED:github_token]" in second[1]
-    for g, text in enumerate(texts):
+    for g in range(len(texts)):
         want = redact_many(pl.concat([b.text for b in logs[g]]).to_list())
         assert many.filter(pl.col("g") == g)["t"].to_list() == want
     assert many["total"].to_list() == [3, 3, 3, 2, 2, 4, 4, 4, 4, 2, 2]
@@ -66,14 +68,11 @@ def test_command_blocks_tell_the_failing_command_from_the_passing_ones() -> None
         "$ make test\nerror: test_x failed\nmore output\nThe command \"make test\" exited with 2.\n"
         "$ after\nbye\n"
     )
-    feats = feature_frame(_frame(log)).select(
-        "c", "blk_bad", "blk_lines", "blk_from_start", "blk_to_end", "blk_errs"
-    )
+    feats = feature_frame(_frame(log)).select("c", "blk_bad", "blk_to_end")
     rows = {r["c"]: r for r in feats.iter_rows(named=True)}
     assert rows["lint: 0 errors"]["blk_bad"] == 0.0
     assert rows["error: test_x failed"]["blk_bad"] == 1.0
-    assert rows["error: test_x failed"]["blk_errs"] == 1
-    assert rows["error: test_x failed"]["blk_from_start"] == 1
     assert rows["error: test_x failed"]["blk_to_end"] == 2
+    assert rows['The command "make test" exited with 2.']["blk_to_end"] == 0
     assert rows["bye"]["blk_bad"] == 0.5  # no end marker after it: unknown
     assert feature_matrix(feature_frame(_frame(log))).shape == (9, len(FEATURE_NAMES))
