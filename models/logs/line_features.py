@@ -117,11 +117,14 @@ def _over(expr: pl.Expr) -> pl.Expr:
 
 def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Add `c` (cleaned text) and every feature column to a frame of lines (see module doc)."""
-    lf = frame.lazy().with_columns(clean_series_expr(pl.col("t")).alias("c"))
-    lf = lf.with_columns(
+    lines = frame.with_columns(clean_series_expr(pl.col("t")).alias("c"))
+    # The text flags are the costly part and depend on the text alone: computed once per
+    # distinct line (CI logs repeat many lines) and joined back in line order.
+    shapes = lines.select(pl.col("c").unique()).with_columns(
         pl.col("c").str.strip_chars().alias("s"),
         *[pl.col("c").str.contains(p).fill_null(False).alias(k) for k, p in FLAGS.items()],
     )
+    lf = lines.lazy().join(shapes.lazy(), on="c", how="left", maintain_order="left")
     # Failure words inside boiler-plate (licence, sudoers, listings, echoed scripts) do not
     # count as error lines for the block and distance features.
     boiler = pl.any_horizontal([pl.col(k) for k in _BOILER])
