@@ -368,14 +368,16 @@ def _excerpts(
     """Score and excerpt every log (`g` = 0..logs-1) of a frame of pool lines: one feature pass
     and one model evaluation for all of them. `known`: passing-log keys (`_passing_key_frame`)."""
     feats = feature_frame(frame)
-    prob_plain = ranker.probability(feature_matrix(feats))
+    eligible = _eligible(feats)
+    # Only lines an excerpt may show are scored: nothing reads the others' probability.
+    prob_plain = np.zeros(feats.height)
+    prob_plain[eligible] = ranker.probability(feature_matrix(feats.filter(pl.Series(eligible))))
     prob = prob_plain
     seen = _seen(feats, known)
     if seen is not None:
         # Lines that also occur (masked) in the passing log are routine: they keep a fraction
         # of their probability, so what is new in the failing run ranks first.
         prob = np.where(seen, prob_plain * KNOWN_FACTOR, prob_plain)
-    eligible = _eligible(feats)
     seedable = _seedable(feats)
     left = _command_left(feats)
     texts = feats["c"].to_list()
