@@ -9,7 +9,8 @@ Run: .venv/bin/python benchmarks/train_excerpt_ranker.py [--folds 5]
 2. Cross-validation grouped by repository over both sets (no repository is in both the training
    and the test part of a fold): LogChunks chunk recall and ci-log-breakages marked-line recall
    (with and without the passing log) of a 40-line excerpt chosen by `models.logs.excerpt`'s
-   selection step from out-of-fold scores, next to the last-40-lines baseline.
+   selection step (`pick_lines`) from out-of-fold scores, next to the last-40-lines baseline,
+   and LogChunks recall per repository (the five worst go into the provenance).
 3. The final model is fitted on all logs and written as JSON (tree node arrays, no pickle) with
    its provenance: data, date, scikit-learn version and the cross-validated figures; the JSON
    trees are checked against scikit-learn's own probabilities before writing.
