@@ -440,7 +440,7 @@ def excerpt_many(
     """Excerpt many in-memory logs (each with an optional passing log) in one vectorised pass.
 
     Gives the same result as `excerpt` on each log. The lines of all small logs form one frame
-    (log id `g`): one redaction call, one feature pass, one model evaluation and one passing-log
+    (log id `g`): one redaction pre-filter, one feature pass, one model evaluation and one passing-log
     join for the whole batch, so the per-call overhead of polars and numpy is paid once, not
     once per log. Logs longer than the pool are streamed one at a time as `excerpt` does.
     """

@@ -301,7 +301,7 @@ _SCHEMA = {"g": pl.Int32, "n": pl.Int64, "t": pl.String, "ov": pl.Boolean, "tota
 
 def logs_frame(logs: list[list[LineBatch]], totals: list[int] | None = None) -> pl.DataFrame:
     """Frame of many logs' lines, log `i` as `g` = i (redacted here, before anything else
-    looks at them): one redaction call and one frame for a whole batch of logs."""
+    looks at them): one redaction pre-filter pass and one frame for a whole batch of logs."""
     sizes = [sum(len(b) for b in batches) for batches in logs]
     flat = [b for batches in logs for b in batches if len(b)]
     if not flat:
