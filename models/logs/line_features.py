@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from models.logs.lines import _ANSI, _CI_PREFIX, LineBatch
-from models.logs.redact import HINT, redact_series
+from models.logs.redact import HINT, opens_key_block, redact_series
 
 # Flags: name -> Rust-regex (polars) pattern, matched on the cleaned line.
 FLAGS: dict[str, str] = {
@@ -275,10 +275,14 @@ def shown_overwritten(text: pl.Series, ov: pl.Series, g: pl.Series | None = None
 def _redact_logs(text: pl.Series, sizes: list[int]) -> pl.Series:
     """`redact_series` of each log, computed for many logs at once.
 
-    Redaction keeps state from line to line (an open private-key block), so each log is
-    redacted on its own; a log with no line matching the redaction pre-filter (`HINT`, one
-    vectorised pass over all logs) has nothing to redact and is not visited at all.
+    Redaction keeps state from line to line only inside a private-key block. When no line of
+    the batch can open one (`opens_key_block`, one vectorised check), lines are judged alone
+    and the whole batch is redacted in one call. Otherwise each log is redacted on its own (a
+    key left open at the end of one log must not swallow the next); a log with no line
+    matching the redaction pre-filter (`HINT`) has nothing to redact and is not visited.
     """
+    if not opens_key_block(text):
+        return redact_series(text)
     size = np.asarray(sizes, dtype=np.int64)
     hit = text.str.contains(HINT).fill_null(False).to_numpy()
     owner = np.repeat(np.arange(size.size), size)
