@@ -434,6 +434,54 @@ def excerpt(
     return _run(iter_text_batches(text), known, max_lines)
 
 
+def _line_count(text: str) -> int:
+    """Lines of a text ending with a line break, as the line reader numbers them."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _split_many(texts: list[str]) -> list[list[LineBatch]]:
+    """The lines of many in-memory logs, exactly as `iter_text_batches` gives them for each.
+
+    A text shorter than one chunk that ends with a line break is one batch of complete lines,
+    so the concatenation of such texts splits into exactly their lines one after the other:
+    one split per group of up to `CHUNK_BYTES` characters, then each log's rows are sliced
+    out (numbered from 1). Other texts are split on their own.
+    """
+    out: list[list[LineBatch]] = [[] for _ in texts]
+    group: list[int] = []
+    size = 0
+    for i, t in enumerate(texts):
+        if not t:
+            continue
+        if not t.endswith("\n") or len(t) >= CHUNK_BYTES:
+            out[i] = list(iter_text_batches(t))
+            continue
+        if size + len(t) > CHUNK_BYTES:
+            _split_group(texts, group, out)
+            group, size = [], 0
+        group.append(i)
+        size += len(t)
+    _split_group(texts, group, out)
+    return out
+
+
+def _split_group(texts: list[str], group: list[int], out: list[list[LineBatch]]) -> None:
+    if not group:
+        return
+    batches = list(iter_text_batches("".join(texts[i] for i in group)))
+    text = pl.concat([b.text for b in batches])
+    ov = pl.concat([b.overwritten for b in batches])
+    sizes = [_line_count(texts[i]) for i in group]
+    if sum(sizes) != text.len():  # the line reader counts differently: split one by one
+        for i in group:
+            out[i] = list(iter_text_batches(texts[i]))
+        return
+    at = 0
+    for i, size in zip(group, sizes, strict=True):
+        out[i] = [LineBatch(1, text.slice(at, size), ov.slice(at, size))]
+        at += size
+
+
 def excerpt_many(
     items: list[tuple[str, str | None]], *, max_lines: int = DEFAULT_MAX_LINES
 ) -> list[Excerpt]:
@@ -449,17 +497,19 @@ def excerpt_many(
     small: list[list[LineBatch]] = []
     passing_of: list[list[LineBatch] | None] = []
     where: list[int] = []
-    for i, (text, passing) in enumerate(items):
-        batches = list(iter_text_batches(text))
+    split = iter(_split_many([t for t, _ in items] + [p for _, p in items if p is not None]))
+    failing = [next(split) for _ in items]
+    for i, ((_, passing), batches) in enumerate(zip(items, failing, strict=True)):
+        pass_batches = next(split) if passing is not None else None
         lines = sum(len(b) for b in batches)
         if lines > POOL_LINES:
-            keys = _keys_of_batches(iter_text_batches(passing)) if passing is not None else None
+            keys = _keys_of_batches(pass_batches) if pass_batches is not None else None
             out[i] = _run(batches, keys, max_lines)
         elif lines == 0:
             out[i] = Excerpt((), 0, ("empty log",))
         else:
             small.append(batches)
-            passing_of.append(list(iter_text_batches(passing)) if passing is not None else None)
+            passing_of.append(pass_batches)
             where.append(i)
     if small:
         done = _excerpts(logs_frame(small), len(small), max_lines, default_ranker(),

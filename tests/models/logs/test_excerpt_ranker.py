@@ -301,3 +301,23 @@ def test_malformed_child_index_is_named() -> None:
     }
     with pytest.raises(ValueError, match=r"r\.json: malformed excerpt ranker: .*outside"):
         from_json(data, "r.json")
+
+
+def test_many_logs_split_at_once_give_each_log_its_own_lines() -> None:
+    from models.logs.excerpt import _split_many
+
+    rng = random.Random(5)
+    parts = ["a", "bb", "\r", "\n", "\r\n", "x" * 2500, "é", "error: x", "\r\r\n"]
+    texts = ["".join(rng.choice(parts) for _ in range(rng.randint(0, 40))) for _ in range(400)]
+    texts += ["", "\n", "\r\n", "only\r", "tail without break"]
+
+    def lines(batches: list) -> list:
+        return [
+            (b.first + i, t, o)
+            for b in batches
+            for i, (t, o) in enumerate(zip(b.text.to_list(), b.overwritten.to_list(), strict=True))
+        ]
+
+    got = _split_many(texts)
+    for text, batches in zip(texts, got, strict=True):
+        assert lines(batches) == lines(list(iter_text_batches(text))), repr(text)
