@@ -198,8 +198,11 @@ class _Pool:
         self.tail_lines = POOL_LINES
 
     def _screen(self, batch: LineBatch) -> None:
+        hit = batch.text.str.contains(PREFILTER)
+        if not hit.any():
+            return
         ov = shown_overwritten(batch.text, batch.overwritten)
-        hits = (batch.text.str.contains(PREFILTER) & ~ov).arg_true()
+        hits = (hit & ~ov).arg_true()
         if hits.len() == 0:
             return
         hits = hits.tail(_EARLY_HITS_PER_BATCH).cast(pl.Int64)
