@@ -1,6 +1,7 @@
 """Excerpt recall on hand-labelled real CI logs vs the last-40-lines baseline; big-log streaming.
 
 Run: .venv/bin/python benchmarks/bench_excerpts.py [--cv] [--big-mb 500] [--hit-every 20]
+     .venv/bin/python benchmarks/bench_excerpts.py --many [--code OTHER_CHECKOUT] [--rounds 3]
 
 1. ci-log-breakages (never used for training): marked error lines inside the 40-line excerpt /
    min(marked lines, 40), averaged over logs, with and without the passing log.
@@ -11,6 +12,11 @@ Run: .venv/bin/python benchmarks/bench_excerpts.py [--cv] [--big-mb 500] [--hit-
 3. First, a generated log of --big-mb MB with one real failure at the end is excerpted by
    streaming, reporting time and peak RSS (--hit-every N: every Nth line carries failure words,
    which the screening pass must score).
+4. --many: `excerpt_many` milliseconds per log over the CI logs of a generated sample
+   organisation (`sampleorg`, scale --many-scale), in chunks of 200 logs as the pipeline's
+   failure_excerpts asset does, every other log with a passing log. With --code, the same logs
+   are excerpted by another checkout's `models` too (alternating rounds, best of --rounds), and
+   the two sets of excerpts are compared.
 """
 
 from __future__ import annotations
@@ -76,7 +82,7 @@ def logchunks_table(max_lines: int, cv: bool) -> None:
         import train_excerpt_ranker as tr
 
         x, y, feats = tr.featurise(logs)
-        _, rec = tr.grouped_cv(logs, x, y, feats, 5)
+        rec = tr.recalls(logs, feats, tr.grouped_cv(logs, x, y, feats, 5))
         print(f"  held out, recomputed now (5 folds grouped by repository): {rec.mean():.3f}")
     print(f"  shipped model, in-sample: {ours / k:.3f}   last {max_lines} lines {base / k:.3f}")
     print(f"  excerpt_many over all {k} logs: {dt:.1f} s ({1000 * dt / k:.0f} ms a log)")
@@ -109,6 +115,62 @@ def big_log(mb: int, hit_every: int = 0) -> None:
         print(f"  last excerpt line: {ex.lines[-1].n}: {ex.lines[-1].text}")
 
 
+_TIMER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from models.logs.excerpt import excerpt, excerpt_many
+items = json.load(open(sys.argv[2]))
+excerpt_many(items[:20])
+t = time.perf_counter()
+out = []
+for i in range(0, len(items), 200):
+    out.extend(excerpt_many(items[i : i + 200]))
+dt = time.perf_counter() - t
+same = sum(a == excerpt(text, passing=p) for a, (text, p) in zip(out, items)) if sys.argv[3] else -1
+print(json.dumps({"s": dt, "same": same, "lines": [[[x.n, x.text] for x in ex.lines] for ex in out]}))
+"""
+
+
+def many(scale: float, other: Path | None, rounds: int) -> None:
+    """`excerpt_many` ms per log, each checkout timed in its own fresh process."""
+    import json
+    import subprocess
+
+    from sampleorg import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        generate(root / "org", seed=7, scale=scale)
+        files = sorted((root / "org").rglob("logs/*/*.txt"))
+        texts = [f.read_bytes().decode("utf-8", "replace") for f in files]
+        items = [(t, texts[i - 1] if i % 2 else None) for i, t in enumerate(texts)]
+        (root / "items.json").write_text(json.dumps(items))
+        lines = sum(t.count("\n") for t in texts)
+        print(f"\nexcerpt_many: {len(items)} logs of a generated org (scale {scale}), "
+              f"{lines / len(items):.0f} lines a log on average, half with a passing log")
+        codes = {"this checkout": REPO, **({f"{other}": other} if other else {})}
+        best: dict[str, float] = {}
+        got: dict[str, list] = {}
+        same_as_one = -1
+        for k in range(rounds):
+            for name, code in codes.items():
+                check = "1" if k == 0 and code == REPO else ""
+                run = subprocess.run(
+                    [sys.executable, "-c", _TIMER, str(code), str(root / "items.json"), check],
+                    capture_output=True, text=True, check=True,
+                )
+                res = json.loads(run.stdout)
+                best[name] = min(best.get(name, float("inf")), res["s"])
+                got[name] = res["lines"]
+                same_as_one = max(same_as_one, res["same"])
+        for name, secs in best.items():
+            print(f"  {name}: {1000 * secs / len(items):.2f} ms a log (best of {rounds})")
+        print(f"  this checkout, excerpt_many == excerpt on each log: {same_as_one} of {len(items)}")
+        if other:
+            same = sum(a == b for a, b in zip(*got.values(), strict=True))
+            print(f"  same lines as {other} (differs where the models differ): {same} of {len(items)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-lines", type=int, default=40)
@@ -116,7 +178,15 @@ def main() -> None:
     ap.add_argument("--cv", action="store_true", help="recompute the grouped cross-validation")
     ap.add_argument("--hit-every", type=int, default=0,
                     help="big log: every Nth line carries failure words (0: none)")
+    ap.add_argument("--many", action="store_true",
+                    help="only time excerpt_many on a generated org's logs")
+    ap.add_argument("--many-scale", type=float, default=0.05)
+    ap.add_argument("--code", type=Path, help="--many: also time this other checkout")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    if args.many:
+        many(args.many_scale, args.code, args.rounds)
+        return
     if args.big_mb:  # first, so peak RSS is the big log's own
         big_log(args.big_mb, args.hit_every)
     breakages_table(args.max_lines)

@@ -9,7 +9,8 @@ Run: .venv/bin/python benchmarks/train_excerpt_ranker.py [--folds 5]
 2. Cross-validation grouped by repository over both sets (no repository is in both the training
    and the test part of a fold): LogChunks chunk recall and ci-log-breakages marked-line recall
    (with and without the passing log) of a 40-line excerpt chosen by `models.logs.excerpt`'s
-   selection step from out-of-fold scores, next to the last-40-lines baseline.
+   selection step (`pick_lines`) from out-of-fold scores, next to the last-40-lines baseline,
+   and LogChunks recall per repository (the five worst go into the provenance).
 3. The final model is fitted on all logs and written as JSON (tree node arrays, no pickle) with
    its provenance: data, date, scikit-learn version and the cross-validated figures; the JSON
    trees are checked against scikit-learn's own probabilities before writing.
@@ -35,12 +36,12 @@ from models.logs import excerpt_eval as ev  # noqa: E402
 from models.logs.excerpt import (  # noqa: E402
     _SEED_FLAGS,
     KNOWN_FACTOR,
-    _choose,
+    _command_left,
     _eligible,
     _keys_of_batches,
     _masked_keys,
     _seedable,
-    _with_context,
+    pick_lines,
 )
 from models.logs.line_features import (  # noqa: E402
     FEATURE_NAMES,
@@ -86,7 +87,7 @@ def featurise(logs: list[ev.LabelledLog]) -> tuple[np.ndarray, np.ndarray, pl.Da
             known = _keys_of_batches(iter_text_batches(lg.passing))
             seen[rows] = np.isin(keys[rows], np.fromiter(known, dtype=np.uint64))
     cols = feats.select("g", "n", "c", "blank", "ov", "fold_start", "fold_end", "after_end",
-                        *_SEED_FLAGS)
+                        "blk_bad", "blk_to_end", *_SEED_FLAGS)
     return x, y.to_numpy(), cols.with_columns(pl.Series("seen", seen))
 
 
@@ -113,14 +114,14 @@ def recalls(logs: list[ev.LabelledLog], feats: pl.DataFrame, prob: np.ndarray,
         prob = np.where(feats["seen"].to_numpy(), prob * KNOWN_FACTOR, prob)
     eligible = _eligible(feats)
     seedable = _seedable(feats)
+    left = _command_left(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()
     bounds = np.searchsorted(g, np.arange(len(logs) + 1))
     out = []
     for i, lg in enumerate(logs):
         a, b = bounds[i], bounds[i + 1]
-        core = _choose(prob[a:b], eligible[a:b], 40, seedable[a:b])
-        chosen, _ = _with_context(core, eligible[a:b], 40)
+        chosen, _ = pick_lines(prob[a:b], eligible[a:b], seedable[a:b], left[a:b], 40)
         if lg.chunk:
             out.append(ev.chunk_recall(lg, [texts[a + j] for j in chosen]))
         else:
@@ -212,6 +213,13 @@ def main() -> None:
         ]
     )
     n_repos = len({lg.repo for lg in logs})
+    by_repo: dict[str, list[float]] = {}
+    for lg, r in zip(chunks, plain[lc], strict=True):
+        by_repo.setdefault(lg.repo, []).append(float(r))
+    worst = sorted((float(np.mean(v)), k) for k, v in by_repo.items())
+    print("LogChunks held-out chunk recall by repository (worst first):")
+    for r, k in worst:
+        print(f"  {r:.3f}  {k} ({len(by_repo[k])} logs)")
     cv = {
         "cv": f"{args.folds}-fold cross-validation grouped by repository over LogChunks dev and "
         f"ci-log-breakages ({n_repos} repositories; a repository is never in both parts)",
@@ -222,6 +230,7 @@ def main() -> None:
         "cv_breakages_recall_with_passing": round(float(with_pass[br].mean()), 3),
         "cv_breakages_last40": round(float(base[br].mean()), 3),
         "cv_breakages_logs": len(breakages),
+        "cv_worst_repositories": {k: round(r, 3) for r, k in worst[:5]},
     }
     print(json.dumps(cv, indent=1), flush=True)
     model = fit(x, y, weights(logs, feats["g"].to_numpy(), y))

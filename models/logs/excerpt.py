@@ -31,9 +31,12 @@ import polars as pl
 
 from models.logs.line_features import (
     PREFILTER,
+    clean_series_expr,
     feature_frame,
     feature_matrix,
     lines_frame,
+    logs_frame,
+    shown_overwritten,
 )
 from models.logs.lines import (
     BINARY_SNIFF_BYTES,
@@ -94,14 +97,11 @@ def _masked_keys(cleaned: pl.Series) -> pl.Series:
 
 
 def _batch_keys(batch: LineBatch) -> pl.Series:
-    frame = feature_frame_light(lines_frame([batch]))
-    return _masked_keys(frame)
+    return _masked_keys(feature_frame_light(lines_frame([batch])))
 
 
 def feature_frame_light(frame: pl.DataFrame) -> pl.Series:
     """Cleaned text of a frame of lines (what passing-log keys are computed from)."""
-    from models.logs.line_features import clean_series_expr
-
     return frame.select(clean_series_expr(pl.col("t"))).to_series()
 
 
@@ -135,6 +135,35 @@ def _keys_of_batches(batches: Iterable[LineBatch]) -> set[int]:
     for batch in batches:
         keys.update(_batch_keys(batch).to_list())
     return keys
+
+
+def _passing_key_frame(passing: list[list[LineBatch] | None]) -> pl.DataFrame | None:
+    """`(g, k)`: the masked-line hashes of log g's passing log, for all logs in one pass.
+
+    Each batch is redacted on its own, as `_keys_of_batches` does, so the keys are the same.
+    """
+    owners = [g for g, batches in enumerate(passing) for _ in (batches or ())]
+    if not owners:
+        return None
+    frame = logs_frame([[b] for batches in passing for b in (batches or ())])
+    keys = _masked_keys(feature_frame_light(frame))
+    owner = pl.Series("g", owners, dtype=pl.Int32).gather(frame["g"])
+    return pl.DataFrame({"g": owner, "k": keys}).unique()
+
+
+def _seen(feats: pl.DataFrame, known: pl.DataFrame | None) -> np.ndarray | None:
+    """Rows of `feats` whose masked line also occurs in the passing log of their log."""
+    if known is None:
+        return None
+    rows = (
+        feats.select("g", "c").with_row_index("i")
+        .filter(pl.col("g").is_in(known["g"].unique().implode()))
+    )
+    rows = rows.with_columns(_masked_keys(rows["c"]).alias("k"))
+    hit = rows.join(known, on=["g", "k"], how="semi")["i"].to_numpy()
+    seen = np.zeros(feats.height, dtype=bool)
+    seen[hit] = True
+    return seen
 
 
 class _Pool:
@@ -171,7 +200,11 @@ class _Pool:
         self.tail_lines = POOL_LINES
 
     def _screen(self, batch: LineBatch) -> None:
-        hits = (batch.text.str.contains(PREFILTER) & ~batch.overwritten).arg_true()
+        hit = batch.text.str.contains(PREFILTER)
+        if not hit.any():
+            return
+        ov = shown_overwritten(batch.text, batch.overwritten)
+        hits = (hit & ~ov).arg_true()
         if hits.len() == 0:
             return
         hits = hits.tail(_EARLY_HITS_PER_BATCH).cast(pl.Int64)
@@ -182,8 +215,8 @@ class _Pool:
             .sort()
         )
         near = near.filter((near >= 0) & (near < size))
-        sub = LineBatch(0, batch.text.gather(near), batch.overwritten.gather(near))
-        frame = lines_frame([sub], total=self.total).with_columns(
+        sub = LineBatch(0, batch.text.gather(near), ov.gather(near))
+        frame = lines_frame([sub], total=self.total, settled=True).with_columns(
             (near + batch.first).cast(pl.Int64).alias("n")
         )
         # Runs of consecutive line numbers are the windows.
@@ -363,42 +396,83 @@ def _with_context(chosen: list[int], eligible: np.ndarray, max_lines: int) -> tu
     return sorted(have), extra
 
 
+def _command_left(feats: pl.DataFrame) -> np.ndarray:
+    """Per row: lines after it in its command block, when the block ends with a command's end
+    marker (`The command "…" exited with N.`, `exit code N`, …); 0 otherwise."""
+    marked = feats["blk_bad"].to_numpy() != 0.5
+    return np.where(marked, feats["blk_to_end"].to_numpy(), 0)
+
+
+def _to_command_end(
+    chosen: list[int], extra: set[int], prob: np.ndarray, eligible: np.ndarray, left: np.ndarray,
+    max_lines: int,
+) -> tuple[list[int], set[int]]:
+    """Budget left after the windows and their context goes to the rest of the best window's
+    command output, up to that command's end marker: what a failing command prints after its
+    first error (a summary, the failed targets, the status) reads as one block with it. Only
+    blocks closed by an end marker run on, so the budget stays a ceiling elsewhere; the lines
+    added are context."""
+    if not chosen or len(chosen) >= max_lines:
+        return chosen, extra
+    have = set(chosen)
+    idx = np.flatnonzero(eligible)
+    best = max(chosen, key=lambda r: prob[r])
+    hi = int(np.searchsorted(idx, best))
+    while hi + 1 < idx.size and int(idx[hi + 1]) in have:
+        hi += 1
+    while len(have) < max_lines and hi + 1 < idx.size and left[int(idx[hi])] > 0:
+        hi += 1
+        row = int(idx[hi])
+        if row not in have:
+            have.add(row)
+            extra.add(row)
+    return sorted(have), extra
+
+
+def pick_lines(
+    prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, left: np.ndarray, max_lines: int
+) -> tuple[list[int], set[int]]:
+    """Rows of one log's excerpt and the subset shown as context: windows around the best
+    lines (`ranker.select`), the lines around each window, then the best window's command
+    output up to its end marker. Training evaluates its folds with this same function."""
+    core = _choose(prob, eligible, max_lines, seedable)
+    chosen, extra = _with_context(core, eligible, max_lines)
+    return _to_command_end(chosen, extra, prob, eligible, left, max_lines)
+
+
 def _excerpts(
     frame: pl.DataFrame,
-    known: list[set[int] | None],
+    logs: int,
     max_lines: int,
     ranker: Ranker,
+    known: pl.DataFrame | None = None,
 ) -> list[Excerpt]:
-    """Score and excerpt every log (`g` = 0..len(known)-1) of a frame of pool lines."""
+    """Score and excerpt every log (`g` = 0..logs-1) of a frame of pool lines: one feature pass
+    and one model evaluation for all of them. `known`: passing-log keys (`_passing_key_frame`)."""
     feats = feature_frame(frame)
-    prob_plain = ranker.probability(feature_matrix(feats))
+    eligible = _eligible(feats)
+    # Only lines an excerpt may show are scored: nothing reads the others' probability.
+    prob_plain = np.zeros(feats.height)
+    prob_plain[eligible] = ranker.probability(feature_matrix(feats.filter(pl.Series(eligible))))
     prob = prob_plain
-    with_pass = [g for g, k in enumerate(known) if k is not None]
-    if with_pass:
+    seen = _seen(feats, known)
+    if seen is not None:
         # Lines that also occur (masked) in the passing log are routine: they keep a fraction
         # of their probability, so what is new in the failing run ranks first.
-        keys = _masked_keys(feats["c"]).to_numpy()
-        g_col = feats["g"].to_numpy()
-        prob = prob_plain.copy()
-        for g in with_pass:
-            rows = np.flatnonzero(g_col == g)
-            known_g = np.fromiter(known[g] or (), dtype=np.uint64)
-            seen = np.isin(keys[rows], known_g)
-            prob[rows[seen]] *= KNOWN_FACTOR
-    eligible = _eligible(feats)
+        prob = np.where(seen, prob_plain * KNOWN_FACTOR, prob_plain)
     seedable = _seedable(feats)
+    left = _command_left(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()
     totals = feats["total"].to_numpy()
-    bounds = np.searchsorted(feats["g"].to_numpy(), np.arange(len(known) + 1))
+    bounds = np.searchsorted(feats["g"].to_numpy(), np.arange(logs + 1))
     out = []
-    for g in range(len(known)):
+    for g in range(logs):
         a, b = bounds[g], bounds[g + 1]
         if a == b:
             out.append(Excerpt((), 0, ("empty log",)))
             continue
-        core = _choose(prob[a:b], eligible[a:b], max_lines, seedable[a:b])
-        chosen, extra = _with_context(core, eligible[a:b], max_lines)
+        chosen, extra = pick_lines(prob[a:b], eligible[a:b], seedable[a:b], left[a:b], max_lines)
         lines = tuple(
             ExcerptLine(
                 int(ns[a + i]), texts[a + i], i in extra or bool(prob[a + i] < _CONTEXT_BELOW)
@@ -419,7 +493,13 @@ def _run(
         pool.feed(batch)
     if pool.total == 0:
         return Excerpt((), 0, ("empty log",))
-    return _excerpts(pool.frame(), [known], max_lines, ranker)[0]
+    keys = None
+    if known is not None:
+        keys = pl.DataFrame(
+            {"g": pl.Series([0] * len(known), dtype=pl.Int32),
+             "k": pl.Series(sorted(known), dtype=pl.UInt64)}
+        )
+    return _excerpts(pool.frame(), 1, max_lines, ranker, keys)[0]
 
 
 def _check(max_lines: int) -> None:
@@ -436,34 +516,87 @@ def excerpt(
     return _run(iter_text_batches(text), known, max_lines)
 
 
+def _line_count(text: str) -> int:
+    """Lines of a text ending with a line break, as the line reader numbers them."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _split_many(texts: list[str]) -> list[list[LineBatch]]:
+    """The lines of many in-memory logs, exactly as `iter_text_batches` gives them for each.
+
+    A text shorter than one chunk that ends with a line break is one batch of complete lines,
+    so the concatenation of such texts splits into exactly their lines one after the other:
+    one split per group of up to `CHUNK_BYTES` characters, then each log's rows are sliced
+    out (numbered from 1). Other texts are split on their own.
+    """
+    out: list[list[LineBatch]] = [[] for _ in texts]
+    group: list[int] = []
+    size = 0
+    for i, t in enumerate(texts):
+        if not t:
+            continue
+        if not t.endswith("\n") or len(t) >= CHUNK_BYTES:
+            out[i] = list(iter_text_batches(t))
+            continue
+        if size + len(t) > CHUNK_BYTES:
+            _split_group(texts, group, out)
+            group, size = [], 0
+        group.append(i)
+        size += len(t)
+    _split_group(texts, group, out)
+    return out
+
+
+def _split_group(texts: list[str], group: list[int], out: list[list[LineBatch]]) -> None:
+    if not group:
+        return
+    batches = list(iter_text_batches("".join(texts[i] for i in group)))
+    text = pl.concat([b.text for b in batches])
+    ov = pl.concat([b.overwritten for b in batches])
+    sizes = [_line_count(texts[i]) for i in group]
+    if sum(sizes) != text.len():  # the line reader counts differently: split one by one
+        for i in group:
+            out[i] = list(iter_text_batches(texts[i]))
+        return
+    at = 0
+    for i, size in zip(group, sizes, strict=True):
+        out[i] = [LineBatch(1, text.slice(at, size), ov.slice(at, size))]
+        at += size
+
+
 def excerpt_many(
     items: list[tuple[str, str | None]], *, max_lines: int = DEFAULT_MAX_LINES
 ) -> list[Excerpt]:
     """Excerpt many in-memory logs (each with an optional passing log) in one vectorised pass.
 
-    Gives the same result as `excerpt` on each log; scoring the lines of all logs together
-    saves the per-call overhead that dominates for the typical small CI log.
+    Gives the same result as `excerpt` on each log. The lines of all small logs form one frame
+    (log id `g`): one redaction pre-filter, one feature pass, one model evaluation and one passing-log
+    join for the whole batch, so the per-call overhead of polars and numpy is paid once, not
+    once per log. Logs longer than the pool are streamed one at a time as `excerpt` does.
     """
     _check(max_lines)
     out: list[Excerpt | None] = [None] * len(items)
-    frames: list[pl.DataFrame] = []
-    known: list[set[int] | None] = []
+    small: list[list[LineBatch]] = []
+    passing_of: list[list[LineBatch] | None] = []
     where: list[int] = []
-    for i, (text, passing) in enumerate(items):
-        batches = list(iter_text_batches(text))
-        keys = _keys_of_batches(iter_text_batches(passing)) if passing is not None else None
+    split = iter(_split_many([t for t, _ in items] + [p for _, p in items if p is not None]))
+    failing = [next(split) for _ in items]
+    for i, ((_, passing), batches) in enumerate(zip(items, failing, strict=True)):
+        pass_batches = next(split) if passing is not None else None
         lines = sum(len(b) for b in batches)
         if lines > POOL_LINES:
+            keys = _keys_of_batches(pass_batches) if pass_batches is not None else None
             out[i] = _run(batches, keys, max_lines)
         elif lines == 0:
             out[i] = Excerpt((), 0, ("empty log",))
         else:
-            frames.append(lines_frame(batches, g=len(where)))
-            known.append(keys)
+            small.append(batches)
+            passing_of.append(pass_batches)
             where.append(i)
-    if frames:
-        for i, ex in zip(where, _excerpts(pl.concat(frames), known, max_lines, default_ranker()),
-                         strict=True):
+    if small:
+        done = _excerpts(logs_frame(small), len(small), max_lines, default_ranker(),
+                         _passing_key_frame(passing_of))
+        for i, ex in zip(where, done, strict=True):
             out[i] = ex
     return [ex for ex in out if ex is not None]
 

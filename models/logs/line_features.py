@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from models.logs.lines import _ANSI, _CI_PREFIX, LineBatch
-from models.logs.redact import redact_many
+from models.logs.redact import HINT, opens_key_block, redact_series
 
 # Flags: name -> Rust-regex (polars) pattern, matched on the cleaned line.
 FLAGS: dict[str, str] = {
@@ -103,6 +103,11 @@ _BOILER = ("licence", "sudoers", "listing", "error_filename", "script_like")
 # The job's own end: after it come only post-job cleanup steps.
 _JOB_END = r"Process completed with exit code [1-9]|^Done\. Your build exited with|^ERROR: Job failed"
 _EXIT = ("travis_cmd_exit", "build_exit", "gh_error", "exit_nonzero")
+# A command's own end marker, whatever its status: it closes one command's output block.
+_CMD_END = (
+    r"^The command \".*\" (?:exited|failed) with \d+|Process completed with exit code \d+"
+    r"|(?i)exit(?:ed)? (?:with )?(?:code|status):? ?\d+\b"
+)
 _BIG = 1e6
 
 
@@ -112,11 +117,14 @@ def _over(expr: pl.Expr) -> pl.Expr:
 
 def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Add `c` (cleaned text) and every feature column to a frame of lines (see module doc)."""
-    lf = frame.lazy().with_columns(clean_series_expr(pl.col("t")).alias("c"))
-    lf = lf.with_columns(
+    lines = frame.with_columns(clean_series_expr(pl.col("t")).alias("c"))
+    # The text flags are the costly part and depend on the text alone: computed once per
+    # distinct line (CI logs repeat many lines) and joined back in line order.
+    shapes = lines.select(pl.col("c").unique()).with_columns(
         pl.col("c").str.strip_chars().alias("s"),
         *[pl.col("c").str.contains(p).fill_null(False).alias(k) for k, p in FLAGS.items()],
     )
+    lf = lines.lazy().join(shapes.lazy(), on="c", how="left", maintain_order="left")
     # Failure words inside boiler-plate (licence, sudoers, listings, echoed scripts) do not
     # count as error lines for the block and distance features.
     boiler = pl.any_horizontal([pl.col(k) for k in _BOILER])
@@ -129,6 +137,22 @@ def feature_frame(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col("s").str.len_chars() == 0).alias("blank"),
         pl.col("c").str.contains(_JOB_END).alias("job_end"),
         pl.col("c").str.len_chars().alias("len"),
+        pl.col("c").str.contains(_CMD_END).alias("cmd_end"),
+    )
+    # Command blocks: the output up to and including a command's end marker (`blk_bad`: 1 when
+    # the marker reports a failure, 0 for success, 0.5 for a block no marker closes). Selection
+    # uses them to run an excerpt on to its command's end; the model does not (as features they
+    # lowered held-out recall on ci-log-breakages and made short synthetic logs rank worse).
+    lf = lf.with_columns(
+        (_over(pl.col("cmd_end").cast(pl.Int32).cum_sum()) - pl.col("cmd_end").cast(pl.Int32))
+        .alias("_blk"),
+    )
+    blk = ("g", "_blk")
+    lf = lf.with_columns(
+        pl.when(pl.col("cmd_end").any().over(blk))
+        .then(pl.col("exit_mark").filter(pl.col("cmd_end")).first().over(blk).cast(pl.Float64))
+        .otherwise(0.5).alias("blk_bad"),
+        (pl.len().over(blk) - pl.col("n").rank("ordinal").over(blk)).alias("blk_to_end"),
     )
     lf = lf.with_columns(
         # The last exit marker: the command whose failure ended the build.
@@ -235,25 +259,93 @@ def feature_matrix(feats: pl.DataFrame) -> np.ndarray:
     return np.column_stack(cols).astype(np.float32)
 
 
-def lines_frame(batches: list[LineBatch], g: int = 0, total: int | None = None) -> pl.DataFrame:
-    """Frame of one log's lines (redacted here, before anything else looks at them)."""
+def shown_overwritten(text: pl.Series, ov: pl.Series, g: pl.Series | None = None) -> pl.Series:
+    """`ov` cleared where nothing overwrites the segment: the next segment is empty.
+
+    A line ended by `\\r\\r\\n` (macOS Travis images, PowerShell hosts) splits into its text,
+    ended by a lone carriage return, and an empty segment; a terminal shows the text, so it is
+    content, not a progress update. With `g` (log ids), the next line must be of the same log.
+    """
+    nxt = text.shift(-1).str.len_bytes() == 0
+    if g is not None:
+        nxt = nxt & (g.shift(-1) == g)
+    return ov & ~nxt.fill_null(False)
+
+
+def _redact_logs(text: pl.Series, sizes: list[int]) -> pl.Series:
+    """`redact_series` of each log, computed for many logs at once.
+
+    Redaction keeps state from line to line only inside a private-key block. When no line of
+    the batch can open one (`opens_key_block`, one vectorised check), lines are judged alone
+    and the whole batch is redacted in one call. Otherwise each log is redacted on its own (a
+    key left open at the end of one log must not swallow the next); a log with no line
+    matching the redaction pre-filter (`HINT`) has nothing to redact and is not visited.
+    """
+    if not opens_key_block(text):
+        return redact_series(text)
+    size = np.asarray(sizes, dtype=np.int64)
+    hit = text.str.contains(HINT).fill_null(False).to_numpy()
+    owner = np.repeat(np.arange(size.size), size)
+    flagged = np.flatnonzero(np.bincount(owner[hit], minlength=size.size))
+    if not flagged.size:
+        return text
+    ends = np.cumsum(size)
+    parts: list[pl.Series] = []
+    done = 0
+    for k in flagged:
+        a, b = int(ends[k] - size[k]), int(ends[k])
+        parts += [text.slice(done, a - done), redact_series(text.slice(a, b - a))]
+        done = b
+    parts.append(text.slice(done))
+    return pl.concat(parts)
+
+
+_SCHEMA = {"g": pl.Int32, "n": pl.Int64, "t": pl.String, "ov": pl.Boolean, "total": pl.Int64}
+
+
+def logs_frame(logs: list[list[LineBatch]], totals: list[int] | None = None) -> pl.DataFrame:
+    """Frame of many logs' lines, log `i` as `g` = i (redacted here, before anything else
+    looks at them): one redaction pre-filter pass and one frame for a whole batch of logs."""
+    sizes = [sum(len(b) for b in batches) for batches in logs]
+    flat = [b for batches in logs for b in batches if len(b)]
+    if not flat:
+        return pl.DataFrame(schema=_SCHEMA)
+    text = pl.concat([b.text for b in flat])
+    lasts = [batches[-1].first + len(batches[-1]) - 1 if batches else 0 for batches in logs]
+    ends = totals if totals is not None else lasts
+    g = pl.Series("g", np.repeat(np.arange(len(logs), dtype=np.int32), sizes))
+    n = pl.concat([pl.int_range(b.first, b.first + len(b), eager=True) for b in flat])
+    return pl.DataFrame(
+        {
+            "g": g,
+            "n": n.cast(pl.Int64),
+            "t": _redact_logs(text, sizes),
+            "ov": shown_overwritten(text, pl.concat([b.overwritten for b in flat]), g),
+            "total": pl.Series(np.repeat(np.asarray(ends, dtype=np.int64), sizes)),
+        }
+    )
+
+
+def lines_frame(
+    batches: list[LineBatch], g: int = 0, total: int | None = None, settled: bool = False
+) -> pl.DataFrame:
+    """Frame of one log's lines (see `logs_frame`). `settled`: the batches' `ov` already went
+    through `shown_overwritten` (rows gathered from a longer run of lines)."""
     if not batches:
-        return pl.DataFrame(
-            schema={"g": pl.Int32, "n": pl.Int64, "t": pl.String, "ov": pl.Boolean,
-                    "total": pl.Int64}
-        )
+        return pl.DataFrame(schema=_SCHEMA)
     text = pl.concat([b.text for b in batches])
     ov = pl.concat([b.overwritten for b in batches])
     n = pl.concat([pl.int_range(b.first, b.first + len(b), eager=True) for b in batches])
     last = batches[-1].first + len(batches[-1]) - 1
+    size = text.len()
     return pl.DataFrame(
         {
-            "g": pl.Series([g], dtype=pl.Int32).extend_constant(g, text.len() - 1),
+            "g": pl.Series([g], dtype=pl.Int32).extend_constant(g, size - 1),
             "n": n.cast(pl.Int64),
-            "t": pl.Series(redact_many(text.to_list()), dtype=pl.String),
-            "ov": ov,
+            "t": _redact_logs(text, [size]),
+            "ov": ov if settled else shown_overwritten(text, ov),
             "total": pl.Series([total or last], dtype=pl.Int64).extend_constant(
-                total or last, text.len() - 1
+                total or last, size - 1
             ),
         }
     )

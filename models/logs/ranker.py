@@ -18,24 +18,27 @@ import numpy as np
 
 ARTEFACT = Path(__file__).with_name("ranker.json")
 FORMAT = "followthrough-excerpt-ranker/1"
-_ROWS_PER_STEP = 16_384
+_ROWS_PER_STEP = 4_096
 GROW = 0.5  # a window takes neighbours scoring at least this share of its seed
 SEED_FLOOR = 0.1  # no window starts at a line scoring under this share of the best line
 
 
 @dataclass(frozen=True)
 class Ranker:
-    """A tree ensemble over `features`: margin = baseline + sum of one leaf value per tree."""
+    """A tree ensemble over `features`: margin = baseline + sum of one leaf value per tree.
+
+    Node arrays of all trees are concatenated. A leaf points to itself (feature 0, threshold
+    +inf), so every row takes exactly `depth` steps with no leaf test; `child[2 * node + 1]`
+    is the right child (`x > threshold`), `child[2 * node]` the left one.
+    """
 
     features: tuple[str, ...]
     baseline: float
     roots: np.ndarray  # index of each tree's root in the node arrays
     feature: np.ndarray
     threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
+    child: np.ndarray
     value: np.ndarray
-    leaf: np.ndarray
     depth: int
     provenance: dict[str, Any]
 
@@ -46,14 +49,15 @@ class Ranker:
                 f"ranker expects {len(self.features)} feature columns, got array of shape {x.shape}"
             )
         out = np.empty(x.shape[0], dtype=np.float64)
+        width = x.shape[1]
         for a in range(0, x.shape[0], _ROWS_PER_STEP):
-            rows = x[a : a + _ROWS_PER_STEP]
-            r = np.arange(rows.shape[0])[:, None]
+            rows = np.ascontiguousarray(x[a : a + _ROWS_PER_STEP], dtype=np.float64)
+            flat = rows.ravel()
+            base = (np.arange(rows.shape[0], dtype=np.int64) * width)[:, None]
             node = np.broadcast_to(self.roots, (rows.shape[0], self.roots.size)).copy()
             for _ in range(self.depth):
-                go_left = rows[r, self.feature[node]] <= self.threshold[node]
-                nxt = np.where(go_left, self.left[node], self.right[node])
-                node = np.where(self.leaf[node], node, nxt)
+                right = flat[base + self.feature[node]] > self.threshold[node]
+                node = self.child[2 * node + right]
             out[a : a + rows.shape[0]] = self.baseline + self.value[node].sum(axis=1)
         return out
 
@@ -75,18 +79,20 @@ def from_json(data: dict[str, Any], source: str = "ranker") -> Ranker:
 
         shift = np.repeat(offsets, sizes)
         leaf = cat("leaf", bool)
-        left = np.where(leaf, 0, cat("left", np.int64) + shift)
-        right = np.where(leaf, 0, cat("right", np.int64) + shift)
+        own = np.arange(leaf.size, dtype=np.int64)
+        child = np.empty(2 * leaf.size, dtype=np.int64)
+        child[0::2] = np.where(leaf, own, cat("left", np.int64) + shift)
+        child[1::2] = np.where(leaf, own, cat("right", np.int64) + shift)
+        if child.size and (child.min() < 0 or child.max() >= leaf.size):
+            raise ValueError("a child index points outside its tree")
         return Ranker(
             features=tuple(data["features"]),
             baseline=float(data["baseline"]),
             roots=offsets,
-            feature=cat("feature", np.int64),
-            threshold=cat("threshold", np.float64),
-            left=left,
-            right=right,
+            feature=np.where(leaf, 0, cat("feature", np.int64)),
+            threshold=np.where(leaf, np.inf, cat("threshold", np.float64)),
+            child=child,
             value=cat("value", np.float64),
-            leaf=leaf,
             depth=int(data["max_depth"]),
             provenance=dict(data.get("provenance", {})),
         )
