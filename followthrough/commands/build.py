@@ -23,7 +23,7 @@ from warehouse.loader import LoadResult
 
 if TYPE_CHECKING:  # Dagster loads only when a build runs, not for every command's --help
     from models.connectors.config import Config
-    from pipelines.run import CheckFailure, StepListener
+    from pipelines.run import CheckFailure, PartitionFailure, StepListener
 
 CORE_TABLES = (
     "core.ci_jobs", "core.ci_failures", "core.deployments", "core.tickets",
@@ -47,6 +47,8 @@ class BuildSummary:
     recurrences: tuple[int, int, int] | None = None  # failures recurring, with prior links, fix broke
     stale_items: int | None = None
     fetched: dict[str, str] = field(default_factory=dict)  # raw asset -> what its fetch did
+    processes: int = 0  # processes the excerpt stage ran over (0: it had nothing to do)
+    failed_partitions: list[PartitionFailure] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"warehouse {self.warehouse} from {self.exports}"]
@@ -79,8 +81,21 @@ class BuildSummary:
             out.append(f"stale action items: {self.stale_items} (see marts.stale_action_items)")
         for check in self.failed_checks:
             out.append(f"check failed: {check.line()}")
-        out.append(f"built in {self.seconds:.1f} s")
+        for part in self.failed_partitions:
+            out.append(f"partition failed: {part.line()}")
+        spread = f", excerpts over {self.processes} process(es)" if self.processes else ""
+        out.append(f"built in {self.seconds:.1f} s{spread}")
         return out
+
+
+class PartitionsFailed(RuntimeError):
+    """Partitions of the excerpt stage failed; the build kept everything else (`summary`)."""
+
+    def __init__(self, summary: BuildSummary) -> None:
+        self.summary = summary
+        parts = "; ".join(p.line() for p in summary.failed_partitions)
+        super().__init__(f"{len(summary.failed_partitions)} partition(s) failed: {parts}; their "
+                         "failures stay pending and are excerpted by the next build")
 
 
 def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
@@ -93,11 +108,15 @@ def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
 
 def build(settings: Settings, *, force: bool = False,
           listener: StepListener | None = None, fetch: Collection[str] = (),
-          since: str | None = None, config: Config | None = None) -> BuildSummary:
+          since: str | None = None, config: Config | None = None,
+          processes: int | None = None) -> BuildSummary:
     """Load the exports through the raw assets, then rebuild downstream if anything changed.
 
-    The raw assets of the sources in `fetch` first fetch from their APIs into the exports."""
-    from pipelines.run import DOWNSTREAM, RAW, materialize, raw_run_config
+    The raw assets of the sources in `fetch` first fetch from their APIs into the exports.
+    The excerpt stage runs over `processes` processes (None: one per core when it has enough
+    logs; 1: all in this process). Raises PartitionsFailed, after finishing everything else,
+    when partitions of it failed."""
+    from pipelines.run import RAW, materialize, materialize_downstream, raw_run_config
 
     t0 = time.perf_counter()
     summary = BuildSummary(warehouse=settings.warehouse, exports=settings.exports)
@@ -122,9 +141,11 @@ def build(settings: Settings, *, force: bool = False,
                 f"written, {value('fetch_requests'):,} request(s) in {value('fetch_seconds')} s")
     summary.failed_checks = list(raw.failed_checks)
     if force or never_built or settings_changed or any(r.changed for r in summary.loads):
-        downstream = materialize(settings, DOWNSTREAM, listener=listener, label="rebuild",
-                                 config=config)
+        downstream = materialize_downstream(settings, processes=processes, listener=listener,
+                                            config=config)
         summary.failed_checks += downstream.failed_checks
+        summary.processes = downstream.parts.processes
+        summary.failed_partitions = list(downstream.parts.failures)
         summary.rebuilt = True
     conn = connect(settings.warehouse)
     try:
@@ -152,6 +173,8 @@ def build(settings: Settings, *, force: bool = False,
         )
     finally:
         conn.close()
+    if summary.failed_partitions:
+        raise PartitionsFailed(summary)
     return summary
 
 
@@ -254,8 +277,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_warehouse_arg(p)
     p.add_argument("--force", action="store_true", help="reload every file even if unchanged")
+    add_processes_arg(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     p.set_defaults(func=run)
+
+
+def processes_count(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def add_processes_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--processes",
+        type=processes_count,
+        default=None,
+        metavar="N",
+        help="processes that excerpt failed logs side by side, this one included (default: one "
+        "per core when there are enough logs; 1: everything in this process)",
+    )
 
 
 def configure_logging(quiet: bool) -> None:
@@ -278,6 +320,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"followthrough build: postmortem folder {settings.postmortems} does not exist",
               file=sys.stderr)
         return 2
-    summary = build(settings, force=args.force, listener=StepProgress(Progress()))
+    try:
+        summary = build(settings, force=args.force, listener=StepProgress(Progress()),
+                        processes=args.processes)
+    except PartitionsFailed as exc:
+        print("\n".join(exc.summary.lines()))
+        print(f"followthrough build: {exc}", file=sys.stderr)
+        return 1
     print("\n".join(summary.lines()))
     return 0
