@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # clustering loads scikit-learn; only the clustering step nee
 # How long a bucket waits for another process's write to the warehouse to finish.
 LOCK_WAIT_SECONDS = 120.0
 
-_ROW_SCHEMA = pa.schema([
+EXCERPT_SCHEMA = pa.schema([
     ("provider", pa.string()),
     ("job_id", pa.int64()),
     ("log_path", pa.string()),
@@ -42,7 +42,7 @@ _ROW_SCHEMA = pa.schema([
     ("total_lines", pa.int64()),
     ("notes", pa.list_(pa.string())),
 ])
-_COLUMNS: list[str] = _ROW_SCHEMA.names  # the fields of ExcerptRow, in order
+_COLUMNS: list[str] = EXCERPT_SCHEMA.names  # the fields of ExcerptRow, in order
 
 
 def _bucket_expr(column: str, buckets: int) -> str:
@@ -123,6 +123,18 @@ def pending_by_bucket(conn: duckdb.DuckDBPyConnection, buckets: int) -> dict[int
     return {int(b): int(n) for b, n in conn.execute(sql).fetchall()}
 
 
+def never_excerpted(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a failure with a log has no excerpt at all: what a failed or interrupted
+    partition leaves (an unreadable log still gets a row, with a note)."""
+    try:
+        return bool(conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM core.ci_failures f "
+            "JOIN raw.ci_logs l USING (provider, job_id) "
+            "ANTI JOIN models.failure_excerpts e USING (provider, job_id))").fetchone()[0])
+    except duckdb.CatalogException:  # core not built yet
+        return False
+
+
 def repos_in_bucket(conn: duckdb.DuckDBPyConnection, bucket: int, buckets: int) -> list[str]:
     return [r for (r,) in conn.execute(
         f"SELECT DISTINCT repo FROM core.ci_failures WHERE {_bucket_expr('repo', buckets)} = ? "
@@ -130,7 +142,7 @@ def repos_in_bucket(conn: duckdb.DuckDBPyConnection, bucket: int, buckets: int) 
 
 
 def _arrow(rows: Sequence[ExcerptRow]) -> pa.Table:
-    return pa.table({n: [getattr(r, n) for r in rows] for n in _COLUMNS}, schema=_ROW_SCHEMA)
+    return pa.table({n: [getattr(r, n) for r in rows] for n in _COLUMNS}, schema=EXCERPT_SCHEMA)
 
 
 def store_excerpts(conn: duckdb.DuckDBPyConnection, rows: Sequence[ExcerptRow]) -> None:

@@ -117,6 +117,7 @@ def build(settings: Settings, *, force: bool = False,
     logs; 1: all in this process). Raises PartitionsFailed, after finishing everything else,
     when partitions of it failed."""
     from pipelines.run import RAW, materialize, materialize_downstream, raw_run_config
+    from warehouse.failures import never_excerpted
 
     t0 = time.perf_counter()
     summary = BuildSummary(warehouse=settings.warehouse, exports=settings.exports)
@@ -124,6 +125,8 @@ def build(settings: Settings, *, force: bool = False,
     try:
         never_built = conn.execute("SELECT count(*) FROM meta.builds WHERE rebuilt").fetchone()[0] == 0
         settings_changed = _thresholds_changed(conn, settings)
+        # failures an earlier build could not excerpt (a failed or interrupted partition)
+        left_pending = not never_built and never_excerpted(conn)
     finally:
         conn.close()
     raw = materialize(settings, RAW, run_config=raw_run_config(force, fetch, since),
@@ -140,7 +143,8 @@ def build(settings: Settings, *, force: bool = False,
                 f"{value('fetched_records'):,} record(s), {value('fetched_files'):,} file(s) "
                 f"written, {value('fetch_requests'):,} request(s) in {value('fetch_seconds')} s")
     summary.failed_checks = list(raw.failed_checks)
-    if force or never_built or settings_changed or any(r.changed for r in summary.loads):
+    if (force or never_built or settings_changed or left_pending
+            or any(r.changed for r in summary.loads)):
         downstream = materialize_downstream(settings, processes=processes, listener=listener,
                                             config=config)
         summary.failed_checks += downstream.failed_checks
