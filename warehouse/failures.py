@@ -191,7 +191,7 @@ def merge_staged_excerpts(conn: duckdb.DuckDBPyConnection, staging: Path) -> tup
     Returns (rows merged, of which without an excerpt). A staged file is removed once its rows
     are committed, unless a bucket replaced it meanwhile (then the next merge takes it).
     """
-    files = sorted(staging.glob("bucket=*.parquet")) if staging.is_dir() else []
+    files = sorted(f for f in staging.glob("bucket=*.parquet") if f.is_file())
     if not files:
         return 0, 0
     seen = {f: f.stat() for f in files}
