@@ -86,6 +86,9 @@ def main() -> int:
         line = ", ".join(f"{n} median {m:.1f} s" for n, m in med.items())
         ratios = ", ".join(f"{n} / {base} = {m / med[base]:.2f}" for n, m in med.items()
                            if n != base)
+        if "against" in med and base != "against":
+            ratios += "".join(f", {n} / against = {m / med['against']:.2f}"
+                              for n, m in med.items() if n not in (base, "against"))
         print(f"{kind} build: {line}" + (f"; {ratios}" if ratios else ""))
     for name in variants:
         if name != base:

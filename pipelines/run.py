@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -259,11 +259,13 @@ def run_partition(database: str, partition: str) -> PartitionResult:
 
 
 def _fan_out(database: str, partitions: Sequence[str], processes: int,
-             started: Any, done: Any) -> list[PartitionResult]:
-    """Run `partitions` (biggest first) over `processes` processes: this one and workers.
+             started: Callable[[str], None],
+             done: Callable[[PartitionResult], None]) -> list[PartitionResult]:
+    """Run `partitions` (in the order given) over `processes` processes: this one and workers.
 
-    Each worker process is fed by a thread of this process, so this process excerpts too.
-    A worker that dies takes only its partition with it; the rest finish here.
+    Each worker process is fed by a thread of this process, so this process excerpts too. A
+    worker that dies fails the partitions running in the pool at that moment (they are not
+    retried here: whatever killed it would kill this process too); the rest finish here.
     """
     todo = deque(partitions)
     lock = threading.Lock()
@@ -285,9 +287,16 @@ def _fan_out(database: str, partitions: Sequence[str], processes: int,
     def feed(pool: ProcessPoolExecutor) -> None:
         while (partition := take()) is not None:
             try:
-                finish(pool.submit(run_partition, database, partition).result())
+                future = pool.submit(run_partition, database, partition)
+            except BrokenProcessPool:  # not started: this process takes it
+                with lock:
+                    todo.appendleft(partition)
+                return
+            try:
+                finish(future.result())
             except BrokenProcessPool as exc:
-                finish(PartitionResult(partition, False, error=f"its worker process died ({exc})"))
+                finish(PartitionResult(
+                    partition, False, error=f"a worker process died while it ran ({exc})"))
                 return
 
     threads: list[threading.Thread] = []
@@ -312,6 +321,13 @@ def _fan_out(database: str, partitions: Sequence[str], processes: int,
     return results
 
 
+def available_cores() -> int:
+    """Cores this process may run on (a container's limit, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def materialize_parts(settings: Settings, *, processes: int | None = None,
                       listener: StepListener | None = None) -> PartsOutcome:
     """Run every partition of the excerpt stage that has logs to excerpt.
@@ -327,7 +343,7 @@ def materialize_parts(settings: Settings, *, processes: int | None = None,
     outcome = PartsOutcome(pending_logs=sum(pending.values()))
     partitions = [f"{b:02d}" for b in sorted(pending, key=lambda b: (-pending[b], b))]
     if processes is None:
-        processes = (os.cpu_count() or 1) if outcome.pending_logs >= FAN_OUT_MIN_LOGS else 1
+        processes = available_cores() if outcome.pending_logs >= FAN_OUT_MIN_LOGS else 1
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
     outcome.processes = max(1, min(processes, len(partitions)))

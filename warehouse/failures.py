@@ -172,6 +172,8 @@ def stage_excerpts(staging: Path, partition: str, rows: Sequence[ExcerptRow]) ->
     """
     staging.mkdir(parents=True, exist_ok=True)
     target = staged_file(staging, partition)
+    for stale in staging.glob(f".{target.name}.*.tmp"):  # left by a killed run of the bucket
+        stale.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     table = _arrow(rows).append_column(
         "staged_at", pa.array([time.time_ns()] * len(rows), pa.int64()))
