@@ -113,7 +113,11 @@ def test_a_partition_rerun_replaces_its_rows(one_process: Path, tmp_path: Path) 
     assert list(pending) == [bucket] and 0 < pending[bucket] < total
     partition = f"{bucket:02d}"
     staging = staging_dir(warehouse)
+    staging.mkdir(parents=True)
+    killed = staging / f".{staged_file(staging, partition).name}.4242.tmp"  # a killed run's
+    killed.write_bytes(b"PAR1 half a file")
     first = run_partition(str(warehouse), partition)
+    assert not killed.exists()
     second = run_partition(str(warehouse), partition)  # a rerun before the merge
     assert first.succeeded and second.succeeded, (first.error, second.error)
     assert first.metadata["excerpted_now"] == second.metadata["excerpted_now"] == str(pending[bucket])
