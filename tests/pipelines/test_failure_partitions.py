@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from followthrough.cli import main
 from followthrough.commands.build import PartitionsFailed, build
 from models.recurrence.excerpts import ExcerptRow
 from models.settings import Settings
@@ -135,7 +136,8 @@ def test_a_partition_rerun_replaces_its_rows(one_process: Path, tmp_path: Path) 
     assert table_hashes(warehouse) == before
 
 
-def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path) -> None:
+def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     warehouse = org.parent / "broken.duckdb"
     conn = duckdb.connect(str(one_process), read_only=True)
     counts = dict(conn.execute(
@@ -166,6 +168,15 @@ def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path) -> N
     clusters = set(conn.execute("SELECT * FROM models.failure_clusters").fetchall())
     assert clusters
     conn.close()
+    # the command line: no export changed, but the bucket's failures are still pending, so it
+    # rebuilds, fails the same partition again, prints the summary and exits 1
+    code = main(["build", "--exports", str(org), "--warehouse", str(warehouse),
+                 "--processes", "2", "-q"])
+    out, errors = capsys.readouterr()
+    assert code == 1
+    assert f"partition failed: models/failure_excerpt_parts partition {partition}" in out
+    assert "built in" in out and "1 partition(s) failed" in errors and str(blocked) in errors
+    assert _excerpt_count(warehouse) == sum(counts.values()) - counts[bucket]
     # with the obstacle gone, the next build (no new files) excerpts what was left
     shutil.rmtree(blocked)
     again = build(Settings(warehouse=warehouse, exports=org), processes=2)
