@@ -40,11 +40,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _user_error(exc: Exception) -> bool:
-    """A settings or sources-file error: reported as one line, not a traceback."""
+    """A settings or sources-file error, or failed excerpt partitions (`demo`, `ingest`):
+    reported as one line, not a traceback."""
+    from followthrough.commands.build import PartitionsFailed
     from models.connectors.config import ConfigError
     from models.settings import SettingError
 
-    return isinstance(exc, SettingError | ConfigError)
+    return isinstance(exc, SettingError | ConfigError | PartitionsFailed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,15 +1,22 @@
-"""Running the project's assets in-process: the one execution path of `followthrough build`.
+"""Running the project's assets: the one execution path of `followthrough build`.
 
 The CLI, the tests and the benchmarks run the same Dagster assets and checks that `dg dev` and
-the daemon run, so every asset check runs in a command-line build too. A build is two runs: the
-raw loads (one run over the whole history, not one per day), then, if they changed anything,
-everything downstream.
+the daemon run, so every asset check runs in a command-line build too. A build is the raw loads
+(one run over the whole history, not one per day), then, if they changed anything, everything
+downstream: one run up to the failure-excerpt stage, one run per pending bucket of that stage
+(`materialize_parts`, spread over processes), and one run from the merge of the buckets on.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
@@ -19,16 +26,20 @@ import dagster as dg
 from models.connectors.config import Config
 from models.settings import Settings
 from pipelines.lineage import RAW_ASSETS
-from pipelines.partitions import DAILY
+from pipelines.partitions import DAILY, REPO_BUCKETS
 from pipelines.runtime import resources_for
 
 RAW = dg.AssetSelection.groups("raw")
 DOWNSTREAM = dg.AssetSelection.all() - RAW
+PARTS_KEY = dg.AssetKey(["models", "failure_excerpt_parts"])
+PARTS = dg.AssetSelection.assets(PARTS_KEY)
+# Everything downstream of the raw loads, split around the partitioned excerpt stage.
+BEFORE_PARTS = DOWNSTREAM - PARTS.downstream()
+AFTER_PARTS = PARTS.downstream() - PARTS
 # The follow-through models and marts: everything after core except the CI-failure analysis.
-FOLLOW_THROUGH = (
-    dg.AssetSelection.groups("models", "marts")
-    - dg.AssetSelection.assets(["models", "failure_excerpts"]).downstream()
-)
+FOLLOW_THROUGH = dg.AssetSelection.groups("models", "marts") - PARTS.downstream()
+# Below this many logs to excerpt, starting worker processes costs more than it saves.
+FAN_OUT_MIN_LOGS = 400
 _JOB = "followthrough_build"
 
 
@@ -132,7 +143,13 @@ def materialize(
         resources=resources_for(settings, config),
         loggers=loggers,
     )
-    partition = DAILY.get_last_partition_key() if selection_has_partitions(job_defs) else None
+    partitions_def = job_defs.resolve_job_def(_JOB).partitions_def
+    partition = None
+    if partitions_def is not None:
+        if partitions_def != DAILY:
+            raise ValueError("the selection holds the bucket-partitioned excerpt stage: run it "
+                             "with materialize_parts (materialize_downstream does)")
+        partition = DAILY.get_last_partition_key()
     config: dict[str, Any] = dict(run_config or {})
     config["loggers"] = {"console": {"config": {"log_level": "ERROR"}},
                          **{name: {} for name in loggers if name != "console"}}
@@ -166,6 +183,229 @@ def materialize(
 def selection_has_partitions(job_defs: dg.Definitions) -> bool:
     job = job_defs.resolve_job_def(_JOB)
     return job.partitions_def is not None
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    partition: str
+    succeeded: bool
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PartitionFailure:
+    """A partition of the excerpt stage that did not finish; the others' rows were kept."""
+
+    asset: str
+    partition: str
+    repos: tuple[str, ...]
+    error: str
+
+    def line(self) -> str:
+        shown = ", ".join(self.repos[:5]) + (", ..." if len(self.repos) > 5 else "")
+        return (f"{self.asset} partition {self.partition} (repositories: {shown or 'none'}) "
+                f"failed: {self.error}")
+
+
+@dataclass
+class PartsOutcome:
+    processes: int = 0
+    pending_logs: int = 0
+    results: list[PartitionResult] = field(default_factory=list)
+    failures: list[PartitionFailure] = field(default_factory=list)
+
+
+@cache
+def _parts_job(database: str) -> dg.JobDefinition:
+    """A job of the excerpt stage alone: what a partition's process loads (not the whole
+    code location, so a worker starts in about a second)."""
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.defs.failures import failure_excerpt_parts
+
+    defs = dg.Definitions(
+        assets=[failure_excerpt_parts],
+        jobs=[dg.define_asset_job("failure_excerpt_parts", selection=PARTS)],
+        resources={"duckdb": DuckDBResource(database=database)},
+        loggers={"console": dg.default_loggers()["console"]},
+    )
+    return defs.resolve_job_def("failure_excerpt_parts")
+
+
+@cache
+def _instance() -> dg.DagsterInstance:
+    """One in-memory instance per process for the partition runs (creating one costs more
+    than a small partition's run)."""
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_partition(database: str, partition: str) -> PartitionResult:
+    """One partition of the excerpt stage as its own Dagster run, in this process."""
+    job = _parts_job(database)
+    try:
+        result = job.execute_in_process(
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            instance=_instance(), partition_key=partition,
+        )
+    except Exception as exc:  # the step's own error, reported against its partition
+        cause = getattr(exc, "user_exception", None) or exc
+        return PartitionResult(partition, False, error=f"{type(cause).__name__}: {cause}")
+    meta = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        meta = {k: _metadata_text(v) for k, v in mat.metadata.items()}
+    return PartitionResult(partition, result.success, meta)
+
+
+def _fan_out(database: str, partitions: Sequence[str], processes: int,
+             started: Callable[[str], None],
+             done: Callable[[PartitionResult], None]) -> list[PartitionResult]:
+    """Run `partitions` (in the order given) over `processes` processes: this one and workers.
+
+    Each worker process is fed by a thread of this process, so this process excerpts too. A
+    worker that dies fails the partitions running in the pool at that moment (they are not
+    retried here: whatever killed it would kill this process too); the rest finish here.
+    """
+    todo = deque(partitions)
+    lock = threading.Lock()
+    results: list[PartitionResult] = []
+
+    def take() -> str | None:
+        with lock:
+            if not todo:
+                return None
+            partition = todo.popleft()
+            started(partition)
+            return partition
+
+    def finish(result: PartitionResult) -> None:
+        with lock:
+            results.append(result)
+            done(result)
+
+    def feed(pool: ProcessPoolExecutor) -> None:
+        while (partition := take()) is not None:
+            try:
+                future = pool.submit(run_partition, database, partition)
+            except BrokenProcessPool:  # not started: this process takes it
+                with lock:
+                    todo.appendleft(partition)
+                return
+            try:
+                finish(future.result())
+            except BrokenProcessPool as exc:
+                finish(PartitionResult(
+                    partition, False, error=f"a worker process died while it ran ({exc})"))
+                return
+
+    threads: list[threading.Thread] = []
+    pool = None
+    if processes > 1:
+        # Spawned, not forked: a fork would inherit polars' and DuckDB's thread pools
+        # mid-flight and can deadlock in the child.
+        pool = ProcessPoolExecutor(max_workers=processes - 1,
+                                   mp_context=multiprocessing.get_context("spawn"))
+        threads = [threading.Thread(target=feed, args=(pool,), daemon=True)
+                   for _ in range(processes - 1)]
+        for t in threads:
+            t.start()
+    try:
+        while (partition := take()) is not None:
+            finish(run_partition(database, partition))
+        for t in threads:
+            t.join()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+def available_cores() -> int:
+    """Cores this process may run on (a container's limit, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def materialize_parts(settings: Settings, *, processes: int | None = None,
+                      listener: StepListener | None = None) -> PartsOutcome:
+    """Run every partition of the excerpt stage that has logs to excerpt.
+
+    `processes`: how many processes excerpt at once (this one included); None: one per core
+    when there are at least FAN_OUT_MIN_LOGS logs, else 1 (1 runs everything in this process).
+    """
+    from warehouse.failures import pending_by_bucket, reading, repos_in_bucket
+
+    database = str(settings.warehouse)
+    with reading(database) as conn:
+        pending = pending_by_bucket(conn, REPO_BUCKETS)
+    outcome = PartsOutcome(pending_logs=sum(pending.values()))
+    partitions = [f"{b:02d}" for b in sorted(pending, key=lambda b: (-pending[b], b))]
+    if processes is None:
+        processes = available_cores() if outcome.pending_logs >= FAN_OUT_MIN_LOGS else 1
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    outcome.processes = max(1, min(processes, len(partitions)))
+    if not partitions:
+        return outcome
+    name = f"excerpts over {outcome.processes} process(es)"
+    if listener:
+        listener.run_started(name, len(partitions))
+
+    def step(partition: str) -> str:
+        return f"{PARTS_KEY.to_python_identifier()}[{partition}]"
+
+    def started(partition: str) -> None:
+        if listener:
+            listener.step_started(step(partition))
+
+    def done(result: PartitionResult) -> None:
+        if listener:
+            listener.step_finished(step(result.partition), result.succeeded)
+
+    outcome.results = sorted(_fan_out(database, partitions, outcome.processes, started, done),
+                             key=lambda r: r.partition)
+    if listener:
+        listener.run_finished(name, all(r.succeeded for r in outcome.results))
+    failed = [r for r in outcome.results if not r.succeeded]
+    if failed:
+        with reading(database) as conn:
+            outcome.failures = [
+                PartitionFailure(PARTS_KEY.to_user_string(), r.partition,
+                                 tuple(repos_in_bucket(conn, int(r.partition), REPO_BUCKETS)),
+                                 r.error or "the run did not succeed")
+                for r in failed
+            ]
+    return outcome
+
+
+@dataclass
+class DownstreamOutcome:
+    runs: list[RunOutcome] = field(default_factory=list)
+    parts: PartsOutcome = field(default_factory=PartsOutcome)
+
+    @property
+    def failed_checks(self) -> list[CheckFailure]:
+        return [c for run in self.runs for c in run.failed_checks]
+
+
+def materialize_downstream(settings: Settings, *, processes: int | None = None,
+                           listener: StepListener | None = None,
+                           config: Config | None = None) -> DownstreamOutcome:
+    """Everything after the raw loads: up to the excerpt stage, its partitions side by side,
+    then the merge of what they staged and what follows it.
+
+    A partition that fails leaves the others' rows: they are merged and analysed, and the
+    failure is returned (its logs stay pending, so the next build excerpts them).
+    """
+    out = DownstreamOutcome()
+    out.runs.append(materialize(settings, BEFORE_PARTS, listener=listener, label="rebuild",
+                                config=config))
+    out.parts = materialize_parts(settings, processes=processes, listener=listener)
+    out.runs.append(materialize(settings, AFTER_PARTS, listener=listener,
+                                label="failure analysis", config=config))
+    return out
 
 
 def connector_of(raw_asset: str) -> str:

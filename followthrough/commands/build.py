@@ -23,7 +23,7 @@ from warehouse.loader import LoadResult
 
 if TYPE_CHECKING:  # Dagster loads only when a build runs, not for every command's --help
     from models.connectors.config import Config
-    from pipelines.run import CheckFailure, StepListener
+    from pipelines.run import CheckFailure, PartitionFailure, StepListener
 
 CORE_TABLES = (
     "core.ci_jobs", "core.ci_failures", "core.deployments", "core.tickets",
@@ -47,6 +47,8 @@ class BuildSummary:
     recurrences: tuple[int, int, int] | None = None  # failures recurring, with prior links, fix broke
     stale_items: int | None = None
     fetched: dict[str, str] = field(default_factory=dict)  # raw asset -> what its fetch did
+    processes: int = 0  # processes the excerpt stage ran over (0: it had nothing to do)
+    failed_partitions: list[PartitionFailure] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"warehouse {self.warehouse} from {self.exports}"]
@@ -79,8 +81,21 @@ class BuildSummary:
             out.append(f"stale action items: {self.stale_items} (see marts.stale_action_items)")
         for check in self.failed_checks:
             out.append(f"check failed: {check.line()}")
-        out.append(f"built in {self.seconds:.1f} s")
+        for part in self.failed_partitions:
+            out.append(f"partition failed: {part.line()}")
+        spread = f", excerpts over {self.processes} process(es)" if self.processes else ""
+        out.append(f"built in {self.seconds:.1f} s{spread}")
         return out
+
+
+class PartitionsFailed(RuntimeError):
+    """Partitions of the excerpt stage failed; the build kept everything else (`summary`)."""
+
+    def __init__(self, summary: BuildSummary) -> None:
+        self.summary = summary
+        parts = "; ".join(p.line() for p in summary.failed_partitions)
+        super().__init__(f"{len(summary.failed_partitions)} partition(s) failed: {parts}; their "
+                         "failures stay pending and are excerpted by the next build")
 
 
 def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
@@ -93,11 +108,16 @@ def _optional(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
 
 def build(settings: Settings, *, force: bool = False,
           listener: StepListener | None = None, fetch: Collection[str] = (),
-          since: str | None = None, config: Config | None = None) -> BuildSummary:
+          since: str | None = None, config: Config | None = None,
+          processes: int | None = None) -> BuildSummary:
     """Load the exports through the raw assets, then rebuild downstream if anything changed.
 
-    The raw assets of the sources in `fetch` first fetch from their APIs into the exports."""
-    from pipelines.run import DOWNSTREAM, RAW, materialize, raw_run_config
+    The raw assets of the sources in `fetch` first fetch from their APIs into the exports.
+    The excerpt stage runs over `processes` processes (None: one per core when it has enough
+    logs; 1: all in this process). Raises PartitionsFailed, after finishing everything else,
+    when partitions of it failed."""
+    from pipelines.run import RAW, materialize, materialize_downstream, raw_run_config
+    from warehouse.failures import never_excerpted
 
     t0 = time.perf_counter()
     summary = BuildSummary(warehouse=settings.warehouse, exports=settings.exports)
@@ -106,6 +126,8 @@ def build(settings: Settings, *, force: bool = False,
         never_built = conn.execute("SELECT count(*) FROM meta.builds WHERE rebuilt").fetchone()[0] == 0
         settings_changed = _thresholds_changed(conn, settings)
         interrupted = _loaded_since_last_rebuild(conn)
+        # failures an earlier build could not excerpt (a failed or interrupted partition)
+        left_pending = not never_built and never_excerpted(conn)
     finally:
         conn.close()
     raw = materialize(settings, RAW, run_config=raw_run_config(force, fetch, since),
@@ -122,11 +144,13 @@ def build(settings: Settings, *, force: bool = False,
                 f"{value('fetched_records'):,} record(s), {value('fetched_files'):,} file(s) "
                 f"written, {value('fetch_requests'):,} request(s) in {value('fetch_seconds')} s")
     summary.failed_checks = list(raw.failed_checks)
-    if (force or never_built or settings_changed or interrupted
+    if (force or never_built or settings_changed or interrupted or left_pending
             or any(r.changed for r in summary.loads)):
-        downstream = materialize(settings, DOWNSTREAM, listener=listener, label="rebuild",
-                                 config=config)
+        downstream = materialize_downstream(settings, processes=processes, listener=listener,
+                                            config=config)
         summary.failed_checks += downstream.failed_checks
+        summary.processes = downstream.parts.processes
+        summary.failed_partitions = list(downstream.parts.failures)
         summary.rebuilt = True
     conn = connect(settings.warehouse)
     try:
@@ -154,6 +178,8 @@ def build(settings: Settings, *, force: bool = False,
         )
     finally:
         conn.close()
+    if summary.failed_partitions:
+        raise PartitionsFailed(summary)
     return summary
 
 
@@ -287,8 +313,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rebuild", action="store_true",
                    help="move the warehouse file aside (kept as WAREHOUSE.moved-TIME) and rebuild "
                    "it from the exports, e.g. after it was reported corrupt")
+    add_processes_arg(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     p.set_defaults(func=run)
+
+
+def processes_count(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def add_processes_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--processes",
+        type=processes_count,
+        default=None,
+        metavar="N",
+        help="processes that excerpt failed logs side by side, this one included (default: one "
+        "per core when there are enough logs; 1: everything in this process)",
+    )
 
 
 def configure_logging(quiet: bool) -> None:
@@ -318,9 +363,13 @@ def run(args: argparse.Namespace) -> int:
             if moved is not None:
                 print(f"moved {settings.warehouse} aside to {moved}", file=sys.stderr)
             summary = build(settings, force=args.force or args.rebuild,
-                            listener=StepProgress(Progress()))
+                            listener=StepProgress(Progress()), processes=args.processes)
             if moved is not None:
                 notes.append(_carry_outbox(moved, settings.warehouse))
+    except PartitionsFailed as exc:
+        print("\n".join(exc.summary.lines()))
+        print(f"followthrough build: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
         problem = warehouse_problem(exc, settings.warehouse)
         if problem is None:

@@ -2,6 +2,12 @@
 
 Excerpts and cluster assignment are incremental: a run reads only failures it has not seen
 (or whose log changed), and existing cluster ids never change.
+
+Excerpting is the log-heavy stage, so it is partitioned: `failure_excerpt_parts` has one
+partition per bucket of repositories (`pipelines.partitions.REPO_BUCKET_PARTITIONS`). A
+partition reads the warehouse read-only, excerpts and fingerprints its logs, and stages the rows
+as a Parquet file; partitions run side by side (a backfill's runs, `followthrough build
+--processes N`). `failure_excerpts` is the one writer: it merges what the partitions staged.
 """
 
 import dagster as dg
@@ -9,42 +15,72 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.check_report import describe, metadata, offenders
 from pipelines.lineage import inputs
+from pipelines.partitions import REPO_BUCKET_PARTITIONS, REPO_BUCKETS
 from pipelines.runtime import warehouse
 from warehouse.failures import (
     PENDING_FAILURES,
     UNCLUSTERED,
     existing_clusters,
+    merge_staged_excerpts,
     pending_failures,
+    reading,
+    stage_excerpts,
+    staging_dir,
     store_clusters,
-    store_excerpts,
     unclustered,
 )
 
+EXCERPT_PARTS = dg.AssetKey(["models", "failure_excerpt_parts"])
 EXCERPTS = dg.AssetKey(["models", "failure_excerpts"])
 CLUSTERS = dg.AssetKey(["models", "failure_clusters"])
 
 
 @dg.asset(
-    key=EXCERPTS,
+    key=EXCERPT_PARTS,
     deps=inputs(PENDING_FAILURES, itself=EXCERPTS),
-    kinds={"python", "duckdb"},
+    partitions_def=REPO_BUCKET_PARTITIONS,
+    kinds={"python", "parquet"},
     group_name="models",
     automation_condition=dg.AutomationCondition.eager(),
-    description="The few redacted lines that explain each failed CI job, and their fingerprint.",
+    description="One bucket of repositories' failed CI logs, excerpted and fingerprinted, "
+                "staged as Parquet for `failure_excerpts` to merge.",
 )
-def failure_excerpts(duckdb: DuckDBResource) -> dg.MaterializeResult:
+def failure_excerpt_parts(context: dg.AssetExecutionContext,
+                          duckdb: DuckDBResource) -> dg.MaterializeResult:
     from models.recurrence.excerpts import excerpt_failures
 
-    with warehouse(duckdb) as conn:
-        todo = pending_failures(conn)
-    rows = excerpt_failures(todo)
-    with warehouse(duckdb) as conn:
-        store_excerpts(conn, rows)
-        total = conn.execute("SELECT count(*) FROM models.failure_excerpts").fetchone()[0]
+    bucket = int(context.partition_key)
+    with reading(duckdb.database) as conn:
+        todo = pending_failures(conn, bucket, REPO_BUCKETS)
+    # The partition is the unit of parallel work: one process per partition, none inside it.
+    rows = excerpt_failures(todo, workers=1)
+    staged = stage_excerpts(staging_dir(duckdb.database), context.partition_key, rows)
     return dg.MaterializeResult(
         metadata={
             "excerpted_now": len(rows),
             "without_excerpt": sum(1 for r in rows if r.fingerprint is None),
+            "staged": dg.MetadataValue.path(str(staged)),
+        }
+    )
+
+
+@dg.asset(
+    key=EXCERPTS,
+    deps=[EXCERPT_PARTS],
+    kinds={"python", "duckdb"},
+    group_name="models",
+    automation_condition=dg.AutomationCondition.eager(),
+    description="The few redacted lines that explain each failed CI job, and their fingerprint "
+                "(merged from the buckets of `failure_excerpt_parts`).",
+)
+def failure_excerpts(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse(duckdb) as conn:
+        merged, without = merge_staged_excerpts(conn, staging_dir(duckdb.database))
+        total = conn.execute("SELECT count(*) FROM models.failure_excerpts").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={
+            "excerpted_now": merged,
+            "without_excerpt": without,
             "dagster/row_count": total,
         }
     )

@@ -124,18 +124,16 @@ def test_a_build_stopped_after_its_loads_is_completed_by_the_next(
     org = faults_org
     warehouse = org.copy_of(org.base, tmp_path)
     settings = Settings.load({}, warehouse=warehouse, exports=org.exports, postmortems=None)
-    real = run.materialize
+    real = run.materialize_downstream
 
-    def killed_after_raw(settings: Settings, selection, **kw):  # type: ignore[no-untyped-def]
-        if selection is run.DOWNSTREAM:
-            raise KeyboardInterrupt  # what the process sees is irrelevant: it stops here
-        return real(settings, selection, **kw)
+    def killed_after_raw(settings: Settings, **kw):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # what the process sees is irrelevant: it stops here
 
-    monkeypatch.setattr(run, "materialize", killed_after_raw)
+    monkeypatch.setattr(run, "materialize_downstream", killed_after_raw)
     with pytest.raises(KeyboardInterrupt):
         build(settings)
     assert differing(table_hashes(warehouse), table_hashes(org.reference)) != []
-    monkeypatch.setattr(run, "materialize", real)
+    monkeypatch.setattr(run, "materialize_downstream", real)
     summary = build(settings)
     assert sum(r.files_loaded for r in summary.loads) == 0  # nothing new on disk
     assert summary.rebuilt
