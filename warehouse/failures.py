@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from models.logs import FINGERPRINT_VERSION
 from models.recurrence.excerpts import ExcerptRow, FailedLog
 from warehouse.db import current_version, migrate, migrations, transaction
 
@@ -79,7 +80,8 @@ pending AS (
     JOIN logs l USING (provider, job_id)
     LEFT JOIN models.failure_excerpts e USING (provider, job_id)
     WHERE ({IN_F})
-      AND (e.job_id IS NULL OR e.log_path <> l.path OR e.log_bytes IS DISTINCT FROM l.bytes)
+      AND (e.job_id IS NULL OR e.log_path <> l.path OR e.log_bytes IS DISTINCT FROM l.bytes
+           OR e.fingerprint_version IS DISTINCT FROM '{VERSION}')
 ),
 passing AS (
     SELECT j.provider, j.job_id, j.repo, j.workflow, j.job_name, j.completed_at, l.path
@@ -88,6 +90,8 @@ passing AS (
     WHERE j.conclusion = 'success' AND j.completed_at IS NOT NULL AND ({IN_J})
 )
 """
+# Excerpts made by an older excerpter or fingerprint (FINGERPRINT_VERSION) are made again.
+_PENDING_CTES = _PENDING_CTES.replace("{VERSION}", FINGERPRINT_VERSION)
 _PENDING_TEMPLATE = _PENDING_CTES + """
 SELECT f.provider, f.job_id, f.path, p.job_id AS passing_job_id, p.path AS passing_path
 FROM pending f
@@ -124,13 +128,16 @@ def pending_by_bucket(conn: duckdb.DuckDBPyConnection, buckets: int) -> dict[int
 
 
 def never_excerpted(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Whether a failure with a log has no excerpt at all: what a failed or interrupted
-    partition leaves (an unreadable log still gets a row, with a note)."""
+    """Whether a failure with a log has no excerpt at all (what a failed or interrupted
+    partition leaves; an unreadable log still gets a row, with a note), or one made by an
+    older FINGERPRINT_VERSION, so an upgrade re-excerpts even when no export changed."""
     try:
         return bool(conn.execute(
             "SELECT EXISTS (SELECT 1 FROM core.ci_failures f "
             "JOIN raw.ci_logs l USING (provider, job_id) "
-            "ANTI JOIN models.failure_excerpts e USING (provider, job_id))").fetchone()[0])
+            "ANTI JOIN models.failure_excerpts e USING (provider, job_id)) "
+            "OR EXISTS (SELECT 1 FROM models.failure_excerpts WHERE fingerprint_version <> ?)",
+            [FINGERPRINT_VERSION]).fetchone()[0])
     except duckdb.CatalogException:  # core not built yet
         return False
 

@@ -190,3 +190,29 @@ def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path,
         "SELECT count(*) FROM models.failure_excerpts WHERE fingerprint IS NOT NULL AND "
         "fingerprint NOT IN (SELECT fingerprint FROM models.fingerprint_clusters)").fetchone()[0] == 0
     conn.close()
+
+
+def test_excerpts_of_an_older_fingerprint_version_are_made_again(one_process: Path,
+                                                                 tmp_path: Path) -> None:
+    """An upgrade that changes fingerprints re-excerpts stored failures on the next build, even
+    when no export changed, so old and new fingerprints never sit side by side."""
+    warehouse = _copy(one_process, tmp_path / "upgraded.duckdb")
+    conn = duckdb.connect(str(warehouse))
+    try:
+        total = conn.execute("SELECT count(*) FROM models.failure_excerpts").fetchone()[0]
+        conn.execute("UPDATE models.failure_excerpts SET fingerprint_version = 'old' "
+                     "WHERE job_id IN (SELECT job_id FROM models.failure_excerpts LIMIT 5)")
+    finally:
+        conn.close()
+    summary = build(Settings(warehouse=warehouse, exports=one_process.parent / "exports"),
+                    processes=1)
+    assert summary.rebuilt
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        versions = conn.execute("SELECT fingerprint_version, count(*) FROM "
+                                "models.failure_excerpts GROUP BY ALL").fetchall()
+    finally:
+        conn.close()
+    from models.logs import FINGERPRINT_VERSION
+
+    assert versions == [(FINGERPRINT_VERSION, total)]
