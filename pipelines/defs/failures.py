@@ -35,9 +35,16 @@ EXCERPTS = dg.AssetKey(["models", "failure_excerpts"])
 CLUSTERS = dg.AssetKey(["models", "failure_clusters"])
 
 
+def _bucket_deps() -> list[dg.AssetDep]:
+    """Every bucket reads all of its upstream tables: a day-partitioned raw asset maps to each
+    bucket whole (the implicit asset job and the automation sensor need the mapping spelt out)."""
+    return [dg.AssetDep(key, partition_mapping=dg.AllPartitionMapping())
+            for key in inputs(PENDING_FAILURES, itself=EXCERPTS)]
+
+
 @dg.asset(
     key=EXCERPT_PARTS,
-    deps=inputs(PENDING_FAILURES, itself=EXCERPTS),
+    deps=_bucket_deps(),
     partitions_def=REPO_BUCKET_PARTITIONS,
     kinds={"python", "parquet"},
     group_name="models",

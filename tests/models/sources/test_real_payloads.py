@@ -55,7 +55,7 @@ def _quarantine(conn: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
 
 def test_sources_list_every_real_payload() -> None:
     listed = set(_real("SOURCES.json")["files"])
-    stored = {p.relative_to(REAL).as_posix() for p in REAL.glob("*/*.json")}
+    stored = {p.relative_to(REAL).as_posix() for p in REAL.rglob("*.json")} - {"SOURCES.json"}
     assert listed == stored
     for entry in _real("SOURCES.json")["files"].values():
         assert entry["repository"] and entry["paths"] and "licence" in entry
