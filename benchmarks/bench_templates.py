@@ -30,6 +30,7 @@ import polars as pl
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from followthrough import benchrun  # noqa: E402
 from models.logs.templates import SPLIT_MAX, SPLIT_RATIO, mine_templates  # noqa: E402
 
 SHARED = Path(os.environ.get("FOLLOWTHROUGH_SHARED", REPO / ".." / "shared"))
@@ -39,29 +40,8 @@ BREAKAGES = SHARED / "datasets" / "ci-log-breakages"
 # The threshold grid searched by leave-one-system-out (split_max, split_ratio).
 GRID = [(m, r) for m in (0, 1, 2, 3) for r in (2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0, 1e9)]
 
-# The drain3 side of the process benchmark: read the file, mine each line, print id and template.
-DRAIN3_PROCESS = r"""
-import sys
-from drain3 import TemplateMiner
-from drain3.masking import MaskingInstruction
-from drain3.template_miner_config import TemplateMinerConfig
-
-cfg = TemplateMinerConfig()
-cfg.masking_instructions = [
-    MaskingInstruction(
-        r"((?<=[^A-Za-z0-9])|^)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})((?=[^A-Za-z0-9])|$)", "IP"
-    ),
-    MaskingInstruction(r"((?<=[^A-Za-z0-9])|^)(0x[a-f0-9A-F]+)((?=[^A-Za-z0-9])|$)", "HEX"),
-    MaskingInstruction(r"((?<=[^A-Za-z0-9])|^)([\-\+]?\d+)((?=[^A-Za-z0-9])|$)", "NUM"),
-]
-cfg.profiling_enabled = False
-miner = TemplateMiner(config=cfg)
-write = sys.stdout.write
-with open(sys.argv[1], encoding="utf-8", errors="replace") as fh:
-    for line in fh:
-        r = miner.add_log_message(line.rstrip("\n"))
-        write(f"{r['cluster_id']}\t{r['template_mined']}\n")
-"""
+# The drain3 side of the process benchmark, shared with `followthrough bench`.
+DRAIN3_PROCESS = benchrun.DRAIN3_PROCESS
 
 
 def grouping_accuracy(truth: list[str], pred: list[object]) -> float:

@@ -35,7 +35,7 @@ _ISO_PREFIX = re.compile(r"^\d{4}-\d\d-\d\dT\S+ ")
 _DAY = re.compile(r"^\d{4}-\d\d-\d\d$")
 
 # The drain3 side of the fingerprint comparison: the same file, mined line by line and printed,
-# with the masking drain3's examples use (benchmarks/bench_templates.py does the same).
+# with the masking drain3's examples use (benchmarks/bench_templates.py uses this one).
 DRAIN3_PROCESS = r"""
 import sys
 from drain3 import TemplateMiner
