@@ -23,16 +23,6 @@ def warehouse(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def dry_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = tmp_path / "followthrough.toml"
-    config.write_text("[automation]\n", encoding="utf-8")
-    monkeypatch.setenv("FOLLOWTHROUGH_CONFIG", str(config))
-    for var in ENV:
-        monkeypatch.delenv(var, raising=False)
-    return config
-
-
 def evaluate(path: Path) -> str:
     ctx = dg.build_sensor_context(resources={"duckdb": DuckDBResource(database=str(path))})
     result = deploy_failure_sensor(ctx)

@@ -25,16 +25,6 @@ from tests.models.automation.test_digest import MONDAY, WEEK, seed_stale
 from warehouse.db import connect
 
 
-@pytest.fixture
-def dry_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = tmp_path / "followthrough.toml"
-    config.write_text("[automation]\n", encoding="utf-8")
-    monkeypatch.setenv("FOLLOWTHROUGH_CONFIG", str(config))
-    for var in ENV:
-        monkeypatch.delenv(var, raising=False)
-    return config
-
-
 def outbox(path: Path) -> list[tuple[str, str, str]]:
     conn = duckdb.connect(str(path), read_only=True)
     try:
