@@ -29,7 +29,9 @@ from typing import Any
 
 # Jobs the generator writes per unit of `--scale` (scale 1 ~ 150k jobs; 6.7 ~ 1M).
 JOBS_PER_SCALE = 150_000
-FINGERPRINT_LINES = 200_000
+FINGERPRINT_LINES = 400_000
+# Alternating rounds of the two fingerprinting processes; the median round is reported.
+FINGERPRINT_ROUNDS = 3
 DASHBOARD_REPEATS = 20
 _ISO_PREFIX = re.compile(r"^\d{4}-\d\d-\d\dT\S+ ")
 _DAY = re.compile(r"^\d{4}-\d\d-\d\d$")
@@ -257,24 +259,47 @@ def sample_log_lines(source: Path, limit: int) -> list[str]:
     return (lines * reps)[:limit]
 
 
-def fingerprint_rates(source: Path, workdir: Path, n_lines: int) -> dict[str, Any]:
-    """`followthrough fingerprint` and pip drain3, whole processes, on the same file of lines."""
+def fingerprint_rates(source: Path, workdir: Path, n_lines: int,
+                      rounds: int = FINGERPRINT_ROUNDS) -> dict[str, Any]:
+    """`followthrough fingerprint` and pip drain3, whole processes, on the same file of lines,
+    alternating for `rounds` rounds (medians), so a burst of other load hits both sides."""
     path = workdir / "fingerprint-lines.txt"
     path.write_text("\n".join(sample_log_lines(source, n_lines)) + "\n", encoding="utf-8")
-    own_s, _ = run_timed(cli("fingerprint", str(path)), cwd=workdir, stage="followthrough fingerprint")
-    out: dict[str, Any] = {"fingerprint_lines": n_lines, "fingerprint_s": own_s,
-                           "fingerprint_lines_per_s": n_lines / own_s}
     try:
         import drain3  # noqa: F401 - only whether it is installed
     except ImportError:
+        has_drain3 = False
+    else:
+        has_drain3 = True
+    own: list[float] = []
+    own_cpu: list[float] = []
+    theirs: list[float] = []
+    theirs_cpu: list[float] = []
+    for _ in range(max(1, rounds)):
+        s, _peak, cpu = run_measured(cli("fingerprint", str(path)), cwd=workdir,
+                                     stage="followthrough fingerprint")
+        own.append(s)
+        own_cpu.append(cpu)
+        if has_drain3:
+            s, _peak, cpu = run_measured([sys.executable, "-c", DRAIN3_PROCESS, str(path)],
+                                         cwd=workdir, stage="drain3")
+            theirs.append(s)
+            theirs_cpu.append(cpu)
+    own_s = statistics.median(own)
+    out: dict[str, Any] = {"fingerprint_lines": n_lines, "fingerprint_s": own_s,
+                           "fingerprint_cpu_s": statistics.median(own_cpu),
+                           "fingerprint_rounds": len(own),
+                           "fingerprint_lines_per_s": n_lines / own_s}
+    if not has_drain3:
         out.update(drain3_lines_per_s=None, drain3_s=None, fingerprint_vs_drain3=None,
                    drain3_reason="drain3 is not installed (it is not a runtime dependency): "
                                  "`pip install drain3` to compare")
     else:
-        d_s, _ = run_timed([sys.executable, "-c", DRAIN3_PROCESS, str(path)], cwd=workdir,
-                           stage="drain3")
-        out.update(drain3_s=d_s, drain3_lines_per_s=n_lines / d_s,
+        d_s = statistics.median(theirs)
+        d_cpu = statistics.median(theirs_cpu)
+        out.update(drain3_s=d_s, drain3_cpu_s=d_cpu, drain3_lines_per_s=n_lines / d_s,
                    fingerprint_vs_drain3=d_s / own_s,
+                   fingerprint_vs_drain3_cpu=d_cpu / statistics.median(own_cpu),
                    drain3_version=metadata.version("drain3"))
     path.unlink()
     return out

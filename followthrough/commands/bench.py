@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workdir", type=Path, default=Path("bench-work"),
                    help="where organisations are generated and reused (default ./bench-work)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.json")
-    p.add_argument("--fingerprint-lines", type=int, default=200_000,
-                   help="log lines fingerprinted by both tools (default 200,000)")
+    p.add_argument("--fingerprint-lines", type=int, default=400_000,
+                   help="log lines fingerprinted by both tools, 3 alternating rounds "
+                        "(default 400,000)")
     p.add_argument("--repeats", type=int, default=20,
                    help="times each dashboard read runs (default 20)")
     p.add_argument("--build-option", action="append", default=[], metavar="OPTION",
