@@ -11,8 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
+import pickle
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,6 +40,12 @@ SKIPPED = "skipped"
 # source's first table.
 PAYLOAD = "payload"
 _CONNECTION_KEYS = ("nodes", "edges")
+# Below this many bytes of a source's files to map, starting worker processes costs more than
+# it saves (files whose size and hash are already known are not counted).
+PARALLEL_MIN_BYTES = 16 << 20
+# One task of a worker: consecutive files up to this many, or this many bytes.
+TASK_FILES = 32
+TASK_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -273,11 +285,20 @@ class RawWriter:
         self.payload_table = (first if keep and first and _has_column(conn, first, "payload")
                               else None)
         self.payloads: list[str | None] = []
+        self.parts: dict[str, list[pa.Table]] = {t: [] for t in source.tables}
+        self.part_rows = 0
 
     @property
     def pending(self) -> int:
         """Rows waiting for the next flush (bounds memory when files are large)."""
-        return sum(len(v) for v in self.rows.values())
+        return sum(len(v) for v in self.rows.values()) + self.part_rows
+
+    def add_tables(self, tables: dict[str, pa.Table]) -> None:
+        """Rows a worker mapped to Arrow columns, source_path (and kept payloads) included;
+        their files come through `add_file`."""
+        for table, t in tables.items():
+            self.parts[table].append(t)
+            self.part_rows += t.num_rows
 
     def add(self, path: str, digest: str, size: int, mapped: list[Mapped], problems: list[Problem]):
         for m in mapped:
@@ -288,7 +309,11 @@ class RawWriter:
                 if table == self.payload_table:
                     text = _payload_json(payload)
                     self.payloads.extend([text] * len(recs))
-        self.files.append((path, self.source.name, digest, size, len(mapped), len(problems)))
+        self.add_file(path, digest, size, len(mapped), problems)
+
+    def add_file(self, path: str, digest: str, size: int, records: int,
+              problems: list[Problem]) -> None:
+        self.files.append((path, self.source.name, digest, size, records, len(problems)))
         for p in problems:
             self.quarantine.append((path, p.index, self.source.name, p.key, p.reason, p.snippet))
 
@@ -306,12 +331,17 @@ class RawWriter:
             conn.execute("DELETE FROM raw.files WHERE path IN (SELECT path FROM path_tbl)")
             for table in self.source.tables:
                 recs = self.rows[table]
-                if not recs:
+                parts = list(self.parts[table])
+                if recs:
+                    extra: dict[str, list[Any]] = {"source_path": self.row_paths[table]}
+                    if table == self.payload_table:
+                        extra["payload"] = self.payloads
+                    parts.insert(0, _columns(recs, extra))
+                if not parts:
                     continue
-                extra: dict[str, list[Any]] = {"source_path": self.row_paths[table]}
-                if table == self.payload_table:
-                    extra["payload"] = self.payloads
-                arrow = _columns(recs, extra)
+                # A column that is empty in one part is typed null there: permissive promotes it.
+                arrow = (parts[0] if len(parts) == 1
+                         else pa.concat_tables(parts, promote_options="permissive"))
                 cols = ", ".join(arrow.column_names)
                 conn.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM arrow")
             files_tbl = pa.table(  # noqa: F841
@@ -349,6 +379,8 @@ class RawWriter:
         self.rows = {t: [] for t in self.source.tables}
         self.row_paths = {t: [] for t in self.source.tables}
         self.payloads = []
+        self.parts = {t: [] for t in self.source.tables}
+        self.part_rows = 0
         self.files = []
         self.quarantine = []
 
@@ -404,51 +436,263 @@ def map_file(source: Source, data: bytes) -> tuple[list[Mapped], list[Problem]]:
     return mapped, problems
 
 
+Reader = Callable[[Source, Path, bytes], tuple[list[Mapped], list[Problem]]]
+
+
+@dataclass
+class Prepared:
+    """One export file read, hashed and (when its hash is new) mapped."""
+
+    digest: str | None = None
+    size: int = 0
+    unchanged: bool = False
+    mapped: list[Mapped] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    error: str | None = None  # the file could not be read
+    records: int = 0
+
+
+def prepare(source: Source, path: Path, known: str | None, read: Reader | None,
+            payload_table: str | None) -> Prepared:
+    """Read, hash and map one file; a file whose hash is `known` is not mapped."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Prepared(error=f"{path}: cannot read file: {exc.strerror or exc}")
+    digest = sha256_of(data)
+    if known == digest:
+        return Prepared(digest=digest, size=len(data), unchanged=True)
+    mapped, problems = read(source, path, data) if read is not None else map_file(source, data)
+    if payload_table is None:
+        for m in mapped:
+            m.pop(PAYLOAD, None)
+    return Prepared(digest, len(data), False, mapped, problems, records=len(mapped))
+
+
+Batch = tuple[list[tuple[Path, Prepared]], dict[str, pa.Table] | None]
+
+
+def _prepare_task(source: Source | str, task: list[tuple[Path, str | None]],
+                  read: Reader | None, payload_table: str | None) -> Batch:
+    """A worker's share: its files prepared, their rows as one Arrow table per raw table
+    (source_path and kept payloads included), which is cheap to send back."""
+    if isinstance(source, str):
+        source = _registered(source)
+    rows: dict[str, list[Any]] = {}
+    row_paths: dict[str, list[str]] = {}
+    payloads: list[str | None] = []
+    items = []
+    for path, known in task:
+        prep = prepare(source, path, known, read, payload_table)
+        for m in prep.mapped:
+            payload = m.pop(PAYLOAD, None)
+            for table, recs in m.items():
+                rows.setdefault(table, []).extend(recs)
+                row_paths.setdefault(table, []).extend([str(path)] * len(recs))
+                if table == payload_table:
+                    payloads.extend([_payload_json(payload)] * len(recs))
+        prep.mapped = []
+        items.append((path, prep))
+    tables = {}
+    for table, recs in rows.items():
+        if recs:
+            extra: dict[str, list[Any]] = {"source_path": row_paths[table]}
+            if table == payload_table:
+                extra["payload"] = payloads
+            tables[table] = _columns(recs, extra)
+    return items, tables
+
+
+def _registered(name: str) -> Source:
+    from warehouse.sources import ALL_SOURCES  # every export source the project defines
+
+    for s in ALL_SOURCES:
+        if s.name == name:
+            return s
+    raise KeyError(f"no export source named {name}")
+
+
+def _sendable(source: Source, read: Reader | None) -> Source | str | None:
+    """How a worker gets `source`: itself, its registered name (a source whose mapper is a
+    closure), or None when the files must be mapped here."""
+    if read is not None and not _picklable(read):
+        return None
+    if _picklable(source):
+        return source
+    try:
+        return source.name if _registered(source.name) is source else None
+    except KeyError:
+        return None
+
+
+def available_cores() -> int:
+    """Cores this process may run on (a container's limit, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+class MapPool:
+    """Worker processes that read, hash and map export files while this process writes.
+
+    Started on first use, so an export with few changed files never starts one, and shared by
+    the sources of one ingest. JSON decoding and the vendor mappers are most of a first load's
+    time, and each file maps on its own; DuckDB stays single-writer in this process, which
+    keeps a core busy, hence one worker fewer than the cores by default.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = available_cores() - 1 if workers is None else workers
+        self._executor: ProcessPoolExecutor | None = None
+        self.broken = False
+
+    def executor(self) -> ProcessPoolExecutor | None:
+        if self.workers < 1 or self.broken:
+            return None
+        if self._executor is None:
+            # Spawned, not forked: a fork would inherit DuckDB's threads mid-flight.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> MapPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _picklable(value: object) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:  # closures, lambdas: such a reader runs in this process
+        return False
+    return True
+
+
+def _tasks(paths: list[Path], sizes: list[int], seen: dict[str, str],
+           ) -> Iterator[list[tuple[Path, str | None]]]:
+    task: list[tuple[Path, str | None]] = []
+    size = 0
+    for path, n in zip(paths, sizes, strict=True):
+        size += n
+        task.append((path, seen.get(str(path))))
+        if len(task) >= TASK_FILES or size >= TASK_BYTES:
+            yield task
+            task, size = [], 0
+    if task:
+        yield task
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # prepare() reports a file it cannot read
+        return 0
+
+
+def _batches(source: Source, paths: list[Path], seen: dict[str, str], read: Reader | None,
+             payload_table: str | None, pool: MapPool | None) -> Iterator[Batch]:
+    """The files, in the order given, prepared: by worker processes a task at a time (with
+    their rows as Arrow tables) when `pool` has them and the source has enough to map, else
+    here one file at a time (rows as records). A bounded number of tasks is in flight, so
+    memory does not grow with the export."""
+    executor = None
+    sent = None
+    sizes: list[int] = []
+    if pool is not None and pool.workers > 0 and not pool.broken:
+        sizes = [_size(p) for p in paths]
+        new = sum(n for p, n in zip(paths, sizes, strict=True) if str(p) not in seen)
+        sent = _sendable(source, read) if new >= PARALLEL_MIN_BYTES else None
+        if sent is not None:
+            executor = pool.executor()
+    if executor is None or pool is None:
+        for path in paths:
+            yield [(path, prepare(source, path, seen.get(str(path)), read, payload_table))], None
+        return
+    tasks = _tasks(paths, sizes, seen)
+    inflight: deque[tuple[list[tuple[Path, str | None]], Future[Batch]]] = deque()
+
+    def submit() -> bool:
+        task = next(tasks, None)
+        if task is None:
+            return False
+        inflight.append((task, executor.submit(_prepare_task, sent, task, read, payload_table)))
+        return True
+
+    while len(inflight) < 2 * pool.workers + 1 and submit():
+        pass
+    while inflight:
+        task, future = inflight.popleft()
+        try:
+            batch = future.result()
+        except BrokenProcessPool:
+            # A worker died (out of memory, killed): this process maps the rest itself.
+            pool.broken = True
+            rest = [task, *(t for t, _ in inflight), *tasks]
+            for _, f in inflight:
+                f.cancel()
+            inflight.clear()
+            for t in rest:
+                for path, known in t:
+                    yield [(path, prepare(source, path, known, read, payload_table))], None
+            return
+        submit()
+        yield batch
+
+
 def load_files(
     conn: duckdb.DuckDBPyConnection,
     source: Source,
     paths: Iterable[Path],
     *,
-    read: Callable[[Source, Path, bytes], tuple[list[Mapped], list[Problem]]] | None = None,
+    read: Reader | None = None,
     batch_files: int = 200,
     batch_records: int = 20_000,
     force: bool = False,
     payloads: str = "small",
+    pool: MapPool | None = None,
 ) -> LoadResult:
-    """Load the given files of one source; unchanged files are skipped unless `force`."""
+    """Load the given files of one source; unchanged files are skipped unless `force`.
+
+    With a `pool`, files are read and mapped in its worker processes (in order, same rows)."""
     result = LoadResult(source.name)
     seen = {} if force else known_digests(conn, source.name)
     writer = RawWriter(conn, source, payloads)
     paths = list(paths)
-    for path in paths:
-        result.files_seen += 1
-        report(f"load {source.name}", result.files_seen, len(paths), "files")
-        key = str(path)  # absolute: discover() globs under a resolved root
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            msg = f"{key}: cannot read file: {exc.strerror or exc}"
-            result.problems.append(msg)
-            log.warning(msg)
-            continue
-        digest = sha256_of(data)
-        if seen.get(key) == digest:
-            continue
-        if read is not None:
-            mapped, problems = read(source, path, data)
-        else:
-            mapped, problems = map_file(source, data)
-        writer.add(key, digest, len(data), mapped, problems)
-        result.files_loaded += 1
-        result.records += sum(1 for _ in mapped)
-        result.quarantined += len(problems)
-        for p in problems:
-            where = "whole file" if p.index < 0 else f"record {p.index}"
-            if p.key:
-                where += f" (id {p.key})"
-            msg = f"{key}: {where}: {p.reason}"
-            result.problems.append(msg)
-            log.warning("quarantined %s", msg)
+    for items, tables in _batches(source, paths, seen, read, writer.payload_table, pool):
+        for path, prep in items:
+            result.files_seen += 1
+            report(f"load {source.name}", result.files_seen, len(paths), "files")
+            key = str(path)  # absolute: discover() globs under a resolved root
+            if prep.error is not None:
+                result.problems.append(prep.error)
+                log.warning(prep.error)
+                continue
+            if prep.unchanged:
+                continue
+            problems = prep.problems
+            if tables is None:
+                writer.add(key, prep.digest or "", prep.size, prep.mapped, problems)
+            else:
+                writer.add_file(key, prep.digest or "", prep.size, prep.records, problems)
+            result.files_loaded += 1
+            result.records += prep.records
+            result.quarantined += len(problems)
+            for p in problems:
+                where = "whole file" if p.index < 0 else f"record {p.index}"
+                if p.key:
+                    where += f" (id {p.key})"
+                msg = f"{key}: {where}: {p.reason}"
+                result.problems.append(msg)
+                log.warning("quarantined %s", msg)
+        if tables:
+            writer.add_tables(tables)
         if len(writer.files) >= batch_files or writer.pending >= batch_records:
             writer.flush()
     writer.flush()
