@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from dashboards.reads.connection import fetch, grouped, has_table, opened, query
@@ -26,45 +27,47 @@ def _scope(repo: str | None) -> tuple[str, list[object]]:
     return "grouping_set = 'repo' AND repo = ?", [repo]
 
 
-# Python's str.splitlines() breaks and str.strip() whitespace, as RE2 classes; `signature`
-# below is the same rule in Python (the tests hold the two to the same answer).
-_BREAKS = r"\r\n|[\n\r\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}]"
+# Python's str.strip() whitespace and str.splitlines() breaks, as RE2 classes: `signature_sql`
+# is `signature` below in SQL, as is the signature column of marts.failure_cluster_summary
+# (the tests hold all three to the same answer).
 _SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]"
+_BREAK = r"\n\r\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}"
 
 
 def signature_sql(column: str, limit: int = 110) -> str:
     """SQL of `signature(column, limit)`: the first non-blank line, stripped and shortened, so
     the page receives one short line instead of the whole masked text."""
     first = (
-        f"coalesce(list_filter(list_transform(regexp_split_to_array(coalesce({column}, ''),"
-        f" '{_BREAKS}'), x -> regexp_replace(x, '^{_SPACE}+|{_SPACE}+$', '', 'g')),"
-        " x -> x <> '')[1], '')"
+        f"regexp_replace(regexp_extract(coalesce({column}, ''), '^{_SPACE}*([^{_BREAK}]*)', 1),"
+        f" '{_SPACE}+$', '')"
     )
-    return (
-        f"list_transform([{first}], s -> CASE WHEN length(s) <= {limit} THEN s"
-        f" ELSE left(s, {limit - 1}) || '…' END)[1]"
-    )
+    return f"CASE WHEN length({first}) <= {limit} THEN {first} ELSE left({first}, {limit - 1}) || '…' END"
 
 
 def load_latest_failure(path: Path, cluster_id: str, repo: str | None) -> pd.DataFrame:
     """The cluster's most recent failure (in `repo`, or anywhere), ties broken by job id, with
     its models.recurrences message ("happened N time(s) before…"): zero or one row."""
-    where = "c.cluster_id = ?" + ("" if repo is None else " AND c.repo = ?")
+    where = "cluster_id = ?" + ("" if repo is None else " AND repo = ?")
     params: list[object] = [cluster_id] + ([] if repo is None else [repo])
     with opened(path) as con:
-        rec = has_table(con, "models.recurrences")
-        message = "r.message" if rec else "CAST(NULL AS VARCHAR)"
-        join = " LEFT JOIN models.recurrences r USING (provider, job_id)" if rec else ""
-        return fetch(
+        df = fetch(
             con,
             path,
-            f"SELECT c.provider, c.job_id, c.repo, c.job_name, c.failed_at, c.url,"
-            f" {message} AS message FROM models.ci_failure_clusters c{join} WHERE {where}"
-            " ORDER BY c.failed_at DESC NULLS LAST, c.job_id DESC, c.provider DESC LIMIT 1",
+            "SELECT provider, job_id, repo, job_name, failed_at, url"
+            f" FROM models.ci_failure_clusters WHERE {where}"
+            " ORDER BY failed_at DESC NULLS LAST, job_id DESC, provider DESC LIMIT 1",
             "models.ci_failure_clusters",
             params,
             times=("failed_at",),
         )
+        message = None
+        if len(df) and has_table(con, "models.recurrences"):
+            row = con.execute(
+                "SELECT message FROM models.recurrences WHERE provider = ? AND job_id = ?",
+                [df["provider"].iloc[0], int(df["job_id"].iloc[0])],
+            ).fetchone()
+            message = row[0] if row else None
+    return df.assign(message=[message] * len(df))
 
 
 def load_cluster_links(path: Path, cluster_id: str) -> pd.DataFrame:
@@ -169,16 +172,30 @@ def load_cluster_summary(path: Path, repo: str | None) -> pd.DataFrame:
     """marts.failure_cluster_summary for all repositories (None) or one: each cluster's counts,
     links and signature (not its whole representative text), most failures first."""
     where, params = _scope(repo)
-    return query(
-        path,
-        "SELECT cluster_id, failure_rank, failures, repos, repo_list, first_seen, last_seen,"
-        " tickets, postmortems, incidents, failures_after_fix,"
-        f" {signature_sql('representative')} AS signature"
-        f" FROM marts.failure_cluster_summary WHERE {where} ORDER BY failure_rank",
-        "marts.failure_cluster_summary",
-        params,
-        times=("first_seen", "last_seen"),
+    columns = (
+        "cluster_id, failure_rank, failures, repos, repo_list, first_seen, last_seen,"
+        " tickets, postmortems, incidents, failures_after_fix"
     )
+    table = "marts.failure_cluster_summary"
+    with opened(path) as con:
+        try:
+            df = fetch(con, path, f"SELECT {columns}, signature FROM {table} WHERE {where}"
+                       " ORDER BY failure_rank", table, params, times=("first_seen", "last_seen"))
+            stored = "signature"
+        except duckdb.BinderException:  # a warehouse from before migration 18, not built since
+            df, stored = None, "NULL"
+        if df is None or df["signature"].isna().any():
+            # NULL until a build rebuilds the mart: work it out of the representative text.
+            df = fetch(
+                con,
+                path,
+                f"SELECT {columns}, coalesce({stored}, {signature_sql('representative')})"
+                f" AS signature FROM {table} WHERE {where} ORDER BY failure_rank",
+                table,
+                params,
+                times=("first_seen", "last_seen"),
+            )
+    return df
 
 
 def load_cluster_sizes(path: Path) -> pd.DataFrame:
