@@ -258,8 +258,8 @@ def _read_choice(key: str, path: str, mtime: int, args: tuple[object, ...]) -> p
     return _CHOICE_READERS[key](Path(path), *args)
 
 
-def chosen(
-    load: Callable[..., pd.DataFrame], *args: object, what: str, quiet: bool = False
+def read(
+    load: Callable[..., pd.DataFrame], *args: object, what: str = "", quiet: bool = False
 ) -> pd.DataFrame | None:
     """`load(warehouse, *args)` for a page, cached; None after telling the user why it is not
     there (a missing file or table, a busy writer), like `table`. `what` says what an empty

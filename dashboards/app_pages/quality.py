@@ -265,7 +265,7 @@ pid = st.selectbox(
 )
 if pid is not None:
     doc = pms[pms["postmortem_id"] == pid].iloc[0]
-    fs = ui.chosen(q.load_findings, pid, what="", quiet=True)
+    fs = ui.read(q.load_findings, pid, quiet=True)
     if fs is None:
         fs = pd.DataFrame(columns=list(q.FINDING_COLUMNS))
     st.markdown(
@@ -290,7 +290,7 @@ if pid is not None:
             },
         )
     with tab_checklist:
-        mine = None if checklist is None else ui.chosen(q.load_checklist, pid, what="", quiet=True)
+        mine = None if checklist is None else ui.read(q.load_checklist, pid, quiet=True)
         if mine is None:
             st.caption("`marts.checklist_compliance` is not built yet.")
         else:

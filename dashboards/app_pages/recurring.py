@@ -36,7 +36,7 @@ chosen = f1.selectbox(
 min_failures = int(
     f2.number_input("At least N failures", min_value=1, value=2, step=1, key="rc_min")
 )
-summary = ui.chosen(
+summary = ui.read(
     rc.load_cluster_summary, chosen, what="No CI failure clusters in this repository."
 )
 if summary is None or summary.empty:
@@ -182,7 +182,7 @@ cluster_id = st.selectbox(
 )
 if cluster_id is not None:
     row = labels.loc[cluster_id]
-    latest = ui.chosen(rc.load_latest_failure, cluster_id, chosen, what="", quiet=True)
+    latest = ui.read(rc.load_latest_failure, cluster_id, chosen, quiet=True)
     d1, d2, d3 = st.columns(3, border=True)
     d1.metric("Failures", f"{int(row['failures']):,}", delta=f"in {int(row['repos'])} repos", **quiet)
     d2.metric("First seen", f"{row['first_seen']:%Y-%m-%d}")
@@ -210,11 +210,11 @@ if cluster_id is not None:
                 st.code(rc.format_excerpt(lines), language=None, line_numbers=False)
             else:
                 st.caption("The latest failure's log gave no excerpt (empty or binary log).")
-    weekly = ui.chosen(rc.load_weekly, cluster_id, chosen, what="", quiet=True)
+    weekly = ui.read(rc.load_weekly, cluster_id, chosen, quiet=True)
     if weekly is not None and not weekly.empty:
         st.caption("Failures of this cluster per week, all repositories together.")
         st.altair_chart(charts.weekly_failures_chart(weekly), width="stretch")
-    mine = ui.chosen(rc.load_cluster_links, cluster_id, what="", quiet=True)
+    mine = ui.read(rc.load_cluster_links, cluster_id, quiet=True)
     if mine is not None:
         if not mine.empty:
             st.dataframe(
