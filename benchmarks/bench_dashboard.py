@@ -1,6 +1,6 @@
 """Dashboard read latency per reader, as `followthrough bench` measures it, and where it goes.
 
-    .venv/bin/python benchmarks/bench_dashboard.py WAREHOUSE [--repeats 20] [--rounds 4]
+    .venv/bin/python benchmarks/bench_dashboard.py WAREHOUSE [--repeats 20] [--rounds 10]
         [--against CHECKOUT] [--breakdown] [--json OUT]
 
 Every `load_*` reader of dashboards/reads that needs only the warehouse path, plus
@@ -235,14 +235,18 @@ def _fmt(xs: list[float] | None) -> str:
 def report(sides: dict[str, dict[str, dict[str, list[float]]]]) -> None:
     labels = list(sides)
     head = "".join(f" {lab[:17]:>17}" for lab in labels)
-    print(f"{'reader (median ms, p95 ms)':<52}{head}")
+    ratio = len(labels) == 2
+    print(f"{'reader (median ms, p95 ms)':<52}{head}" + ("  median ratio" if ratio else ""))
     for kind in ("path", "choice"):
         names = sorted({n for s in sides.values() for n in s.get(kind, {})})
         if not names:
             continue
         print(f"-- {'readers benchrun times' if kind == 'path' else 'readers behind a choice'}")
         for name in names:
-            cells = "".join(f" {_fmt(sides[lab].get(kind, {}).get(name))}" for lab in labels)
+            got = [sides[lab].get(kind, {}).get(name) for lab in labels]
+            cells = "".join(f" {_fmt(xs)}" for xs in got)
+            if ratio and got[0] and got[1]:
+                cells += f"  {statistics.median(got[0]) / statistics.median(got[1]):12.2f}"
             print(f"{name:<52}{cells}")
     for lab in labels:
         for what, s in summary(sides[lab]).items():
@@ -254,7 +258,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("warehouse", type=Path)
     ap.add_argument("--repeats", type=int, default=20, help="runs per reader and side")
-    ap.add_argument("--rounds", type=int, default=4, help="alternations with --against")
+    ap.add_argument("--rounds", type=int, default=10, help="alternations with --against")
     ap.add_argument("--against", type=Path, help="another checkout to time side by side")
     ap.add_argument("--breakdown", action="store_true", help="where each reader's time goes")
     ap.add_argument("--json", type=Path, help="write every run's milliseconds here")
