@@ -1,8 +1,11 @@
 """Recurring CI failures: which failure clusters keep coming back, and which fixes did not hold.
 
-Reads models.ci_failure_clusters (one row per failed job and its cluster), models.recurrences
-(each failure's place in its cluster's history), models.cluster_links (tickets, postmortems and
-incidents that cite a cluster's failures) and models.failure_excerpts (redacted log lines).
+The page opens on the per-repository marts (failure_cluster_summary, _sizes, _weekly,
+fixes_not_held, recurring_failure_summary). For the chosen cluster it reads only that cluster's
+rows: its latest failure in models.ci_failure_clusters with the models.recurrences message
+(each failure's place in its cluster's history), its models.cluster_links (tickets,
+postmortems and incidents that cite it) and the excerpt in models.failure_excerpts (redacted
+log lines). At 1M jobs those tables hold ~60k rows each, which a page must not read whole.
 """
 
 from __future__ import annotations
