@@ -24,6 +24,7 @@ from dashboards.reads.connection import (
     WarehouseBusy,
     WarehouseError,
     WarehouseMissing,
+    has_rows,
 )
 from dashboards.reads.connection import warehouse as warehouse_file
 from models.logs.excerpt import ExcerptLine
@@ -163,43 +164,8 @@ def _stale(path: str, mtime: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _checklist(path: str, mtime: int) -> pd.DataFrame:
-    return checklist_compliance.load_checklist(Path(path))
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _postmortems(path: str, mtime: int) -> pd.DataFrame:
-    return checklist_compliance.load_postmortems(Path(path))
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _verification(path: str, mtime: int) -> pd.DataFrame:
     return checklist_compliance.load_verification(Path(path))
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _failures(path: str, mtime: int) -> pd.DataFrame:
-    return failure_clusters.load_failures(Path(path))
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _recurrences(path: str, mtime: int) -> pd.DataFrame:
-    return failure_clusters.load_recurrences(Path(path))
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _links(path: str, mtime: int) -> pd.DataFrame:
-    return failure_clusters.load_links(Path(path))
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _clusters(path: str, mtime: int) -> pd.DataFrame:
-    return failure_clusters.load_clusters(Path(path))
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _tickets(path: str, mtime: int) -> pd.DataFrame:
-    return failure_clusters.load_tickets(Path(path))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
@@ -243,11 +209,9 @@ LOADERS: dict[str, Callable[[str, int], pd.DataFrame]] = {
     "marts.lint_rule_counts": _mart(checklist_compliance.load_rule_counts),
     "marts.checklist_compliance_summary": _mart(checklist_compliance.load_checklist_summary),
     "marts.verification_summary": _mart(checklist_compliance.load_verification_summary),
-    "marts.failure_cluster_summary": _mart(failure_clusters.load_cluster_summary),
     "marts.failure_cluster_sizes": _mart(failure_clusters.load_cluster_sizes),
     "marts.fixes_not_held": _mart(failure_clusters.load_fixes_not_held),
     "marts.recurring_failure_summary": _mart(failure_clusters.load_recurring_summary),
-    "marts.failure_cluster_weekly": _mart(failure_clusters.load_weekly),
     "marts.follow_through_summary": _follow_through_summary,
     "marts.time_to_ticket_summary": _ticket_summary,
     "marts.time_to_ticket_histogram": _histogram,
@@ -255,14 +219,7 @@ LOADERS: dict[str, Callable[[str, int], pd.DataFrame]] = {
     "marts.time_to_ticket_distribution": _distribution,
     "marts.time_to_done_curves": _done_curves,
     "marts.stale_action_items": _stale,
-    "marts.checklist_compliance": _checklist,
-    "core.postmortems": _postmortems,
     "marts.verification_checks": _verification,
-    "models.ci_failure_clusters": _failures,
-    "models.recurrences": _recurrences,
-    "models.cluster_links": _links,
-    "models.failure_clusters": _clusters,
-    "core.tickets": _tickets,
     "marts.repeat_incidents": _repeat_incidents,
 }
 
@@ -289,6 +246,55 @@ def table(name: str, what: str, *, quiet: bool = False) -> pd.DataFrame | None:
         st.info(f"`{name}` is empty: {what}. {BUILD_HINT}", icon=":material/inbox:")
         return None
     return df
+
+
+# Readers of what one user choice shows (a cluster, a postmortem): called with the choice, so a
+# page reads those rows instead of whole tables. Cached like the loaders above, per choice.
+_CHOICE_READERS: dict[str, Callable[..., pd.DataFrame]] = {}
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _read_choice(key: str, path: str, mtime: int, args: tuple[object, ...]) -> pd.DataFrame:
+    return _CHOICE_READERS[key](Path(path), *args)
+
+
+def read(
+    load: Callable[..., pd.DataFrame], *args: object, what: str = "", quiet: bool = False
+) -> pd.DataFrame | None:
+    """`load(warehouse, *args)` for a page, cached; None after telling the user why it is not
+    there (a missing file or table, a busy writer), like `table`. `what` says what an empty
+    answer means; with `quiet` an empty answer is returned as it is and failures say nothing."""
+    key = f"{load.__module__.rsplit('.', 1)[-1]}:{load.__name__}"
+    _CHOICE_READERS[key] = load
+
+    def loader(path: str, mtime: int) -> pd.DataFrame:
+        return _read_choice(key, path, mtime, args)
+
+    loader.__name__ = f"_{load.__name__}"
+    path = warehouse()
+    if quiet:
+        try:
+            return loader(str(path), _mtime(path))
+        except WarehouseError:
+            return None
+    df = _load(loader, path)
+    if df is not None and df.empty and what:
+        st.info(what, icon=":material/inbox:")
+    return df
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _has_rows(path: str, mtime: int, name: str) -> bool:
+    return has_rows(Path(path), name)
+
+
+def built(name: str) -> bool:
+    """Whether table `name` exists and has rows; False when the warehouse cannot be read."""
+    path = warehouse()
+    try:
+        return _has_rows(str(path), _mtime(path), name)
+    except WarehouseError:
+        return False
 
 
 def settings() -> follow_through_marts.Settings:

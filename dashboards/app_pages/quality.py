@@ -16,13 +16,11 @@ st.caption(
     "follow-through checklist — and whether their verification criteria hold."
 )
 
-postmortems = ui.table("core.postmortems", "no postmortem documents ingested yet")
-if postmortems is None:
-    st.stop()
-
 quality = ui.table("marts.postmortem_quality", "no postmortem documents ingested yet")
+if quality is None:
+    st.stop()
 headlines = ui.table("marts.postmortem_quality_summary", "no postmortem documents ingested yet")
-if quality is None or headlines is None:
+if headlines is None:
     st.stop()
 
 teams = sorted(headlines.loc[headlines["grouping_set"] == "team", "team"].unique())
@@ -100,11 +98,9 @@ with right:
 
 # --- Checklist -----------------------------------------------------------------------------
 st.subheader("Follow-through checklist")
-checklist = ui.table("marts.checklist_compliance", "no postmortem has been checked yet")
+checklist = ui.table("marts.checklist_compliance_summary", "no postmortem has been checked yet")
 if checklist is not None:
-    summary = q.rows_for(
-        ui.table("marts.checklist_compliance_summary", "no checklist summary", quiet=True), chosen
-    )
+    summary = q.rows_for(checklist, chosen)
     summary = q.with_check_labels(summary if summary is not None else q.EMPTY_CHECKLIST_SUMMARY)
     st.caption(
         "**Unknown** means the data cannot show whether the step happened (for example, no "
@@ -155,19 +151,15 @@ if checklist is not None:
         },
     )
 
-    team_rates = ui.table(
-        "marts.checklist_compliance_summary", "no team summary of the checklist", quiet=True
-    )
-    if team_rates is not None:
-        rates = team_rates[team_rates["grouping_set"] == "team"]
-        rates = rates[rates["team"] == chosen] if chosen else rates
-        rates = rates.sort_values(["phase_order", "check_id", "team"])
-        with st.expander("Pass rate per team", expanded=True):
-            st.altair_chart(charts.pass_rate_heatmap(q.team_pass_rates(rates)), width="stretch")
-            st.caption(
-                "Cells: passed / (passed + failed). Grey “unknown”: every postmortem of that "
-                "team lacks the data for this item; grey “n/a”: not applicable or pending."
-            )
+    rates = checklist[checklist["grouping_set"] == "team"]
+    rates = rates[rates["team"] == chosen] if chosen else rates
+    rates = rates.sort_values(["phase_order", "check_id", "team"])
+    with st.expander("Pass rate per team", expanded=True):
+        st.altair_chart(charts.pass_rate_heatmap(q.team_pass_rates(rates)), width="stretch")
+        st.caption(
+            "Cells: passed / (passed + failed). Grey “unknown”: every postmortem of that "
+            "team lacks the data for this item; grey “n/a”: not applicable or pending."
+        )
 
 # --- Verification --------------------------------------------------------------------------
 st.subheader("Verification checks")
@@ -273,11 +265,9 @@ pid = st.selectbox(
 )
 if pid is not None:
     doc = pms[pms["postmortem_id"] == pid].iloc[0]
-    parsed = postmortems.loc[postmortems["postmortem_id"] == pid, "findings"]
-    fs = pd.DataFrame(
-        parsed.iloc[0] if len(parsed) else [],
-        columns=["severity", "line", "rule", "message", "suggestion"],
-    )
+    fs = ui.read(q.load_findings, pid, quiet=True)
+    if fs is None:
+        fs = pd.DataFrame(columns=list(q.FINDING_COLUMNS))
     st.markdown(
         f"**{int(doc['findings']):,} findings** · {int(doc['blame_findings']):,} blame-language"
         " · missing parts: "
@@ -300,13 +290,10 @@ if pid is not None:
             },
         )
     with tab_checklist:
-        if checklist is None:
+        mine = None if checklist is None else ui.read(q.load_checklist, pid, quiet=True)
+        if mine is None:
             st.caption("`marts.checklist_compliance` is not built yet.")
         else:
-            mine = checklist[checklist["postmortem_id"] == pid]
-            mine = mine.assign(_phase=mine["phase"].map(q.phase_rank)).sort_values(
-                ["_phase", "check_id"]
-            )
             st.dataframe(
                 pd.DataFrame(
                     {

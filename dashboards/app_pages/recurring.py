@@ -16,19 +16,14 @@ st.caption(
     "its ticket was resolved is a fix that did not hold."
 )
 
-failures = ui.table("models.ci_failure_clusters", "no CI failures have been clustered yet")
-if failures is None:
-    st.stop()
-recurrences = ui.table("models.recurrences", "no recurrence history yet", quiet=True)
-links = ui.table("models.cluster_links", "no links", quiet=True)
-tickets = ui.table("core.tickets", "no tickets", quiet=True)
-summaries = ui.table("marts.failure_cluster_summary", "no CI failures have been clustered yet")
-sizes = ui.table("marts.failure_cluster_sizes", "no CI failures have been clustered yet")
 totals = ui.table("marts.recurring_failure_summary", "no CI failures have been clustered yet")
-if summaries is None or sizes is None or totals is None:
+if totals is None:
+    st.stop()
+sizes = ui.table("marts.failure_cluster_sizes", "no CI failures have been clustered yet")
+if sizes is None:
     st.stop()
 fixes = ui.table("marts.fixes_not_held", "no fix that did not hold", quiet=True)
-weeks = ui.table("marts.failure_cluster_weekly", "no weekly failures", quiet=True)
+recurrences_built = fixes is not None or ui.built("models.recurrences")
 
 repos = sorted(totals.loc[totals["grouping_set"] == "repo", "repo"].unique())
 f1, f2 = st.columns([3, 1])
@@ -41,20 +36,16 @@ chosen = f1.selectbox(
 min_failures = int(
     f2.number_input("At least N failures", min_value=1, value=2, step=1, key="rc_min")
 )
-shown = failures[failures["repo"] == chosen] if chosen else failures
-rec = None
-if recurrences is not None:
-    rec = recurrences[recurrences["repo"] == chosen] if chosen else recurrences
-
-summary = rc.scoped(summaries, chosen).sort_values("failure_rank")
-summary = summary.assign(signature=summary["representative"].map(rc.signature))
+summary = ui.read(
+    rc.load_cluster_summary, chosen, what="No CI failure clusters in this repository."
+)
+if summary is None or summary.empty:
+    st.stop()
 top = summary[summary["failures"] >= min_failures]
 size = rc.at_least(rc.scoped(sizes, chosen), min_failures)
 total = rc.scoped(totals, chosen).iloc[0]
 broken = rc.scoped(fixes, chosen) if fixes is not None else None
-if broken is not None:
-    broken = broken.assign(failure=broken["representative"].map(rc.signature))
-elif recurrences is not None:  # built, and no fix failed to hold
+if broken is None and recurrences_built:  # built, and no fix failed to hold
     broken = pd.DataFrame()
 
 quiet = {"delta_color": "off", "delta_arrow": "off"}
@@ -143,7 +134,7 @@ elif broken.empty:
     st.success("No cluster failed again after its fix ticket was resolved.")
 else:
     st.dataframe(
-        broken.assign(
+        broken.rename(columns={"signature": "failure"}).assign(
             fix_resolved_at=broken["fix_resolved_at"].dt.tz_convert("UTC").dt.tz_localize(None),
             first_after_fix=broken["first_after_fix"].dt.tz_convert("UTC").dt.tz_localize(None),
             last_after_fix=broken["last_after_fix"].dt.tz_convert("UTC").dt.tz_localize(None),
@@ -191,25 +182,26 @@ cluster_id = st.selectbox(
 )
 if cluster_id is not None:
     row = labels.loc[cluster_id]
-    latest = rc.latest_failure(shown, cluster_id)
+    latest = ui.read(rc.load_latest_failure, cluster_id, chosen, quiet=True)
     d1, d2, d3 = st.columns(3, border=True)
     d1.metric("Failures", f"{int(row['failures']):,}", delta=f"in {int(row['repos'])} repos", **quiet)
     d2.metric("First seen", f"{row['first_seen']:%Y-%m-%d}")
     d3.metric("Last seen", f"{row['last_seen']:%Y-%m-%d}")
-    if latest is not None:
-        message = rc.message_for(rec, latest["provider"], int(latest["job_id"]))
-        where = f"{latest['repo']} · {latest['job_name']} · {latest['failed_at']:%Y-%m-%d %H:%M} UTC"
+    if latest is not None and not latest.empty:
+        last = latest.iloc[0]
+        message = last["message"] if isinstance(last["message"], str) else None
+        where = f"{last['repo']} · {last['job_name']} · {last['failed_at']:%Y-%m-%d %H:%M} UTC"
         if message:
             st.info(f"**Latest failure** ({where}): {message}", icon=":material/history:")
         else:
             st.info(f"**Latest failure**: {where}", icon=":material/history:")
-        if isinstance(latest["url"], str) and latest["url"]:
-            st.markdown(f"[Open the failed job ↗]({latest['url']})")
-        got = ui.excerpt(latest["provider"], int(latest["job_id"]))
+        if isinstance(last["url"], str) and last["url"]:
+            st.markdown(f"[Open the failed job ↗]({last['url']})")
+        got = ui.excerpt(last["provider"], int(last["job_id"]))
         if got is not None:
-            lines, total = got
+            lines, total_lines = got
             if lines:
-                of = f" of {total:,}" if total else ""
+                of = f" of {total_lines:,}" if total_lines else ""
                 st.caption(
                     f"Log excerpt of the latest failure: {len(lines):,} lines{of}, secrets "
                     "already redacted. Lines marked › were picked as the failure; lines marked "
@@ -218,21 +210,19 @@ if cluster_id is not None:
                 st.code(rc.format_excerpt(lines), language=None, line_numbers=False)
             else:
                 st.caption("The latest failure's log gave no excerpt (empty or binary log).")
-    weekly = rc.scoped(weeks, chosen)
-    weekly = weekly[weekly["cluster_id"] == cluster_id] if weekly is not None else pd.DataFrame()
-    if not weekly.empty:
+    weekly = ui.read(rc.load_weekly, cluster_id, chosen, quiet=True)
+    if weekly is not None and not weekly.empty:
         st.caption("Failures of this cluster per week, all repositories together.")
         st.altair_chart(charts.weekly_failures_chart(weekly), width="stretch")
-    if links is not None:
-        mine = links[links["cluster_id"] == cluster_id]
+    mine = ui.read(rc.load_cluster_links, cluster_id, quiet=True)
+    if mine is not None:
         if not mine.empty:
-            url = tickets.set_index("ticket_key")["url"] if tickets is not None else pd.Series()
             st.dataframe(
                 pd.DataFrame(
                     {
                         "type": mine["link_type"],
                         "id": mine["target_id"],
-                        "link": mine["target_id"].map(url).where(mine["link_type"] == "ticket"),
+                        "link": mine["url"].where(mine["link_type"] == "ticket"),
                         "evidence": mine["evidence"],
                         "linked": mine["linked_at"].dt.tz_convert("UTC").dt.tz_localize(None),
                     }

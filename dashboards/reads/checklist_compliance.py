@@ -83,34 +83,33 @@ def phase_rank(phase: str) -> int:
     return PHASES.index(phase) if phase in PHASES else len(PHASES)
 
 
-def load_checklist(path: Path) -> pd.DataFrame:
-    """marts.checklist_compliance: one row per postmortem and checklist item."""
+def load_checklist(path: Path, postmortem_id: str) -> pd.DataFrame:
+    """marts.checklist_compliance rows of one postmortem, in checklist order."""
     df = query(
         path,
-        "SELECT postmortem_id, team, service, incident_id, phase, check_id, result, detail"
-        " FROM marts.checklist_compliance ORDER BY postmortem_id, phase, check_id",
+        "SELECT phase, check_id, result, detail FROM marts.checklist_compliance"
+        " WHERE postmortem_id = ? ORDER BY phase, check_id",
         "marts.checklist_compliance",
+        [postmortem_id],
     )
-    df["team"] = df["team"].fillna(NO_TEAM)
-    return df
+    df["_phase"] = df["phase"].map(phase_rank)
+    return df.sort_values(["_phase", "check_id"], ignore_index=True).drop(columns="_phase")
 
 
-def load_postmortems(path: Path) -> pd.DataFrame:
-    """core.postmortems with lint counts, the parts present, and the findings parsed."""
+FINDING_COLUMNS: tuple[str, ...] = ("severity", "line", "rule", "message", "suggestion")
+
+
+def load_findings(path: Path, postmortem_id: str) -> pd.DataFrame:
+    """The lint findings of one postmortem (core.postmortems.findings, parsed)."""
     df = query(
         path,
-        "SELECT postmortem_id, title, team, service, incident_id, identified_at,"
-        " parts_present, lint_errors, lint_warnings, CAST(findings AS VARCHAR) AS findings"
-        " FROM core.postmortems ORDER BY identified_at NULLS LAST, postmortem_id",
+        "SELECT CAST(findings AS VARCHAR) AS findings FROM core.postmortems"
+        " WHERE postmortem_id = ?",
         "core.postmortems",
-        times=("identified_at",),
+        [postmortem_id],
     )
-    df["team"] = df["team"].fillna(NO_TEAM)
-    df["parts_present"] = df["parts_present"].map(_as_list)
-    df["findings"] = [
-        parse_findings(f, pid) for f, pid in zip(df["findings"], df["postmortem_id"], strict=True)
-    ]
-    return df
+    found = parse_findings(df["findings"].iloc[0], postmortem_id) if len(df) else []
+    return pd.DataFrame(found, columns=list(FINDING_COLUMNS))
 
 
 def load_quality(path: Path) -> pd.DataFrame:

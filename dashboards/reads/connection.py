@@ -6,6 +6,8 @@ Every query therefore opens the file read-only, reads, and closes before returni
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -56,17 +58,17 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
 
 def table_exists(path: Path, table: str) -> bool:
     """True when `schema.table` exists; raises WarehouseMissing/WarehouseBusy like queries do."""
-    schema, name = table.split(".", 1)
-    con = _connect(path)
-    try:
-        row = con.execute(
-            "SELECT count(*) FROM information_schema.tables"
-            " WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()
-    finally:
-        con.close()
-    return bool(row and row[0])
+    with opened(path) as con:
+        return has_table(con, table)
+
+
+def has_rows(path: Path, table: str) -> bool:
+    """True when `schema.table` exists and holds a row: whether a step was built, without
+    reading the table."""
+    with opened(path) as con:
+        if not has_table(con, table):
+            return False
+        return con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
 
 
 def query(path: Path, sql: str, table: str, params: list[object] | None = None, *,
@@ -76,14 +78,42 @@ def query(path: Path, sql: str, table: str, params: list[object] | None = None, 
     `times` are timestamp columns, returned as UTC-aware pandas datetimes."""
     con = _connect(path)
     try:
+        return fetch(con, path, sql, table, params, times=times)
+    finally:
+        con.close()
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The file open read-only for a few statements of one read, closed on leaving: opening
+    costs more than a small query, so a reader needing two looks pays it once."""
+    con = _connect(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def fetch(con: duckdb.DuckDBPyConnection, path: Path, sql: str, table: str,
+          params: list[object] | None = None, *, times: tuple[str, ...] = ()) -> pd.DataFrame:
+    """`query` on a connection already open (see `opened`)."""
+    try:
         df = con.execute(sql, params or []).to_arrow_table().to_pandas()
     except duckdb.CatalogException as exc:
         raise TableMissing(table, path) from exc
-    finally:
-        con.close()
     for col in times:
         df[col] = pd.to_datetime(df[col], utc=True)
     return df
+
+
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.table` exists, on a connection already open."""
+    schema, name = table.split(".", 1)
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def grouped(path: Path, table: str, key: str, columns: str, order: str,

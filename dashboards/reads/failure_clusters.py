@@ -1,8 +1,11 @@
 """Recurring CI failures: which failure clusters keep coming back, and which fixes did not hold.
 
-Reads models.ci_failure_clusters (one row per failed job and its cluster), models.recurrences
-(each failure's place in its cluster's history), models.cluster_links (tickets, postmortems and
-incidents that cite a cluster's failures) and models.failure_excerpts (redacted log lines).
+The page opens on the per-repository marts (failure_cluster_summary, _sizes, _weekly,
+fixes_not_held, recurring_failure_summary). For the chosen cluster it reads only that cluster's
+rows: its latest failure in models.ci_failure_clusters with the models.recurrences message
+(each failure's place in its cluster's history), its models.cluster_links (tickets,
+postmortems and incidents that cite it) and the excerpt in models.failure_excerpts (redacted
+log lines). At 1M jobs those tables hold ~60k rows each, which a page must not read whole.
 """
 
 from __future__ import annotations
@@ -10,70 +13,86 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
-from dashboards.reads.connection import TableMissing, grouped, query
+from dashboards.reads.connection import fetch, grouped, has_table, opened, query
 from models.logs.excerpt import ExcerptLine
 
 LINK_TYPES: tuple[str, ...] = ("ticket", "postmortem", "incident")
 
 
-def load_failures(path: Path) -> pd.DataFrame:
-    """models.ci_failure_clusters: every clustered CI failure."""
-    df = query(
-        path,
-        "SELECT provider, job_id, cluster_id, fingerprint, repo, job_name, failed_at, run_url, url"
-        " FROM models.ci_failure_clusters ORDER BY failed_at, provider, job_id",
-        "models.ci_failure_clusters",
-        times=("failed_at",),
+def _scope(repo: str | None) -> tuple[str, list[object]]:
+    """The WHERE clause (and its parameters) picking one repository's rows of a per-repository
+    mart, or the 'all' rows when `repo` is None."""
+    if repo is None:
+        return "grouping_set = 'all'", []
+    return "grouping_set = 'repo' AND repo = ?", [repo]
+
+
+# Python's str.strip() whitespace and str.splitlines() breaks, as RE2 classes: `signature_sql`
+# is `signature` below in SQL, as is the signature column of marts.failure_cluster_summary
+# (the tests hold all three to the same answer).
+_SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]"
+_BREAK = r"\n\r\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}"
+
+
+def signature_sql(column: str, limit: int = 110) -> str:
+    """SQL of `signature(column, limit)`: the first non-blank line, stripped and shortened, so
+    the page receives one short line instead of the whole masked text."""
+    first = (
+        f"regexp_replace(regexp_extract(coalesce({column}, ''), '^{_SPACE}*([^{_BREAK}]*)', 1),"
+        f" '{_SPACE}+$', '')"
     )
-    return df
+    return f"CASE WHEN length({first}) <= {limit} THEN {first} ELSE left({first}, {limit - 1}) || '…' END"
 
 
-def load_recurrences(path: Path) -> pd.DataFrame:
-    """models.recurrences: each failure's occurrence number, prior links, fix and message."""
-    df = query(
-        path,
-        "SELECT provider, job_id, cluster_id, repo, job_name, failed_at, occurrence,"
-        " prior_failures, first_seen, fix_ticket_key, fix_resolved_at, fix_did_not_hold, message"
-        " FROM models.recurrences ORDER BY failed_at, provider, job_id",
-        "models.recurrences",
-        times=("failed_at", "first_seen", "fix_resolved_at"),
-    )
-    return df
-
-
-def load_links(path: Path) -> pd.DataFrame:
-    """models.cluster_links: tickets, postmortems and incidents linked to a cluster."""
-    df = query(
-        path,
-        "SELECT cluster_id, link_type, target_id, evidence, linked_at FROM models.cluster_links"
-        " ORDER BY cluster_id, link_type, linked_at, target_id",
-        "models.cluster_links",
-        times=("linked_at",),
-    )
-    return df
-
-
-def load_clusters(path: Path) -> pd.DataFrame:
-    """models.failure_clusters: the masked representative text of each cluster."""
-    return query(
-        path,
-        "SELECT cluster_id, representative FROM models.failure_clusters ORDER BY cluster_id",
-        "models.failure_clusters",
-    )
-
-
-def load_tickets(path: Path) -> pd.DataFrame:
-    """Ticket key -> url, title, status, for linking cluster tickets; empty when not built."""
-    try:
-        return query(
+def load_latest_failure(path: Path, cluster_id: str, repo: str | None) -> pd.DataFrame:
+    """The cluster's most recent failure (in `repo`, or anywhere), ties broken by job id, with
+    its models.recurrences message ("happened N time(s) before…"): zero or one row."""
+    where = "cluster_id = ?" + ("" if repo is None else " AND repo = ?")
+    params: list[object] = [cluster_id] + ([] if repo is None else [repo])
+    with opened(path) as con:
+        df = fetch(
+            con,
             path,
-            "SELECT ticket_key, url, title, status, resolved_at FROM core.tickets",
-            "core.tickets",
+            "SELECT provider, job_id, repo, job_name, failed_at, url"
+            f" FROM models.ci_failure_clusters WHERE {where}"
+            " ORDER BY failed_at DESC NULLS LAST, job_id DESC, provider DESC LIMIT 1",
+            "models.ci_failure_clusters",
+            params,
+            times=("failed_at",),
         )
-    except TableMissing:
-        return pd.DataFrame(columns=["ticket_key", "url", "title", "status", "resolved_at"])
+        message = None
+        if len(df) and has_table(con, "models.recurrences"):
+            row = con.execute(
+                "SELECT message FROM models.recurrences WHERE provider = ? AND job_id = ?",
+                [df["provider"].iloc[0], int(df["job_id"].iloc[0])],
+            ).fetchone()
+            message = row[0] if row else None
+    return df.assign(message=[message] * len(df))
+
+
+def load_cluster_links(path: Path, cluster_id: str) -> pd.DataFrame:
+    """models.cluster_links of one cluster, with the ticket's url for ticket links (when
+    core.tickets is built)."""
+    with opened(path) as con:
+        if has_table(con, "core.tickets"):
+            url = "t.url"
+            join = (" LEFT JOIN core.tickets t ON l.link_type = 'ticket'"
+                    " AND t.ticket_key = l.target_id")
+        else:
+            url, join = "CAST(NULL AS VARCHAR)", ""
+        return fetch(
+            con,
+            path,
+            f"SELECT l.link_type, l.target_id, {url} AS url, l.evidence, l.linked_at"
+            f" FROM models.cluster_links l{join} WHERE l.cluster_id = ?"
+            " ORDER BY l.link_type, l.linked_at, l.target_id",
+            "models.cluster_links",
+            [cluster_id],
+            times=("linked_at",),
+        )
 
 
 def load_repeat_incidents(path: Path) -> pd.DataFrame:
@@ -152,16 +171,34 @@ def _scoped(path: Path, table: str, columns: str, order: str, times: tuple[str, 
     return grouped(path, table, "repo", columns, order, times)
 
 
-def load_cluster_summary(path: Path) -> pd.DataFrame:
-    """marts.failure_cluster_summary: per cluster, over all repositories and per repository."""
-    return _scoped(
-        path,
-        "marts.failure_cluster_summary",
-        "cluster_id, failure_rank, failures, repos, repo_list, jobs, first_seen, last_seen,"
-        " tickets, postmortems, incidents, linked, failures_after_fix, representative",
-        "grouping_set, repo, failure_rank",
-        ("first_seen", "last_seen"),
+def load_cluster_summary(path: Path, repo: str | None) -> pd.DataFrame:
+    """marts.failure_cluster_summary for all repositories (None) or one: each cluster's counts,
+    links and signature (not its whole representative text), most failures first."""
+    where, params = _scope(repo)
+    columns = (
+        "cluster_id, failure_rank, failures, repos, repo_list, first_seen, last_seen,"
+        " tickets, postmortems, incidents, failures_after_fix"
     )
+    table = "marts.failure_cluster_summary"
+    with opened(path) as con:
+        try:
+            df = fetch(con, path, f"SELECT {columns}, signature FROM {table} WHERE {where}"
+                       " ORDER BY failure_rank", table, params, times=("first_seen", "last_seen"))
+            stored = "signature"
+        except duckdb.BinderException:  # a warehouse from before migration 18, not built since
+            df, stored = None, "NULL"
+        if df is None or df["signature"].isna().any():
+            # NULL until a build rebuilds the mart: work it out of the representative text.
+            df = fetch(
+                con,
+                path,
+                f"SELECT {columns}, coalesce({stored}, {signature_sql('representative')})"
+                f" AS signature FROM {table} WHERE {where} ORDER BY failure_rank",
+                table,
+                params,
+                times=("first_seen", "last_seen"),
+            )
+    return df
 
 
 def load_cluster_sizes(path: Path) -> pd.DataFrame:
@@ -177,12 +214,14 @@ def load_cluster_sizes(path: Path) -> pd.DataFrame:
 
 
 def load_fixes_not_held(path: Path) -> pd.DataFrame:
-    """marts.fixes_not_held: failures after a fix ticket was resolved, per cluster and ticket."""
+    """marts.fixes_not_held: failures after a fix ticket was resolved, per cluster and ticket,
+    with the cluster's signature."""
     return _scoped(
         path,
         "marts.fixes_not_held",
         "cluster_id, fix_ticket_key, ticket_url, ticket_title, fix_resolved_at,"
-        " failures_after_fix, first_after_fix, last_after_fix, repos, representative",
+        " failures_after_fix, first_after_fix, last_after_fix, repos,"
+        f" {signature_sql('representative')} AS signature",
         "grouping_set, repo, last_after_fix DESC, cluster_id",
         ("fix_resolved_at", "first_after_fix", "last_after_fix"),
     )
@@ -199,14 +238,16 @@ def load_recurring_summary(path: Path) -> pd.DataFrame:
     )
 
 
-def load_weekly(path: Path) -> pd.DataFrame:
-    """marts.failure_cluster_weekly: failures per cluster and week."""
-    df = _scoped(
+def load_weekly(path: Path, cluster_id: str, repo: str | None) -> pd.DataFrame:
+    """marts.failure_cluster_weekly: one cluster's failures per week, in all repositories
+    (None) or one."""
+    where, params = _scope(repo)
+    df = query(
         path,
+        "SELECT week, failures, repos FROM marts.failure_cluster_weekly"
+        f" WHERE {where} AND cluster_id = ? ORDER BY week",
         "marts.failure_cluster_weekly",
-        "cluster_id, week, failures, repos",
-        "grouping_set, repo, cluster_id, week",
-        (),
+        [*params, cluster_id],
     )
     df["week"] = pd.to_datetime(df["week"])
     return df
@@ -226,21 +267,3 @@ def at_least(sizes: pd.DataFrame, min_failures: int) -> pd.Series | None:
     smallest cluster size that reaches it; None when no cluster is that big."""
     rows = sizes[sizes["min_failures"] >= min_failures].sort_values("min_failures")
     return None if rows.empty else rows.iloc[0]
-
-
-def latest_failure(failures: pd.DataFrame, cluster_id: str) -> pd.Series | None:
-    """The cluster's most recent failure (ties broken by job id), or None."""
-    rows = failures[failures["cluster_id"] == cluster_id]
-    if rows.empty:
-        return None
-    return rows.sort_values(["failed_at", "job_id"], na_position="first").iloc[-1]
-
-
-def message_for(recurrences: pd.DataFrame | None, provider: str, job_id: int) -> str | None:
-    """The recurrence message of one failure ("this failure has happened N time(s) before…")."""
-    if recurrences is None or recurrences.empty:
-        return None
-    hit = recurrences[(recurrences["provider"] == provider) & (recurrences["job_id"] == job_id)]
-    if hit.empty or pd.isna(hit["message"].iloc[0]):
-        return None
-    return str(hit["message"].iloc[0])

@@ -27,8 +27,8 @@ APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 NEW_PAGES = {
     "app_pages/follow_through.py": "marts.follow_through_summary",
     "app_pages/stale.py": "marts.stale_action_items",
-    "app_pages/quality.py": "core.postmortems",
-    "app_pages/recurring.py": "models.ci_failure_clusters",
+    "app_pages/quality.py": "marts.postmortem_quality",
+    "app_pages/recurring.py": "marts.recurring_failure_summary",
 }
 
 

@@ -1,4 +1,4 @@
--- marts.failure_cluster_summary: per CI failure cluster, over all repositories and per repository: failures, repositories, jobs, first and last seen, the tickets, postmortems and incidents citing it, failures after a fix was resolved, and its masked representative text; failure_rank orders clusters most failures first.
+-- marts.failure_cluster_summary: per CI failure cluster, over all repositories and per repository: failures, repositories, jobs, first and last seen, the tickets, postmortems and incidents citing it, failures after a fix was resolved, its masked representative text and signature (first non-blank line, stripped, at most 110 characters); failure_rank orders clusters most failures first.
 WITH scoped AS (
     SELECT 'all' AS grouping_set, CAST(NULL AS VARCHAR) AS scope, * FROM models.ci_failure_clusters
     UNION ALL
@@ -30,6 +30,14 @@ broken AS (
     UNION ALL
     SELECT 'repo', repo, cluster_id, count(*)
     FROM models.recurrences WHERE fix_did_not_hold AND repo IS NOT NULL GROUP BY repo, cluster_id
+),
+signatures AS (
+    -- dashboards.reads.failure_clusters.signature in SQL: Python's whitespace and line breaks.
+    SELECT cluster_id, representative,
+        regexp_replace(regexp_extract(coalesce(representative, ''),
+            '^[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]*([^\n\r\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}]*)', 1),
+            '[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]+$', '') AS first_line
+    FROM models.failure_clusters
 )
 SELECT
     c.grouping_set, c.scope AS repo, c.cluster_id,
@@ -42,10 +50,12 @@ SELECT
     coalesce(l.tickets, '') <> '' OR coalesce(l.postmortems, '') <> ''
         OR coalesce(l.incidents, '') <> '' AS linked,
     coalesce(b.n, 0) AS failures_after_fix,
-    fc.representative
+    fc.representative,
+    CASE WHEN length(fc.first_line) <= 110 THEN fc.first_line
+        ELSE left(fc.first_line, 109) || '…' END AS signature
 FROM clusters c
 LEFT JOIN links l USING (cluster_id)
 LEFT JOIN broken b ON b.grouping_set = c.grouping_set AND b.scope IS NOT DISTINCT FROM c.scope
     AND b.cluster_id = c.cluster_id
-LEFT JOIN models.failure_clusters fc ON fc.cluster_id = c.cluster_id
+LEFT JOIN signatures fc ON fc.cluster_id = c.cluster_id
 ORDER BY c.grouping_set, c.scope, failure_rank
