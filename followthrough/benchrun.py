@@ -323,11 +323,14 @@ def dashboard_reads() -> Iterator[tuple[str, Callable[..., Any]]]:
 
 
 def dashboard_latency(warehouse: Path, repeats: int) -> dict[str, Any]:
-    """Each dashboard read, as the app runs it (open read-only, query, close), `repeats` times."""
+    """Each dashboard read, as the app runs it (open read-only, query, close), `repeats` times:
+    the page-load readers, and each reader of one choice (a cluster, a repository, a
+    postmortem) on the heaviest choice the warehouse has."""
     from dashboards.reads.connection import TableMissing
+    from dashboards.reads.drilldowns import sample_reads
     from dashboards.reads.failure_clusters import load_excerpt
 
-    readers = list(dashboard_reads())
+    readers = [*dashboard_reads(), *sample_reads(warehouse)]
     conn = __import__("duckdb").connect(str(warehouse), read_only=True)
     try:
         row = conn.execute("SELECT provider, job_id FROM models.failure_excerpts "
