@@ -1,6 +1,6 @@
 """A learned signature, measured: train a second model to choose the lines a fingerprint hashes.
 
-Run: .venv/bin/python benchmarks/train_signature_model.py   (about 15 CPU minutes)
+Run: .venv/bin/python benchmarks/train_signature_model.py [--rule-grid]   (about 15 CPU minutes)
 
 A failure's fingerprint hashes its excerpt's signature (`models.logs.excerpt._signature`, a
 fixed rule over the ranker's scores). Which lines the ranker scores highest varies between runs
@@ -29,6 +29,7 @@ The script stays so the comparison can be rerun against a changed ranker or rule
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -65,6 +66,7 @@ THRESHOLD = 0.3
 LINES = 3
 EXTRA = ("p", "p_rel", "rank", "seed", "wrapper", "warning", "to_top", "to_top_abs",
          "run_before", "run_length", "in_top_run")
+_WORD = re.compile(r"[A-Za-z]{2}")
 _WARNING_HEAD = re.compile(r"(?i)^\W*(?:\S+:\d+(?::\d+)?:\s*)?(?:\[?warn(?:ing)?\]?\b|deprecat)")
 
 
@@ -109,6 +111,113 @@ def candidates(
     return rows, np.hstack([x[pick], extra]).astype(np.float32)
 
 
+RULE_GRID = {
+    "lines": (3, 5, 8),
+    "floor": (0.1, 0.2),
+    "share": (0.0, 0.3, 0.5),  # a seed scores at least this share of the best seed
+    "follow": (None, 0.05),  # lines after a seed join above this floor (None: the seed floor)
+    "blocks": (1, 99),
+    "warnings_seed": (True, False),
+    "body": (True, False),  # a seed brings the lines after it
+    "backward": (False, True),  # ... and the lines before it that score as high
+    "wordless": (True, False),  # lines without a word of two letters stay in the fingerprint
+}
+
+
+def variant_signature(log: Log, lines: int, floor: float, share: float, follow: float | None,
+                      blocks: int, warnings_seed: bool, body: bool, backward: bool,
+                      wordless: bool) -> tuple[str, ...]:
+    """The shipped rule with its choices as parameters (shipped: 5, 0.1, 0.3, None, 99, True,
+    True, False, True)."""
+    texts, prob = log.texts, log.prob
+    if log.shapes is None:
+        log.shapes = tuple(np.array([f(t) for t in texts], dtype=bool) for f in (
+            lambda t: ex._WRAPPER.search(t) is not None,
+            lambda t: _WARNING_HEAD.search(t.strip()) is not None,
+            lambda t: _WORD.search(t) is None,
+            lambda t: bool(t.strip()),
+        ))
+    wrap, warning, no_word, present = log.shapes
+    if not warnings_seed:
+        wrap = wrap | warning
+    if not wordless:
+        wrap = wrap | no_word
+    el, sd = log.eligible, log.seedable
+    tiers = ((el & sd & ~wrap, el), (present & sd & ~wrap, present), (el & sd, el),
+             (present & sd, present), (el, el), (present, present))
+    seeds, scope = next((t for t in tiers if t[0].any()), tiers[-1])
+    if not seeds.any():
+        return ()
+    top = float(prob[seeds].max())
+    least = min(max(floor, share * top), top)
+    keep = seeds & (prob >= least)
+    after = least if follow is None else min(follow, least)
+    fol = scope & (prob >= after) & ~wrap if body else np.zeros_like(keep)
+    idx = np.flatnonzero(scope)
+    found: list[tuple[float, int, list[int]]] = []
+    done = -1
+    for k in np.flatnonzero(keep[idx]).tolist():
+        if k <= done:
+            continue
+        k0 = k
+        while backward and k0 - 1 > done and fol[idx[k0 - 1]]:
+            k0 -= 1
+        members = [int(i) for i in idx[k0 : k + 1]]
+        k += 1
+        while k < idx.size and (fol[idx[k]] or keep[idx[k]]):
+            members.append(int(idx[k]))
+            k += 1
+        done = k - 1
+        found.append((float(prob[members].max()), -members[0], members))
+    found.sort(reverse=True)
+    picked: list[int] = []
+    seen: set[str] = set()
+    for _, _, members in found[:blocks]:
+        for i in members:
+            key = ex._DIGITS.sub("0", texts[i].strip())
+            if len(picked) < lines and key not in seen:
+                seen.add(key)
+                picked.append(i)
+    return tuple(texts[i] for i in sorted(picked))
+
+
+def rule_grid(logs: list[Log], dev: list[str]) -> None:
+    """Leave-one-repository-out choice of a rule variant within dev, then held-out once."""
+    shipped = {"lines": ex.SIGNATURE_LINES, "floor": ex._SIG_FLOOR, "share": ex._SIG_RELATIVE,
+               "follow": None, "blocks": 99, "warnings_seed": True, "body": True,
+               "backward": False, "wordless": True}
+    if any(variant_signature(log, **shipped) != log.rule for log in logs):
+        raise SystemExit("variant_signature with the shipped settings differs from the rule")
+    names = list(RULE_GRID)
+    settings = [dict(zip(names, values, strict=True))
+                for values in itertools.product(*RULE_GRID.values())]
+    settings = [c for c in settings if c["body"] or (c["follow"] is None and not c["backward"])]
+    counts = []  # per setting: {repo: (tp, predicted, true)}
+    for setting in settings:
+        sigs = [variant_signature(log, **setting) for log in logs]
+        counts.append(pair_counts(logs, sigs))
+
+    def score(c: dict[str, tuple[int, int, int]], repos: list[str]) -> float:
+        tp, pred, true = (sum(c.get(r, (0, 0, 0))[k] for r in repos) for k in range(3))
+        p, r = (tp / pred if pred else 1.0), (tp / true if true else 1.0)
+        return min(p, r) + 1e-3 * (p + r)
+
+    tp = pred = true = 0
+    for repo in dev:
+        rest = [r for r in dev if r != repo]
+        best = max(range(len(settings)), key=lambda i: score(counts[i], rest))
+        a, b, c = counts[best].get(repo, (0, 0, 0))
+        tp, pred, true = tp + a, pred + b, true + c
+    print(f"{len(settings)} rule settings; leave-one-repository-out within dev: "
+          f"precision {tp / pred:.3f} recall {tp / true:.3f}")
+    best = max(range(len(settings)), key=lambda i: score(counts[i], dev))
+    held = sorted({log.repo for log in logs} - set(dev))
+    for name, repos in (("dev", dev), ("held-out", held)):
+        tp, pred, true = (sum(counts[best].get(r, (0, 0, 0))[k] for r in repos) for k in range(3))
+        print(f"best on dev {settings[best]}, {name}: precision {tp / pred:.3f} "
+              f"recall {tp / true:.3f}")
+
+
 class Log:
     """One labelled log as the signature step sees it."""
 
@@ -131,6 +240,8 @@ class Log:
         )
         self.chunk = chunk_lines(row["chunk"])
         self.y = np.zeros(self.rows.size, dtype=bool)
+        # Per line: wrapper, warning head, no word, not blank (`variant_signature` fills it).
+        self.shapes: tuple[np.ndarray, ...] | None = None
 
     def signature(self, model: Ranker) -> tuple[str, ...]:
         """The model's signature of this log (see the module doc, step 3)."""
@@ -200,6 +311,23 @@ def as_ranker(model) -> Ranker:
     }, "signature model")
 
 
+def pair_counts(logs: list[Log], sigs: list[tuple[str, ...]]) -> dict[str, tuple[int, int, int]]:
+    """Per repository: (same-failure pairs found, pairs predicted same, pairs truly same)."""
+    fps = fingerprint_many([list(s) for s in sigs])
+    by_repo: dict[str, list[int]] = defaultdict(list)
+    for i, log in enumerate(logs):
+        by_repo[log.repo].append(i)
+    out = {}
+    for repo, idx in by_repo.items():
+        tp = pred = true = 0
+        for a, b in combinations(idx, 2):
+            t = logs[a].truth == logs[b].truth
+            p = fps[a] == fps[b]
+            tp, pred, true = tp + (t and p), pred + p, true + t
+        out[repo] = (tp, pred, true)
+    return out
+
+
 def pairs(logs: list[Log], sigs: list[tuple[str, ...]], which: list[bool]) -> tuple[float, float]:
     """Same-failure pair precision and recall within each repository, over logs in `which`."""
     fps = fingerprint_many([list(s) for s in sigs])
@@ -230,7 +358,9 @@ def leave_one_out(logs: list[Log], repos: list[str]) -> list[tuple[str, ...]]:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rule-grid", action="store_true", help="variants of the shipped rule")
+    args = ap.parse_args()
     t0 = time.perf_counter()
     rows = [json.loads(line) for line in
             (LOGCHUNKS / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -250,6 +380,9 @@ def main() -> None:
         p, r = pairs(logs, sigs, which)
         print(f"{what}: precision {p:.3f} recall {r:.3f}", flush=True)
 
+    if args.rule_grid:
+        rule_grid(logs, dev)
+        return
     rule = [log.rule for log in logs]
     for name, which in splits.items():
         show(f"shipped rule, {name}", rule, which)
