@@ -179,9 +179,29 @@ def reading_cost(paths: list[Path], rounds: int = 7) -> None:
         print(f"  {name:<34} {sorted(secs)[len(secs) // 2] / len(texts) * 1000:6.2f}")
 
 
+def show_errors(rows: list[dict], lines: list[list[str]], fps: list[str], limit: int) -> None:
+    """Print up to `limit` pairs of one dev repository where fingerprint and truth disagree,
+    with the masked lines each fingerprint hashed (held-out repositories are never shown)."""
+    norm = normalised_lines_many(lines)
+    truth = [reference_form(r["chunk"]) for r in rows]
+    shown = 0
+    for a, b in combinations(range(len(rows)), 2):
+        ra, rb = rows[a], rows[b]
+        if ra["repo"] != rb["repo"] or held_out(ra["repo"]):
+            continue
+        same = truth[a] == truth[b]
+        if same != (fps[a] == fps[b]) and shown < limit:
+            shown += 1
+            print(f"\n== {'missed' if same else 'merged'} {ra['repo']}: {ra['log']} / {rb['log']}")
+            print("A:", norm[a][:6])
+            print("B:", norm[b][:6])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--show-errors", type=int, default=0, help="print N disagreeing pairs (dev)")
+    ap.add_argument("--show-errors", type=int, default=0,
+                    help="print N disagreeing pairs of dev repositories (from the excerpts' "
+                    "signatures unless --skip-excerpts, then from the labelled chunks)")
     ap.add_argument("--skip-excerpts", action="store_true", help="labelled chunks only")
     ap.add_argument("--skip-reading", action="store_true", help="no reading-cost figures")
     args = ap.parse_args()
@@ -189,8 +209,9 @@ def main() -> None:
     if not labels.exists():
         raise SystemExit(f"no labels at {labels}")
     rows = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
-    excerpts = [chunk_lines(r["chunk"]) for r in rows]
-    fps = fingerprint_many(excerpts)
+    chunks = [chunk_lines(r["chunk"]) for r in rows]
+    fps = fingerprint_many(chunks)
+    shown_lines, shown_fps = chunks, fps
     repos = sorted({r["repo"] for r in rows})
     n_held = sum(held_out(r) for r in repos)
     print(f"{len(rows)} labelled chunks, {len(repos)} repositories "
@@ -203,7 +224,9 @@ def main() -> None:
         from models.logs.excerpt import excerpt_file
 
         excerpts = [excerpt_file(LOGCHUNKS / r["log"]) for r in rows]
-        ex_fps = fingerprint_many([lines_for_fingerprint(ex) for ex in excerpts])
+        signatures = [lines_for_fingerprint(ex) for ex in excerpts]
+        ex_fps = fingerprint_many(signatures)
+        shown_lines, shown_fps = signatures, ex_fps
         print("from the pipeline's excerpt of each raw log (same truth):")
         for split, (p, r, pred, true) in pair_scores(rows, ex_fps).items():
             print(f"{split:<9} precision {p:.3f}  recall {r:.3f}  "
@@ -212,18 +235,7 @@ def main() -> None:
     if not args.skip_reading:
         reading_cost([LOGCHUNKS / r["log"] for r in rows])
     if args.show_errors:
-        norm = normalised_lines_many(excerpts)
-        shown = 0
-        for a, b in combinations(range(len(rows)), 2):
-            ra, rb = rows[a], rows[b]
-            if ra["repo"] != rb["repo"] or held_out(ra["repo"]):
-                continue
-            t = reference_form(ra["chunk"]) == reference_form(rb["chunk"])
-            if t != (fps[a] == fps[b]) and shown < args.show_errors:
-                shown += 1
-                print(f"\n== {'missed' if t else 'merged'} {ra['repo']}")
-                print("A:", norm[a][:6])
-                print("B:", norm[b][:6])
+        show_errors(rows, shown_lines, shown_fps, args.show_errors)
 
 
 if __name__ == "__main__":

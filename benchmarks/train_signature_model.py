@@ -1,0 +1,402 @@
+"""A learned signature, measured: train a second model to choose the lines a fingerprint hashes.
+
+Run: .venv/bin/python benchmarks/train_signature_model.py [--rule-grid]   (about 15 CPU minutes)
+
+A failure's fingerprint hashes its excerpt's signature (`models.logs.excerpt._signature`, a
+fixed rule over the ranker's scores). Which lines the ranker scores highest varies between runs
+of one failure, so this study trains a second model to choose them and measures whether its
+fingerprints group same-failure runs better. The result was *not* adopted (docs/logs.md,
+"Fingerprints, logchunks-dev"): it raised precision and lowered recall on the held-out half.
+The script stays so the comparison can be rerun against a changed ranker or rule.
+
+1. Every LogChunks dev log is excerpted as the pipeline does (no passing log). Candidates are
+   the `CANDIDATES` eligible lines the ranker scores highest; besides the ranker's features
+   each gets its score, its score relative to the best failure-shaped non-wrapper line and its
+   rank, whether it is failure-shaped, a wrapper or a warning head, its distance to that best
+   line and where it sits in the run of lines scoring 0.1 or more around it.
+2. A candidate is positive when its masked form (the fingerprint's failure profile) is one of
+   the masked lines of the hand-labelled chunk. A log's positives weigh as much as
+   `POSITIVE_CAP` lines at most.
+3. Signature: candidates the model scores at least `THRESHOLD` (the best one when none does),
+   best first, up to `LINES` lines (lines equal but for digits count once), in log order.
+   `THRESHOLD` and `LINES` were chosen by leave-one-repository-out within the dev half, best
+   min(precision, recall) over thresholds 0.2-0.7, 2-8 lines, lines taken best first or in log
+   order (that grid was run once while writing this study and is not repeated here).
+4. Same-failure pair precision and recall (`bench_fingerprints` truth), next to the shipped
+   rule on the same logs: leave-one-repository-out within the dev half, leave-one-repository-out
+   over all 29 repositories, and the model fitted on the dev half scored on the held-out half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import sys
+import time
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_fingerprints import LOGCHUNKS, chunk_lines, held_out, reference_form  # noqa: E402
+
+from models.logs import excerpt as ex  # noqa: E402
+from models.logs.fingerprint import fingerprint_many, normalised_lines_many  # noqa: E402
+from models.logs.line_features import FEATURE_NAMES, feature_frame, feature_matrix  # noqa: E402
+from models.logs.lines import iter_file_batches  # noqa: E402
+from models.logs.ranker import FORMAT, Ranker, default_ranker, from_json  # noqa: E402
+
+PARAMS = {
+    "max_iter": 100,
+    "max_depth": 4,
+    "learning_rate": 0.1,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+}
+POSITIVE_CAP = 10  # a log's positives weigh as much as this many lines at most
+CANDIDATES = 64
+THRESHOLD = 0.3
+LINES = 3
+EXTRA = ("p", "p_rel", "rank", "seed", "wrapper", "warning", "to_top", "to_top_abs",
+         "run_before", "run_length", "in_top_run")
+_WORD = re.compile(r"[A-Za-z]{2}")
+_WARNING_HEAD = re.compile(r"(?i)^\W*(?:\S+:\d+(?::\d+)?:\s*)?(?:\[?warn(?:ing)?\]?\b|deprecat)")
+
+
+def _streak(hi: np.ndarray) -> np.ndarray:
+    """Per position: how many consecutive `hi` positions end there (0 where `hi` is false)."""
+    at = np.arange(hi.size)
+    return at - np.maximum.accumulate(np.where(hi, -1, at))
+
+
+def candidates(
+    prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, texts: list[str], x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows the model reads and their features (`x`: ranker features of the eligible rows)."""
+    erows = np.flatnonzero(eligible)
+    if erows.size == 0:
+        return erows, np.zeros((0, x.shape[1] + len(EXTRA)), dtype=np.float32)
+    p = prob[erows]
+    order = np.argsort(-p, kind="stable")
+    pick = np.sort(order[:CANDIDATES])
+    rank = np.empty(erows.size)
+    rank[order] = np.arange(erows.size)
+    rows = erows[pick]
+    wrapper = np.array([ex._WRAPPER.search(texts[r]) is not None for r in rows], dtype=bool)
+    warning = np.array([_WARNING_HEAD.search(texts[r].strip()) is not None for r in rows],
+                       dtype=bool)
+    seeds = seedable[erows] & np.array(
+        [ex._WRAPPER.search(texts[r]) is None for r in erows], dtype=bool
+    )
+    pool = np.flatnonzero(seeds) if seeds.any() else np.arange(erows.size)
+    top_k = int(pool[np.argmax(p[pool])])
+    top = max(float(p[top_k]), 1e-9)
+    hi = p >= 0.1
+    before = np.concatenate([[0], _streak(hi)[:-1]])
+    after = np.concatenate([_streak(hi[::-1])[::-1][1:], [0]])
+    dist = (pick - top_k).astype(np.float64)
+    extra = np.column_stack([
+        p[pick], p[pick] / top, np.log1p(rank[pick]), seedable[rows], wrapper, warning,
+        np.clip(dist, -50, 50), np.log1p(np.abs(dist)), np.log1p(before[pick]),
+        np.log1p(before[pick] + after[pick] + 1),
+        (pick - before[pick] <= top_k) & (top_k <= pick + after[pick]),
+    ])
+    return rows, np.hstack([x[pick], extra]).astype(np.float32)
+
+
+RULE_GRID = {
+    "lines": (3, 5, 8),
+    "floor": (0.1, 0.2),
+    "share": (0.0, 0.3, 0.5),  # a seed scores at least this share of the best seed
+    "follow": (None, 0.05),  # lines after a seed join above this floor (None: the seed floor)
+    "blocks": (1, 99),
+    "warnings_seed": (True, False),
+    "body": (True, False),  # a seed brings the lines after it
+    "backward": (False, True),  # ... and the lines before it that score as high
+    "wordless": (True, False),  # lines without a word of two letters stay in the fingerprint
+}
+
+
+def variant_signature(log: Log, lines: int, floor: float, share: float, follow: float | None,
+                      blocks: int, warnings_seed: bool, body: bool, backward: bool,
+                      wordless: bool) -> tuple[str, ...]:
+    """The shipped rule with its choices as parameters (shipped: 5, 0.1, 0.3, None, 99, True,
+    True, False, True)."""
+    texts, prob = log.texts, log.prob
+    if log.shapes is None:
+        log.shapes = tuple(np.array([f(t) for t in texts], dtype=bool) for f in (
+            lambda t: ex._WRAPPER.search(t) is not None,
+            lambda t: _WARNING_HEAD.search(t.strip()) is not None,
+            lambda t: _WORD.search(t) is None,
+            lambda t: bool(t.strip()),
+        ))
+    wrap, warning, no_word, present = log.shapes
+    if not warnings_seed:
+        wrap = wrap | warning
+    if not wordless:
+        wrap = wrap | no_word
+    el, sd = log.eligible, log.seedable
+    tiers = ((el & sd & ~wrap, el), (present & sd & ~wrap, present), (el & sd, el),
+             (present & sd, present), (el, el), (present, present))
+    seeds, scope = next((t for t in tiers if t[0].any()), tiers[-1])
+    if not seeds.any():
+        return ()
+    top = float(prob[seeds].max())
+    least = min(max(floor, share * top), top)
+    keep = seeds & (prob >= least)
+    after = least if follow is None else min(follow, least)
+    fol = scope & (prob >= after) & ~wrap if body else np.zeros_like(keep)
+    idx = np.flatnonzero(scope)
+    found: list[tuple[float, int, list[int]]] = []
+    done = -1
+    for k in np.flatnonzero(keep[idx]).tolist():
+        if k <= done:
+            continue
+        k0 = k
+        while backward and k0 - 1 > done and fol[idx[k0 - 1]]:
+            k0 -= 1
+        members = [int(i) for i in idx[k0 : k + 1]]
+        k += 1
+        while k < idx.size and (fol[idx[k]] or keep[idx[k]]):
+            members.append(int(idx[k]))
+            k += 1
+        done = k - 1
+        found.append((float(prob[members].max()), -members[0], members))
+    found.sort(reverse=True)
+    picked: list[int] = []
+    seen: set[str] = set()
+    for _, _, members in found[:blocks]:
+        for i in members:
+            key = ex._DIGITS.sub("0", texts[i].strip())
+            if len(picked) < lines and key not in seen:
+                seen.add(key)
+                picked.append(i)
+    return tuple(texts[i] for i in sorted(picked))
+
+
+def rule_grid(logs: list[Log], dev: list[str]) -> None:
+    """Leave-one-repository-out choice of a rule variant within dev, then held-out once."""
+    shipped = {"lines": ex.SIGNATURE_LINES, "floor": ex._SIG_FLOOR, "share": ex._SIG_RELATIVE,
+               "follow": None, "blocks": 99, "warnings_seed": True, "body": True,
+               "backward": False, "wordless": True}
+    if any(variant_signature(log, **shipped) != log.rule for log in logs):
+        raise SystemExit("variant_signature with the shipped settings differs from the rule")
+    names = list(RULE_GRID)
+    settings = [dict(zip(names, values, strict=True))
+                for values in itertools.product(*RULE_GRID.values())]
+    settings = [c for c in settings if c["body"] or (c["follow"] is None and not c["backward"])]
+    counts = []  # per setting: {repo: (tp, predicted, true)}
+    for setting in settings:
+        sigs = [variant_signature(log, **setting) for log in logs]
+        counts.append(pair_counts(logs, sigs))
+
+    def score(c: dict[str, tuple[int, int, int]], repos: list[str]) -> float:
+        tp, pred, true = (sum(c.get(r, (0, 0, 0))[k] for r in repos) for k in range(3))
+        p, r = (tp / pred if pred else 1.0), (tp / true if true else 1.0)
+        return min(p, r) + 1e-3 * (p + r)
+
+    tp = pred = true = 0
+    for repo in dev:
+        rest = [r for r in dev if r != repo]
+        best = max(range(len(settings)), key=lambda i: score(counts[i], rest))
+        a, b, c = counts[best].get(repo, (0, 0, 0))
+        tp, pred, true = tp + a, pred + b, true + c
+    print(f"{len(settings)} rule settings; leave-one-repository-out within dev: "
+          f"precision {tp / pred:.3f} recall {tp / true:.3f}")
+    best = max(range(len(settings)), key=lambda i: score(counts[i], dev))
+    held = sorted({log.repo for log in logs} - set(dev))
+    for name, repos in (("dev", dev), ("held-out", held)):
+        tp, pred, true = (sum(counts[best].get(r, (0, 0, 0))[k] for r in repos) for k in range(3))
+        print(f"best on dev {settings[best]}, {name}: precision {tp / pred:.3f} "
+              f"recall {tp / true:.3f}")
+
+
+class Log:
+    """One labelled log as the signature step sees it."""
+
+    def __init__(self, row: dict) -> None:
+        self.repo: str = row["repo"]
+        self.truth = reference_form(row["chunk"])
+        pool = ex._Pool(default_ranker())
+        for batch in iter_file_batches(LOGCHUNKS / row["log"]):
+            pool.feed(batch)
+        feats = feature_frame(pool.frame())
+        self.eligible = ex._eligible(feats)
+        self.seedable = ex._seedable(feats)
+        self.x = feature_matrix(feats.filter(pl.Series(self.eligible)))
+        self.prob = np.zeros(feats.height)
+        self.prob[self.eligible] = default_ranker().probability(self.x)
+        self.texts: list[str] = feats["c"].to_list()
+        self.rule = ex._signature(self.prob, self.eligible, self.seedable, self.texts)
+        self.rows, self.features = candidates(
+            self.prob, self.eligible, self.seedable, self.texts, self.x
+        )
+        self.chunk = chunk_lines(row["chunk"])
+        self.y = np.zeros(self.rows.size, dtype=bool)
+        # Per line: wrapper, warning head, no word, not blank (`variant_signature` fills it).
+        self.shapes: tuple[np.ndarray, ...] | None = None
+
+    def signature(self, model: Ranker) -> tuple[str, ...]:
+        """The model's signature of this log (see the module doc, step 3)."""
+        if self.rows.size == 0:
+            return self.rule
+        q = model.probability(self.features)
+        ok = np.flatnonzero(q >= THRESHOLD)
+        if ok.size == 0:
+            ok = np.array([int(np.argmax(q))])
+        picked: list[int] = []
+        seen: set[str] = set()
+        for k in ok[np.argsort(-q[ok], kind="stable")]:
+            key = ex._DIGITS.sub("0", self.texts[self.rows[k]].strip())
+            if len(picked) < LINES and key not in seen:
+                seen.add(key)
+                picked.append(int(self.rows[k]))
+        return tuple(self.texts[i] for i in sorted(picked))
+
+
+def label(logs: list[Log]) -> None:
+    """Candidates whose masked form is a masked line of the log's labelled chunk."""
+    cands = normalised_lines_many([[log.texts[r]] for log in logs for r in log.rows])
+    chunks = normalised_lines_many([log.chunk for log in logs])
+    at = 0
+    for log, chunk in zip(logs, chunks, strict=True):
+        wanted = set(chunk)
+        log.y = np.array([bool(c) and c[0] in wanted for c in cands[at : at + log.rows.size]],
+                         dtype=bool)
+        at += log.rows.size
+
+
+def fit(logs: list[Log], seed: int = 0):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    use = [log for log in logs if log.rows.size]
+    x = np.vstack([log.features for log in use])
+    y = np.concatenate([log.y for log in use])
+    w = np.concatenate(
+        [np.where(log.y, 1.0 / max(1.0, log.y.sum() / POSITIVE_CAP), 1.0) for log in use]
+    )
+    model = HistGradientBoostingClassifier(random_state=seed, **PARAMS)
+    return model.fit(x, y, sample_weight=w)
+
+
+def as_ranker(model) -> Ranker:
+    """The fitted trees in the shipped ranker's JSON format, read back by its loader (so the
+    figures are those of the numpy inference the pipeline would run)."""
+    trees = []
+    depth = 0
+    for (pred,) in model._predictors:
+        nodes = pred.nodes
+        depth = max(depth, int(nodes["depth"].max()))
+        trees.append({
+            "feature": nodes["feature_idx"].astype(int).tolist(),
+            "threshold": nodes["num_threshold"].astype(float).tolist(),
+            "left": nodes["left"].astype(int).tolist(),
+            "right": nodes["right"].astype(int).tolist(),
+            "value": nodes["value"].astype(float).tolist(),
+            "leaf": nodes["is_leaf"].astype(bool).tolist(),
+        })
+    return from_json({
+        "format": FORMAT,
+        "features": [*FEATURE_NAMES, *EXTRA],
+        "baseline": float(np.ravel(model._baseline_prediction)[0]),
+        "max_depth": depth,
+        "trees": trees,
+    }, "signature model")
+
+
+def pair_counts(logs: list[Log], sigs: list[tuple[str, ...]]) -> dict[str, tuple[int, int, int]]:
+    """Per repository: (same-failure pairs found, pairs predicted same, pairs truly same)."""
+    fps = fingerprint_many([list(s) for s in sigs])
+    by_repo: dict[str, list[int]] = defaultdict(list)
+    for i, log in enumerate(logs):
+        by_repo[log.repo].append(i)
+    out = {}
+    for repo, idx in by_repo.items():
+        tp = pred = true = 0
+        for a, b in combinations(idx, 2):
+            t = logs[a].truth == logs[b].truth
+            p = fps[a] == fps[b]
+            tp, pred, true = tp + (t and p), pred + p, true + t
+        out[repo] = (tp, pred, true)
+    return out
+
+
+def pairs(logs: list[Log], sigs: list[tuple[str, ...]], which: list[bool]) -> tuple[float, float]:
+    """Same-failure pair precision and recall within each repository, over logs in `which`."""
+    fps = fingerprint_many([list(s) for s in sigs])
+    by_repo: dict[str, list[int]] = defaultdict(list)
+    for i, log in enumerate(logs):
+        if which[i]:
+            by_repo[log.repo].append(i)
+    tp = pred = true = 0
+    for idx in by_repo.values():
+        for a, b in combinations(idx, 2):
+            t = logs[a].truth == logs[b].truth
+            p = fps[a] == fps[b]
+            tp += t and p
+            pred += p
+            true += t
+    return (tp / pred if pred else 1.0, tp / true if true else 1.0)
+
+
+def leave_one_out(logs: list[Log], repos: list[str]) -> list[tuple[str, ...]]:
+    """Each repository's signatures from a model fitted on the other repositories of `repos`."""
+    sigs: list[tuple[str, ...]] = [() for _ in logs]
+    for r in repos:
+        model = as_ranker(fit([log for log in logs if log.repo in repos and log.repo != r]))
+        for i, log in enumerate(logs):
+            if log.repo == r:
+                sigs[i] = log.signature(model)
+    return sigs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rule-grid", action="store_true", help="variants of the shipped rule")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    rows = [json.loads(line) for line in
+            (LOGCHUNKS / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    logs = [Log(r) for r in rows]
+    label(logs)
+    repos = sorted({log.repo for log in logs})
+    dev = [r for r in repos if not held_out(r)]
+    splits = {
+        "all": [True] * len(logs),
+        "dev": [not held_out(log.repo) for log in logs],
+        "held-out": [held_out(log.repo) for log in logs],
+    }
+    print(f"{len(logs)} logs, {sum(log.rows.size for log in logs):,} candidates, "
+          f"{sum(int(log.y.sum()) for log in logs):,} positive; {time.perf_counter() - t0:.0f} s",
+          flush=True)
+    def show(what: str, sigs: list[tuple[str, ...]], which: list[bool]) -> None:
+        p, r = pairs(logs, sigs, which)
+        print(f"{what}: precision {p:.3f} recall {r:.3f}", flush=True)
+
+    if args.rule_grid:
+        rule_grid(logs, dev)
+        return
+    rule = [log.rule for log in logs]
+    for name, which in splits.items():
+        show(f"shipped rule, {name}", rule, which)
+    show(f"model, leave-one-repository-out within dev ({len(dev)} repositories)",
+         leave_one_out(logs, dev), splits["dev"])
+    every = leave_one_out(logs, repos)
+    for name, which in splits.items():
+        show(f"model, leave-one-repository-out over all {len(repos)}, {name}", every, which)
+    on_dev = as_ranker(fit([log for log in logs if not held_out(log.repo)]))
+    show("model fitted on dev, held-out", [log.signature(on_dev) for log in logs],
+         splits["held-out"])
+    print(f"{time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
