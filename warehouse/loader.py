@@ -1,7 +1,10 @@
 """Loading export files into `raw`: idempotent by file hash, salvaging what a bad file holds.
 
 A file whose sha256 is already recorded in `raw.files` is skipped, so re-ingesting the same
-exports changes nothing. A changed file replaces the rows it loaded before. A record of the
+exports changes nothing. A file whose size and modification time are those recorded when it was
+read is skipped without being read at all (a large export is gigabytes to hash), unless that
+time was too close to the read to tell a later rewrite apart (`MTIME_TRUST_S`): such a file is
+hashed again on the next load. A changed file replaces the rows it loaded before. A record of the
 wrong shape, a truncated file or bytes that are not UTF-8 put the offending record (or the file)
 in `raw.quarantine` with the reason, and every good record of the same batch still loads.
 """
@@ -11,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
@@ -34,6 +39,10 @@ SKIPPED = "skipped"
 # source's first table.
 PAYLOAD = "payload"
 _CONNECTION_KEYS = ("nodes", "edges")
+# A file's recorded modification time proves it unchanged only when it is older than the moment
+# it was read by more than this: file systems keep mtimes at a coarse granularity (a kernel tick;
+# two seconds on FAT), so a rewrite of the same size right after the read can keep the same mtime.
+MTIME_TRUST_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -266,7 +275,7 @@ class RawWriter:
         self.source = source
         self.rows: dict[str, list[Any]] = {t: [] for t in source.tables}
         self.row_paths: dict[str, list[str]] = {t: [] for t in source.tables}
-        self.files: list[tuple[str, str, str, int, int, int]] = []
+        self.files: list[tuple[str, str, str, int, int, int, int | None, datetime]] = []
         self.quarantine: list[tuple[str, int, str, str | None, str, str | None]] = []
         first = source.tables[0] if source.tables else None
         keep = payloads == "all" or (payloads == "small" and not source.bulk)
@@ -279,7 +288,8 @@ class RawWriter:
         """Rows waiting for the next flush (bounds memory when files are large)."""
         return sum(len(v) for v in self.rows.values())
 
-    def add(self, path: str, digest: str, size: int, mapped: list[Mapped], problems: list[Problem]):
+    def add(self, path: str, digest: str, size: int, mapped: list[Mapped], problems: list[Problem],
+            mtime_ns: int | None = None, checked_at: datetime | None = None) -> None:
         for m in mapped:
             payload = m.pop(PAYLOAD, None)
             for table, recs in m.items():
@@ -288,7 +298,8 @@ class RawWriter:
                 if table == self.payload_table:
                     text = _payload_json(payload)
                     self.payloads.extend([text] * len(recs))
-        self.files.append((path, self.source.name, digest, size, len(mapped), len(problems)))
+        self.files.append((path, self.source.name, digest, size, len(mapped), len(problems),
+                           mtime_ns, checked_at or datetime.now(UTC)))
         for p in problems:
             self.quarantine.append((path, p.index, self.source.name, p.key, p.reason, p.snippet))
 
@@ -323,11 +334,13 @@ class RawWriter:
                     "records": [f[4] for f in self.files],
                     "quarantined": [f[5] for f in self.files],
                     "loaded_at": [now] * len(paths),
+                    "mtime_ns": pa.array([f[6] for f in self.files], pa.int64()),
+                    "checked_at": [f[7] for f in self.files],
                 }
             )
             conn.execute(
-                "INSERT INTO raw.files SELECT path, source, sha256, bytes, records, quarantined, "
-                "loaded_at FROM files_tbl"
+                "INSERT INTO raw.files BY NAME SELECT path, source, sha256, bytes, records, "
+                "quarantined, loaded_at, mtime_ns, checked_at FROM files_tbl"
             )
             if self.quarantine:
                 q = self.quarantine
@@ -369,6 +382,43 @@ def _payload_json(record: Any) -> str | None:
 
 def known_digests(conn: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
     return dict(conn.execute("SELECT path, sha256 FROM raw.files WHERE source = ?", [source]).fetchall())
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What raw.files holds about a file as it was last read."""
+
+    sha256: str
+    size: int
+    mtime_ns: int | None
+    checked_ns: int | None  # when size, mtime and hash were taken (ns since the epoch)
+
+    def unchanged(self, st: os.stat_result) -> bool:
+        """Whether `st` shows the file as it was read, by a modification time old enough then
+        to tell any later rewrite apart."""
+        return (self.mtime_ns is not None and self.checked_ns is not None
+                and st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
+                and self.mtime_ns < self.checked_ns - int(MTIME_TRUST_S * 1e9))
+
+
+def recorded_files(conn: duckdb.DuckDBPyConnection, source: str) -> dict[str, Recorded]:
+    rows = conn.execute(
+        "SELECT path, sha256, bytes, mtime_ns, "
+        "CAST(epoch_us(checked_at) AS HUGEINT) * 1000 FROM raw.files WHERE source = ?",
+        [source]).fetchall()
+    return {p: Recorded(d, int(b), m, None if c is None else int(c)) for p, d, b, m, c in rows}
+
+
+def _mark_checked(conn: duckdb.DuckDBPyConnection,
+                  checked: list[tuple[str, int, datetime]]) -> None:
+    """Record the stat of files hashed again and found unchanged, so the next load trusts it."""
+    if not checked:
+        return
+    tbl = pa.table({"path": [c[0] for c in checked],  # noqa: F841
+                    "mtime_ns": pa.array([c[1] for c in checked], pa.int64()),
+                    "checked_at": [c[2] for c in checked]})
+    conn.execute("UPDATE raw.files f SET mtime_ns = t.mtime_ns, checked_at = t.checked_at "
+                 "FROM tbl t WHERE f.path = t.path")
 
 
 def map_file(source: Source, data: bytes) -> tuple[list[Mapped], list[Problem]]:
@@ -415,30 +465,41 @@ def load_files(
     force: bool = False,
     payloads: str = "small",
 ) -> LoadResult:
-    """Load the given files of one source; unchanged files are skipped unless `force`."""
+    """Load the given files of one source; unchanged files are skipped unless `force`.
+
+    A file is unchanged when its size and modification time are those recorded (trusted only
+    when that time was well before the read, `MTIME_TRUST_S`), or else when its sha256 is."""
     result = LoadResult(source.name)
-    seen = {} if force else known_digests(conn, source.name)
+    seen = {} if force else recorded_files(conn, source.name)
     writer = RawWriter(conn, source, payloads)
+    checked: list[tuple[str, int, datetime]] = []
     paths = list(paths)
     for path in paths:
         result.files_seen += 1
         report(f"load {source.name}", result.files_seen, len(paths), "files")
         key = str(path)  # absolute: discover() globs under a resolved root
+        before = seen.get(key)
         try:
+            checked_ns = time.time_ns()  # before the stat: a later rewrite has a later mtime
+            st = path.stat()
+            if before is not None and before.unchanged(st):
+                continue
             data = path.read_bytes()
         except OSError as exc:
             msg = f"{key}: cannot read file: {exc.strerror or exc}"
             result.problems.append(msg)
             log.warning(msg)
             continue
+        checked_at = datetime.fromtimestamp(checked_ns / 1e9, UTC)
         digest = sha256_of(data)
-        if seen.get(key) == digest:
+        if before is not None and before.sha256 == digest:
+            checked.append((key, st.st_mtime_ns, checked_at))  # trusted next time if old enough
             continue
         if read is not None:
             mapped, problems = read(source, path, data)
         else:
             mapped, problems = map_file(source, data)
-        writer.add(key, digest, len(data), mapped, problems)
+        writer.add(key, digest, len(data), mapped, problems, st.st_mtime_ns, checked_at)
         result.files_loaded += 1
         result.records += sum(1 for _ in mapped)
         result.quarantined += len(problems)
@@ -452,6 +513,7 @@ def load_files(
         if len(writer.files) >= batch_files or writer.pending >= batch_records:
             writer.flush()
     writer.flush()
+    _mark_checked(conn, checked)
     return result
 
 
