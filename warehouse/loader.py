@@ -313,6 +313,8 @@ class RawWriter:
             path_tbl = pa.table({"path": paths})  # noqa: F841 - referenced by name in SQL
             for table in self.source.tables:
                 conn.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT path FROM path_tbl)")
+            conn.execute("INSERT OR REPLACE INTO meta.reloaded_files SELECT path, ? FROM raw.files "
+                         "WHERE path IN (SELECT path FROM path_tbl)", [now])
             conn.execute("DELETE FROM raw.quarantine WHERE path IN (SELECT path FROM path_tbl)")
             conn.execute("DELETE FROM raw.files WHERE path IN (SELECT path FROM path_tbl)")
             for table in self.source.tables:
