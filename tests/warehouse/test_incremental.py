@@ -268,3 +268,42 @@ def test_a_reloaded_file_rebuilds_the_table_whole(
     finally:
         conn.close()
     assert differing(table_hashes(inc), table_hashes(scratch)) == []
+
+
+class Steps:
+    """A StepListener recording the steps each build ran."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+
+    def run_started(self, name: str, steps: int) -> None: ...
+    def step_started(self, step: str) -> None:
+        self.steps.append(step)
+
+    def step_finished(self, step: str, ok: bool) -> None: ...
+    def run_finished(self, name: str, ok: bool) -> None: ...
+
+
+def test_only_what_a_changed_source_feeds_is_rebuilt(
+        contracts_export: Path, vendor_payload, tmp_path: Path) -> None:
+    for path in contracts_export.rglob("*"):
+        if path.is_file():
+            _age(path, HOUR_NS)
+    warehouse = tmp_path / "w.duckdb"
+    first = Steps()
+    build(Settings(warehouse=warehouse, exports=contracts_export), listener=first)
+    assert "core__ci_jobs" in first.steps and "core__tickets" in first.steps
+    payload = vendor_payload("jira_search_jql_response.json")
+    payload["issues"][0]["fields"]["summary"] = "Changed after the first build"
+    target = contracts_export / "jira/issues/2025-06.json"
+    target.write_text(json.dumps(payload))
+    _age(target, HOUR_NS // 2)
+    second = Steps()
+    summary = build(Settings(warehouse=warehouse, exports=contracts_export), listener=second)
+    assert [r.source for r in summary.loads if r.changed] == ["raw/jira"]
+    assert "core__tickets" in second.steps and "marts__time_to_ticket" in second.steps
+    assert "core__ci_jobs" not in second.steps and "core__deployments" not in second.steps
+    assert "models__failure_excerpts" not in second.steps
+    scratch = tmp_path / "scratch.duckdb"
+    build(Settings(warehouse=scratch, exports=contracts_export))
+    assert differing(table_hashes(warehouse), table_hashes(scratch)) == []
