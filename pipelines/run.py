@@ -136,11 +136,12 @@ def materialize(
     loggers: dict[str, dg.LoggerDefinition] = {"console": dg.default_loggers()["console"]}
     if listener:
         loggers["progress"] = _progress_logger(listener)
+    resources = resources_for(settings, config)
     job_defs = dg.Definitions(
         assets=list(loaded.assets or []),
         asset_checks=list(loaded.asset_checks or []),
         jobs=[dg.define_asset_job(_JOB, selection=selection)],
-        resources=resources_for(settings, config),
+        resources=resources,
         loggers=loggers,
     )
     partitions_def = job_defs.resolve_job_def(_JOB).partitions_def
@@ -157,9 +158,12 @@ def materialize(
     name = label or "run"
     if listener:
         listener.run_started(name, len(job.graph.nodes))
-    result = job.execute_in_process(
-        run_config=config, instance=dg.DagsterInstance.ephemeral(), partition_key=partition,
-    )
+    # One connection held open for the run: every step's own connection then joins the open
+    # database (instead of opening a large file and checkpointing it on close, ~0.1 s a step).
+    with resources["duckdb"].get_connection():
+        result = job.execute_in_process(
+            run_config=config, instance=dg.DagsterInstance.ephemeral(), partition_key=partition,
+        )
     if listener:
         listener.run_finished(name, result.success)
     outcome = RunOutcome(succeeded=result.success)
