@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_build.py [--scale 1] [--seed 7] [--workdir DIR]
         [--against CHECKOUT] [--repeat 2] [--processes 1,2] [--second | --no-second]
-        [--stage-of WAREHOUSE]
+        [--stage-of WAREHOUSE] [--day]
 
 Generates the sample organisation unless WORKDIR holds one, then per round: a first build into
 a new warehouse, a second build over the same files (no new data), and whether any
@@ -12,6 +12,10 @@ count (`followthrough build --processes N`); without it, with the build's defaul
 /tmp/base main`). All variants alternate within each round so they see the same machine load;
 the ratios of the medians to the first variant are printed, and every warehouse is compared
 table by table with the first variant's. `--stage-of` times only the excerpt stage instead.
+`--day` times the one-day incremental build instead (`followthrough bench`'s
+`incremental_day_s`): each variant builds every export but the last day once, then per round a
+copy of that warehouse builds again with the last day's files added; the last round's
+warehouses are compared with a build from scratch of the same folder.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_warehouses import table_hashes
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 
 def run_build(code: Path, exports: Path, warehouse: Path, processes: int | None = None) -> float:
@@ -93,6 +98,61 @@ def run_stage(code: Path, source: Path, warehouse: Path, processes: int | None) 
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def day_only(args: argparse.Namespace, exports: Path,
+             variants: dict[str, tuple[Path, int | None]]) -> int:
+    """The one-day incremental build of each variant, alternating, whole processes."""
+    import shutil
+
+    from followthrough.benchrun import day_of, link_tree
+
+    days = {day_of(Path(d, f).relative_to(exports)) for d, _, fs in os.walk(exports) for f in fs}
+    last = max(d for d in days if d)
+    folder = args.workdir / "day-exports"  # one folder: raw rows keep the absolute paths
+
+    def set_day(present: bool) -> int:
+        for dirpath, _, files in os.walk(folder):
+            for name in files:
+                path = Path(dirpath, name)
+                if day_of(path.relative_to(folder)) == last:
+                    path.unlink()
+        return link_tree(exports, folder, lambda rel: day_of(rel) == last) if present else 0
+
+    if not folder.exists():
+        link_tree(exports, folder, lambda rel: day_of(rel) != last)
+    set_day(False)
+    for name, (code, processes) in variants.items():
+        base = args.workdir / f"day-base-{name}.duckdb"
+        if not base.exists():
+            t = run_build(code, folder, base, processes)
+            print(f"{name}: build without {last}: {t:.1f} s", flush=True)
+    times: dict[str, list[float]] = {n: [] for n in variants}
+    for _ in range(args.repeat):
+        for name, (code, processes) in variants.items():
+            warehouse = args.workdir / f"day-{name}.duckdb"
+            shutil.rmtree(warehouse.with_name(warehouse.name + ".staging"), ignore_errors=True)
+            shutil.copyfile(args.workdir / f"day-base-{name}.duckdb", warehouse)
+            files = set_day(True)
+            times[name].append(run_build(code, folder, warehouse, processes))
+            set_day(False)
+            print(f"{name}: {files} files of {last} added, build {times[name][-1]:.1f} s",
+                  flush=True)
+    first = next(iter(variants))
+    med = {n: statistics.median(t) for n, t in times.items()}
+    print("incremental day: " + ", ".join(f"{n} median {m:.1f} s" for n, m in med.items())
+          + "".join(f"; {n} / {first} = {m / med[first]:.2f}" for n, m in med.items()
+                    if n != first))
+    set_day(True)
+    scratch = args.workdir / "day-scratch.duckdb"
+    scratch.unlink(missing_ok=True)
+    run_build(REPO, folder, scratch)
+    for name in variants:
+        print(f"{name} vs a build from scratch:", flush=True)
+        subprocess.run([sys.executable, str(REPO / "benchmarks" / "compare_warehouses.py"),
+                        str(args.workdir / f"day-{name}.duckdb"), str(scratch)])
+    set_day(False)
+    return 0
+
+
 def stage_only(args: argparse.Namespace, counts: list[int]) -> int:
     variants: dict[str, tuple[Path, int | None]] = {f"this-p{n}": (REPO, n) for n in counts}
     if args.against:
@@ -124,6 +184,8 @@ def main() -> int:
     ap.add_argument("--stage-of", type=Path, default=None, metavar="WAREHOUSE",
                     help="time only the excerpt stage, on copies of this built warehouse with "
                     "every excerpt removed (with --processes; --against runs its one-step path)")
+    ap.add_argument("--day", action="store_true",
+                    help="time the one-day incremental build instead (see above)")
     args = ap.parse_args()
     counts = [int(n) for n in args.processes.split(",") if n.strip()]
     if args.stage_of:
@@ -140,6 +202,8 @@ def main() -> int:
         {f"this-p{n}": (REPO, n) for n in counts} if counts else {"this": (REPO, None)})
     if args.against:
         variants["against"] = (args.against.resolve(), None)
+    if args.day:
+        return day_only(args, exports, variants)
     kinds = ("first", "second") if args.second else ("first",)
     times: dict[str, dict[str, list[float]]] = {n: {k: [] for k in kinds} for n in variants}
     for _ in range(args.repeat):

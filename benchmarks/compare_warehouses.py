@@ -16,7 +16,7 @@ import duckdb
 
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UBIGINT",
            "UINTEGER", "USMALLINT", "UTINYINT")
-IGNORED = ("loaded_at", "quarantined_at")
+IGNORED = ("loaded_at", "quarantined_at", "checked_at", "mtime_ns")
 
 
 def table_hashes(path: Path) -> dict[str, tuple[int, int, int]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.loader import LoadResult, MapPool, Source, discover, load_files
+from warehouse.loader import LoadResult, Source, discover, load_files
 from warehouse.sources import (
     ALL_SOURCES,
     LOG_SOURCES,
@@ -27,10 +27,8 @@ def ingest_source(
     force: bool = False,
     postmortems: Path | None = None,
     payloads: str = "small",
-    pool: MapPool | None = None,
 ) -> LoadResult:
-    """Load one source; `postmortems` names a postmortem folder other than `<root>/postmortems`.
-    With a `pool`, its worker processes read and map the files."""
+    """Load one source; `postmortems` names a postmortem folder other than `<root>/postmortems`."""
     if not root.is_dir():
         raise FileNotFoundError(f"export directory {root} does not exist")
     root = root.resolve()  # once, so every discovered path is absolute and canonical
@@ -45,8 +43,7 @@ def ingest_source(
         paths = discover(root, source, dates if source.dated else None)
         if source in LOG_SOURCES:
             reader = read_log
-    return load_files(conn, source, paths, read=reader, force=force, payloads=payloads,
-                      pool=pool)
+    return load_files(conn, source, paths, read=reader, force=force, payloads=payloads)
 
 
 def ingest(
@@ -58,15 +55,11 @@ def ingest(
     force: bool = False,
     postmortems: Path | None = None,
     payloads: str = "small",
-    processes: int | None = None,
 ) -> list[LoadResult]:
     """Load `sources` from `root`; `payloads` says which raw tables keep vendor payloads
-    (`small`, `all`, `none`: the FOLLOWTHROUGH_RAW_PAYLOADS setting). Files are read and
-    mapped over `processes` processes, this one included (None: one per core; 1: this one
-    alone)."""
-    with MapPool(None if processes is None else processes - 1) as pool:
-        return [
-            ingest_source(conn, root, s, dates=dates, force=force, postmortems=postmortems,
-                          payloads=payloads, pool=pool)
-            for s in sources
-        ]
+    (`small`, `all`, `none`: the FOLLOWTHROUGH_RAW_PAYLOADS setting)."""
+    return [
+        ingest_source(conn, root, s, dates=dates, force=force, postmortems=postmortems,
+                      payloads=payloads)
+        for s in sources
+    ]

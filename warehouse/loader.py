@@ -1,28 +1,29 @@
 """Loading export files into `raw`: idempotent by file hash, salvaging what a bad file holds.
 
 A file whose sha256 is already recorded in `raw.files` is skipped, so re-ingesting the same
-exports changes nothing. A changed file replaces the rows it loaded before. A record of the
+exports changes nothing. A file whose size and modification time are those recorded when it was
+read is skipped without being read at all (a large export is gigabytes to hash), unless that
+time was too close to the read to tell a later rewrite apart (`MTIME_TRUST_S`): such a file is
+hashed again on the next load. A changed file replaces the rows it loaded before. A record of the
 wrong shape, a truncated file or bytes that are not UTF-8 put the offending record (or the file)
 in `raw.quarantine` with the reason, and every good record of the same batch still loads.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
-import pickle
 import re
-from collections import deque
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -40,12 +41,10 @@ SKIPPED = "skipped"
 # source's first table.
 PAYLOAD = "payload"
 _CONNECTION_KEYS = ("nodes", "edges")
-# Below this many bytes of a source's files to map, starting worker processes costs more than
-# it saves (files whose size and hash are already known are not counted).
-PARALLEL_MIN_BYTES = 16 << 20
-# One task of a worker: consecutive files up to this many, or this many bytes.
-TASK_FILES = 32
-TASK_BYTES = 8 << 20
+# A file's recorded modification time proves it unchanged only when it is older than the moment
+# it was read by more than this: file systems keep mtimes at a coarse granularity (a kernel tick;
+# two seconds on FAT), so a rewrite of the same size right after the read can keep the same mtime.
+MTIME_TRUST_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -100,11 +99,46 @@ def file_date(path: Path) -> date | None:
     return None
 
 
+def _scan(base: str, parts: Sequence[str], rel: str = "") -> Iterator[str]:
+    """Files under `base` matching the glob `parts` (no `**`), as paths relative to it: a
+    scandir walk that takes file types from the directory entries instead of a stat each."""
+    head, rest = parts[0], parts[1:]
+    if not glob.has_magic(head):
+        path = os.path.join(base, rel, head)
+        if rest and os.path.isdir(path):
+            yield from _scan(base, rest, f"{rel}{head}/")
+        elif not rest and os.path.isfile(path):
+            yield f"{rel}{head}"
+        return
+    try:
+        entries = list(os.scandir(os.path.join(base, rel) if rel else base))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if not fnmatch.fnmatchcase(entry.name, head):
+            continue
+        if rest:
+            if entry.is_dir():
+                yield from _scan(base, rest, f"{rel}{entry.name}/")
+        elif entry.is_file():
+            yield f"{rel}{entry.name}"
+
+
 def discover(root: Path, source: Source, dates: Sequence[date] | None = None) -> list[Path]:
+    """The files of `source` under `root`, in path order (the order they load in)."""
     found: set[Path] = set()
+    rels: set[str] = set()
     for pattern in source.patterns:
-        found.update(p for p in root.glob(pattern) if p.is_file())
-    paths = sorted(found)
+        if "**" in pattern:
+            found.update(p for p in root.glob(pattern) if p.is_file())
+        else:  # a walk of the few folders the pattern names: cheap on 100k log files
+            rels.update(_scan(str(root), pattern.split("/")))
+    by_parts: dict[tuple[str, ...], Path | None] = {p.relative_to(root).parts: p for p in found}
+    for rel in rels:
+        by_parts.setdefault(tuple(rel.split("/")), None)
+    # Path's own order (part by part), without its slow comparison
+    paths = [p or root.joinpath(*parts)
+             for parts, p in sorted(by_parts.items(), key=lambda item: item[0])]
     if dates is not None:
         wanted = set(dates)
         paths = [p for p in paths if file_date(p) in wanted]
@@ -278,29 +312,21 @@ class RawWriter:
         self.source = source
         self.rows: dict[str, list[Any]] = {t: [] for t in source.tables}
         self.row_paths: dict[str, list[str]] = {t: [] for t in source.tables}
-        self.files: list[tuple[str, str, str, int, int, int]] = []
+        self.files: list[tuple[str, str, str, int, int, int, int | None, datetime]] = []
         self.quarantine: list[tuple[str, int, str, str | None, str, str | None]] = []
         first = source.tables[0] if source.tables else None
         keep = payloads == "all" or (payloads == "small" and not source.bulk)
         self.payload_table = (first if keep and first and _has_column(conn, first, "payload")
                               else None)
         self.payloads: list[str | None] = []
-        self.parts: dict[str, list[pa.Table]] = {t: [] for t in source.tables}
-        self.part_rows = 0
 
     @property
     def pending(self) -> int:
         """Rows waiting for the next flush (bounds memory when files are large)."""
-        return sum(len(v) for v in self.rows.values()) + self.part_rows
+        return sum(len(v) for v in self.rows.values())
 
-    def add_tables(self, tables: dict[str, pa.Table]) -> None:
-        """Rows a worker mapped to Arrow columns, source_path (and kept payloads) included;
-        their files come through `add_file`."""
-        for table, t in tables.items():
-            self.parts[table].append(t)
-            self.part_rows += t.num_rows
-
-    def add(self, path: str, digest: str, size: int, mapped: list[Mapped], problems: list[Problem]):
+    def add(self, path: str, digest: str, size: int, mapped: list[Mapped], problems: list[Problem],
+            mtime_ns: int | None = None, checked_at: datetime | None = None) -> None:
         for m in mapped:
             payload = m.pop(PAYLOAD, None)
             for table, recs in m.items():
@@ -309,11 +335,8 @@ class RawWriter:
                 if table == self.payload_table:
                     text = _payload_json(payload)
                     self.payloads.extend([text] * len(recs))
-        self.add_file(path, digest, size, len(mapped), problems)
-
-    def add_file(self, path: str, digest: str, size: int, records: int,
-              problems: list[Problem]) -> None:
-        self.files.append((path, self.source.name, digest, size, records, len(problems)))
+        self.files.append((path, self.source.name, digest, size, len(mapped), len(problems),
+                           mtime_ns, checked_at or datetime.now(UTC)))
         for p in problems:
             self.quarantine.append((path, p.index, self.source.name, p.key, p.reason, p.snippet))
 
@@ -327,21 +350,18 @@ class RawWriter:
             path_tbl = pa.table({"path": paths})  # noqa: F841 - referenced by name in SQL
             for table in self.source.tables:
                 conn.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT path FROM path_tbl)")
+            conn.execute("INSERT OR REPLACE INTO meta.reloaded_files SELECT path, ? FROM raw.files "
+                         "WHERE path IN (SELECT path FROM path_tbl)", [now])
             conn.execute("DELETE FROM raw.quarantine WHERE path IN (SELECT path FROM path_tbl)")
             conn.execute("DELETE FROM raw.files WHERE path IN (SELECT path FROM path_tbl)")
             for table in self.source.tables:
                 recs = self.rows[table]
-                parts = list(self.parts[table])
-                if recs:
-                    extra: dict[str, list[Any]] = {"source_path": self.row_paths[table]}
-                    if table == self.payload_table:
-                        extra["payload"] = self.payloads
-                    parts.insert(0, _columns(recs, extra))
-                if not parts:
+                if not recs:
                     continue
-                # A column that is empty in one part is typed null there: permissive promotes it.
-                arrow = (parts[0] if len(parts) == 1
-                         else pa.concat_tables(parts, promote_options="permissive"))
+                extra: dict[str, list[Any]] = {"source_path": self.row_paths[table]}
+                if table == self.payload_table:
+                    extra["payload"] = self.payloads
+                arrow = _columns(recs, extra)
                 cols = ", ".join(arrow.column_names)
                 conn.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM arrow")
             files_tbl = pa.table(  # noqa: F841
@@ -353,11 +373,13 @@ class RawWriter:
                     "records": [f[4] for f in self.files],
                     "quarantined": [f[5] for f in self.files],
                     "loaded_at": [now] * len(paths),
+                    "mtime_ns": pa.array([f[6] for f in self.files], pa.int64()),
+                    "checked_at": [f[7] for f in self.files],
                 }
             )
             conn.execute(
-                "INSERT INTO raw.files SELECT path, source, sha256, bytes, records, quarantined, "
-                "loaded_at FROM files_tbl"
+                "INSERT INTO raw.files BY NAME SELECT path, source, sha256, bytes, records, "
+                "quarantined, loaded_at, mtime_ns, checked_at FROM files_tbl"
             )
             if self.quarantine:
                 q = self.quarantine
@@ -379,8 +401,6 @@ class RawWriter:
         self.rows = {t: [] for t in self.source.tables}
         self.row_paths = {t: [] for t in self.source.tables}
         self.payloads = []
-        self.parts = {t: [] for t in self.source.tables}
-        self.part_rows = 0
         self.files = []
         self.quarantine = []
 
@@ -401,6 +421,38 @@ def _payload_json(record: Any) -> str | None:
 
 def known_digests(conn: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
     return dict(conn.execute("SELECT path, sha256 FROM raw.files WHERE source = ?", [source]).fetchall())
+
+
+class Recorded(NamedTuple):
+    """What raw.files holds about a file as it was last read; `mtime_ns` only when it was
+    well before the read (`MTIME_TRUST_S`), so that size and mtime can prove it unchanged."""
+
+    sha256: str
+    size: int
+    mtime_ns: int | None
+
+    def unchanged(self, st: os.stat_result) -> bool:
+        return self.mtime_ns == st.st_mtime_ns and self.size == st.st_size
+
+
+def recorded_files(conn: duckdb.DuckDBPyConnection, source: str) -> dict[str, Recorded]:
+    rows = conn.execute(
+        "SELECT path, sha256, bytes, CASE WHEN mtime_ns < "
+        "CAST(epoch_us(checked_at) AS HUGEINT) * 1000 - ? THEN mtime_ns END "
+        "FROM raw.files WHERE source = ?", [int(MTIME_TRUST_S * 1e9), source]).fetchall()
+    return {p: Recorded(d, b, m) for p, d, b, m in rows}
+
+
+def _mark_checked(conn: duckdb.DuckDBPyConnection,
+                  checked: list[tuple[str, int, datetime]]) -> None:
+    """Record the stat of files hashed again and found unchanged, so the next load trusts it."""
+    if not checked:
+        return
+    tbl = pa.table({"path": [c[0] for c in checked],  # noqa: F841
+                    "mtime_ns": pa.array([c[1] for c in checked], pa.int64()),
+                    "checked_at": [c[2] for c in checked]})
+    conn.execute("UPDATE raw.files f SET mtime_ns = t.mtime_ns, checked_at = t.checked_at "
+                 "FROM tbl t WHERE f.path = t.path")
 
 
 def map_file(source: Source, data: bytes) -> tuple[list[Mapped], list[Problem]]:
@@ -436,266 +488,66 @@ def map_file(source: Source, data: bytes) -> tuple[list[Mapped], list[Problem]]:
     return mapped, problems
 
 
-Reader = Callable[[Source, Path, bytes], tuple[list[Mapped], list[Problem]]]
-
-
-@dataclass
-class Prepared:
-    """One export file read, hashed and (when its hash is new) mapped."""
-
-    digest: str | None = None
-    size: int = 0
-    unchanged: bool = False
-    mapped: list[Mapped] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    error: str | None = None  # the file could not be read
-    records: int = 0
-
-
-def prepare(source: Source, path: Path, known: str | None, read: Reader | None,
-            payload_table: str | None) -> Prepared:
-    """Read, hash and map one file; a file whose hash is `known` is not mapped."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return Prepared(error=f"{path}: cannot read file: {exc.strerror or exc}")
-    digest = sha256_of(data)
-    if known == digest:
-        return Prepared(digest=digest, size=len(data), unchanged=True)
-    mapped, problems = read(source, path, data) if read is not None else map_file(source, data)
-    if payload_table is None:
-        for m in mapped:
-            m.pop(PAYLOAD, None)
-    return Prepared(digest, len(data), False, mapped, problems, records=len(mapped))
-
-
-Batch = tuple[list[tuple[Path, Prepared]], dict[str, pa.Table] | None]
-
-
-def _prepare_task(source: Source | str, task: list[tuple[Path, str | None]],
-                  read: Reader | None, payload_table: str | None) -> Batch:
-    """A worker's share: its files prepared, their rows as one Arrow table per raw table
-    (source_path and kept payloads included), which is cheap to send back."""
-    if isinstance(source, str):
-        source = _registered(source)
-    rows: dict[str, list[Any]] = {}
-    row_paths: dict[str, list[str]] = {}
-    payloads: list[str | None] = []
-    items = []
-    for path, known in task:
-        prep = prepare(source, path, known, read, payload_table)
-        for m in prep.mapped:
-            payload = m.pop(PAYLOAD, None)
-            for table, recs in m.items():
-                rows.setdefault(table, []).extend(recs)
-                row_paths.setdefault(table, []).extend([str(path)] * len(recs))
-                if table == payload_table:
-                    payloads.extend([_payload_json(payload)] * len(recs))
-        prep.mapped = []
-        items.append((path, prep))
-    tables = {}
-    for table, recs in rows.items():
-        if recs:
-            extra: dict[str, list[Any]] = {"source_path": row_paths[table]}
-            if table == payload_table:
-                extra["payload"] = payloads
-            tables[table] = _columns(recs, extra)
-    return items, tables
-
-
-def _registered(name: str) -> Source:
-    from warehouse.sources import ALL_SOURCES  # every export source the project defines
-
-    for s in ALL_SOURCES:
-        if s.name == name:
-            return s
-    raise KeyError(f"no export source named {name}")
-
-
-def _sendable(source: Source, read: Reader | None) -> Source | str | None:
-    """How a worker gets `source`: itself, its registered name (a source whose mapper is a
-    closure), or None when the files must be mapped here."""
-    if read is not None and not _picklable(read):
-        return None
-    if _picklable(source):
-        return source
-    try:
-        return source.name if _registered(source.name) is source else None
-    except KeyError:
-        return None
-
-
-def available_cores() -> int:
-    """Cores this process may run on (a container's limit, not the host's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-class MapPool:
-    """Worker processes that read, hash and map export files while this process writes.
-
-    Started on first use, so an export with few changed files never starts one, and shared by
-    the sources of one ingest. JSON decoding and the vendor mappers are most of a first load's
-    time, and each file maps on its own; DuckDB stays single-writer in this process, which
-    keeps a core busy, hence one worker fewer than the cores by default.
-    """
-
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = available_cores() - 1 if workers is None else workers
-        self._executor: ProcessPoolExecutor | None = None
-        self.broken = False
-
-    def executor(self) -> ProcessPoolExecutor | None:
-        if self.workers < 1 or self.broken:
-            return None
-        if self._executor is None:
-            # Spawned, not forked: a fork would inherit DuckDB's threads mid-flight.
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
-        return self._executor
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-    def __enter__(self) -> MapPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _picklable(value: object) -> bool:
-    try:
-        pickle.dumps(value)
-    except Exception:  # closures, lambdas: such a reader runs in this process
-        return False
-    return True
-
-
-def _tasks(paths: list[Path], sizes: list[int], seen: dict[str, str],
-           ) -> Iterator[list[tuple[Path, str | None]]]:
-    task: list[tuple[Path, str | None]] = []
-    size = 0
-    for path, n in zip(paths, sizes, strict=True):
-        size += n
-        task.append((path, seen.get(str(path))))
-        if len(task) >= TASK_FILES or size >= TASK_BYTES:
-            yield task
-            task, size = [], 0
-    if task:
-        yield task
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:  # prepare() reports a file it cannot read
-        return 0
-
-
-def _batches(source: Source, paths: list[Path], seen: dict[str, str], read: Reader | None,
-             payload_table: str | None, pool: MapPool | None) -> Iterator[Batch]:
-    """The files, in the order given, prepared: by worker processes a task at a time (with
-    their rows as Arrow tables) when `pool` has them and the source has enough to map, else
-    here one file at a time (rows as records). A bounded number of tasks is in flight, so
-    memory does not grow with the export."""
-    executor = None
-    sent = None
-    sizes: list[int] = []
-    if pool is not None and pool.workers > 0 and not pool.broken:
-        sizes = [_size(p) for p in paths]
-        new = sum(n for p, n in zip(paths, sizes, strict=True) if str(p) not in seen)
-        sent = _sendable(source, read) if new >= PARALLEL_MIN_BYTES else None
-        if sent is not None:
-            executor = pool.executor()
-    if executor is None or pool is None:
-        for path in paths:
-            yield [(path, prepare(source, path, seen.get(str(path)), read, payload_table))], None
-        return
-    tasks = _tasks(paths, sizes, seen)
-    inflight: deque[tuple[list[tuple[Path, str | None]], Future[Batch]]] = deque()
-
-    def submit() -> bool:
-        task = next(tasks, None)
-        if task is None:
-            return False
-        inflight.append((task, executor.submit(_prepare_task, sent, task, read, payload_table)))
-        return True
-
-    while len(inflight) < 2 * pool.workers + 1 and submit():
-        pass
-    while inflight:
-        task, future = inflight.popleft()
-        try:
-            batch = future.result()
-        except BrokenProcessPool:
-            # A worker died (out of memory, killed): this process maps the rest itself.
-            pool.broken = True
-            rest = [task, *(t for t, _ in inflight), *tasks]
-            for _, f in inflight:
-                f.cancel()
-            inflight.clear()
-            for t in rest:
-                for path, known in t:
-                    yield [(path, prepare(source, path, known, read, payload_table))], None
-            return
-        submit()
-        yield batch
-
-
 def load_files(
     conn: duckdb.DuckDBPyConnection,
     source: Source,
     paths: Iterable[Path],
     *,
-    read: Reader | None = None,
+    read: Callable[[Source, Path, bytes], tuple[list[Mapped], list[Problem]]] | None = None,
     batch_files: int = 200,
     batch_records: int = 20_000,
     force: bool = False,
     payloads: str = "small",
-    pool: MapPool | None = None,
 ) -> LoadResult:
     """Load the given files of one source; unchanged files are skipped unless `force`.
 
-    With a `pool`, files are read and mapped in its worker processes (in order, same rows)."""
+    A file is unchanged when its size and modification time are those recorded (trusted only
+    when that time was well before the read, `MTIME_TRUST_S`), or else when its sha256 is."""
     result = LoadResult(source.name)
-    seen = {} if force else known_digests(conn, source.name)
+    seen = {} if force else recorded_files(conn, source.name)
     writer = RawWriter(conn, source, payloads)
+    checked: list[tuple[str, int, datetime]] = []
     paths = list(paths)
-    for items, tables in _batches(source, paths, seen, read, writer.payload_table, pool):
-        for path, prep in items:
-            result.files_seen += 1
-            report(f"load {source.name}", result.files_seen, len(paths), "files")
-            key = str(path)  # absolute: discover() globs under a resolved root
-            if prep.error is not None:
-                result.problems.append(prep.error)
-                log.warning(prep.error)
+    for path in paths:
+        result.files_seen += 1
+        report(f"load {source.name}", result.files_seen, len(paths), "files")
+        key = str(path)  # absolute: discover() globs under a resolved root
+        before = seen.get(key)
+        try:
+            checked_ns = time.time_ns()  # before the stat: a later rewrite has a later mtime
+            st = path.stat()
+            if before is not None and before.unchanged(st):
                 continue
-            if prep.unchanged:
-                continue
-            problems = prep.problems
-            if tables is None:
-                writer.add(key, prep.digest or "", prep.size, prep.mapped, problems)
-            else:
-                writer.add_file(key, prep.digest or "", prep.size, prep.records, problems)
-            result.files_loaded += 1
-            result.records += prep.records
-            result.quarantined += len(problems)
-            for p in problems:
-                where = "whole file" if p.index < 0 else f"record {p.index}"
-                if p.key:
-                    where += f" (id {p.key})"
-                msg = f"{key}: {where}: {p.reason}"
-                result.problems.append(msg)
-                log.warning("quarantined %s", msg)
-        if tables:
-            writer.add_tables(tables)
+            data = path.read_bytes()
+        except OSError as exc:
+            msg = f"{key}: cannot read file: {exc.strerror or exc}"
+            result.problems.append(msg)
+            log.warning(msg)
+            continue
+        checked_at = datetime.fromtimestamp(checked_ns / 1e9, UTC)
+        digest = sha256_of(data)
+        if before is not None and before.sha256 == digest:
+            checked.append((key, st.st_mtime_ns, checked_at))  # trusted next time if old enough
+            continue
+        if read is not None:
+            mapped, problems = read(source, path, data)
+        else:
+            mapped, problems = map_file(source, data)
+        writer.add(key, digest, len(data), mapped, problems, st.st_mtime_ns, checked_at)
+        result.files_loaded += 1
+        result.records += sum(1 for _ in mapped)
+        result.quarantined += len(problems)
+        for p in problems:
+            where = "whole file" if p.index < 0 else f"record {p.index}"
+            if p.key:
+                where += f" (id {p.key})"
+            msg = f"{key}: {where}: {p.reason}"
+            result.problems.append(msg)
+            log.warning("quarantined %s", msg)
         if len(writer.files) >= batch_files or writer.pending >= batch_records:
             writer.flush()
     writer.flush()
+    _mark_checked(conn, checked)
     return result
 
 

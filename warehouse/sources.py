@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -260,80 +259,78 @@ def postmortem_id(folder: Path, path: Path) -> str:
     return rel.with_suffix("").as_posix()
 
 
-def make_postmortem_reader(folder: Path) -> functools.partial:
-    """Reader that parses and lints each document of `folder` with models.postmortems (a
-    partial of a module function, so worker processes can run it)."""
-    return functools.partial(read_postmortem, folder)
+def make_postmortem_reader(folder: Path):
+    """Reader that parses and lints each document of `folder` with models.postmortems."""
 
+    def read(source: Source, path: Path, data: bytes) -> tuple[list[Mapped], list[Problem]]:
+        from models.postmortems import lint, parse_postmortem
 
-def read_postmortem(folder: Path, source: Source, path: Path, data: bytes,
-                    ) -> tuple[list[Mapped], list[Problem]]:
-    from models.postmortems import lint, parse_postmortem
-
-    if b"\x00" in data[:8192]:
-        return [], [Problem(-1, None, "binary file, not a postmortem document")]
-    text = data.decode("utf-8", "replace")
-    try:
-        pm = parse_postmortem(text, path=str(path))
-        findings = lint(pm)
-    except Exception as exc:  # a parser bug must not stop the other documents
-        return [], [Problem(-1, None, f"could not parse: {type(exc).__name__}: {exc}")]
-    pid = postmortem_id(folder, path)
-    parts = [name for name, sec in pm.sections.items() if sec.present]
-    doc = PostmortemDoc(
-        postmortem_id=pid,
-        path=str(path),
-        format="html" if path.suffix.lower() in {".html", ".htm"} else "markdown",
-        title=pm.title,
-        doc_date=pm.date,
-        meeting_at=pm.meeting_at,
-        identified_at=pm.identified_at,
-        authors=list(pm.authors),
-        status=pm.status,
-        incident_refs=list(pm.incident_refs),
-        ticket_refs=list(pm.ticket_refs),
-        ci_refs=list(pm.ci_refs),
-        parts_present=parts,
-        contributing_count=len(pm.contributing_conditions),
-        timeline_entries=len(pm.timeline),
-        impact_duration_min=pm.impact.duration_minutes if pm.impact else None,
-        affected_users=pm.impact.affected_users if pm.impact else None,
-        severity=pm.impact.severity if pm.impact else None,
-        lint_errors=sum(1 for f in findings if f.severity == "error"),
-        lint_warnings=sum(1 for f in findings if f.severity == "warning"),
-        findings=json.dumps(
-            [
-                {"rule": f.rule, "severity": f.severity, "line": f.line,
-                 "message": f.message, "suggestion": f.suggestion}
-                for f in findings
-            ]
-        ),
-        verification_criteria=json.dumps(
-            [
-                {"text": c.text, "checkable": c.checkable, "metric": c.metric,
-                 "scope": c.scope, "comparator": c.comparator, "threshold": c.threshold,
-                 "window_days": c.window_days}
-                for c in pm.verification_criteria
-            ]
-        ),
-    )
-    items = [
-        ActionItemRow(
+        if b"\x00" in data[:8192]:
+            return [], [Problem(-1, None, "binary file, not a postmortem document")]
+        text = data.decode("utf-8", "replace")
+        try:
+            pm = parse_postmortem(text, path=str(path))
+            findings = lint(pm)
+        except Exception as exc:  # a parser bug must not stop the other documents
+            return [], [Problem(-1, None, f"could not parse: {type(exc).__name__}: {exc}")]
+        pid = postmortem_id(folder, path)
+        parts = [name for name, sec in pm.sections.items() if sec.present]
+        doc = PostmortemDoc(
             postmortem_id=pid,
-            ordinal=a.ordinal,
-            text=a.text,
-            owner=a.owner,
-            ticket=a.ticket,
-            status=a.status,
-            priority=a.priority,
-            due_date=a.due,
-            sprint=a.sprint,
-            verification=a.verification,
-            line=a.line,
+            path=str(path),
+            format="html" if path.suffix.lower() in {".html", ".htm"} else "markdown",
+            title=pm.title,
+            doc_date=pm.date,
+            meeting_at=pm.meeting_at,
+            identified_at=pm.identified_at,
+            authors=list(pm.authors),
+            status=pm.status,
+            incident_refs=list(pm.incident_refs),
+            ticket_refs=list(pm.ticket_refs),
+            ci_refs=list(pm.ci_refs),
+            parts_present=parts,
+            contributing_count=len(pm.contributing_conditions),
+            timeline_entries=len(pm.timeline),
+            impact_duration_min=pm.impact.duration_minutes if pm.impact else None,
+            affected_users=pm.impact.affected_users if pm.impact else None,
+            severity=pm.impact.severity if pm.impact else None,
+            lint_errors=sum(1 for f in findings if f.severity == "error"),
+            lint_warnings=sum(1 for f in findings if f.severity == "warning"),
+            findings=json.dumps(
+                [
+                    {"rule": f.rule, "severity": f.severity, "line": f.line,
+                     "message": f.message, "suggestion": f.suggestion}
+                    for f in findings
+                ]
+            ),
+            verification_criteria=json.dumps(
+                [
+                    {"text": c.text, "checkable": c.checkable, "metric": c.metric,
+                     "scope": c.scope, "comparator": c.comparator, "threshold": c.threshold,
+                     "window_days": c.window_days}
+                    for c in pm.verification_criteria
+                ]
+            ),
         )
-        for a in pm.action_items
-    ]
-    mapped: Mapped = {"raw.postmortem_documents": [doc]}
-    if items:
-        mapped["raw.postmortem_action_items"] = items
-    return [mapped], []
+        items = [
+            ActionItemRow(
+                postmortem_id=pid,
+                ordinal=a.ordinal,
+                text=a.text,
+                owner=a.owner,
+                ticket=a.ticket,
+                status=a.status,
+                priority=a.priority,
+                due_date=a.due,
+                sprint=a.sprint,
+                verification=a.verification,
+                line=a.line,
+            )
+            for a in pm.action_items
+        ]
+        mapped: Mapped = {"raw.postmortem_documents": [doc]}
+        if items:
+            mapped["raw.postmortem_action_items"] = items
+        return [mapped], []
+
+    return read

@@ -144,10 +144,12 @@ def build(settings: Settings, *, force: bool = False,
                 f"{value('fetched_records'):,} record(s), {value('fetched_files'):,} file(s) "
                 f"written, {value('fetch_requests'):,} request(s) in {value('fetch_seconds')} s")
     summary.failed_checks = list(raw.failed_checks)
-    if (force or never_built or settings_changed or interrupted or left_pending
-            or any(r.changed for r in summary.loads)):
+    changed = [r.source for r in summary.loads if r.changed]
+    everything = force or never_built or settings_changed or interrupted or left_pending
+    if everything or changed:
+        # Only what the changed raw assets feed, unless the warehouse may be behind elsewhere.
         downstream = materialize_downstream(settings, processes=processes, listener=listener,
-                                            config=config)
+                                            config=config, changed=None if everything else changed)
         summary.failed_checks += downstream.failed_checks
         summary.processes = downstream.parts.processes
         summary.failed_partitions = list(downstream.parts.failures)

@@ -102,13 +102,15 @@ def failure_excerpts(duckdb: DuckDBResource) -> dg.MaterializeResult:
     description="Clusters of near-identical failure fingerprints (TF-IDF, cosine); ids are stable.",
 )
 def failure_clusters(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    from models.logs.clusters import DEFAULT_THRESHOLD  # scikit-learn: loaded when clustering
-    from models.recurrence.clustering import assign
-
     with warehouse(duckdb) as conn:
         rows = unclustered(conn)
-        existing = existing_clusters(conn)
-    assignments, created = assign(rows, existing, DEFAULT_THRESHOLD)
+        existing = existing_clusters(conn) if rows else []
+    assignments, created = [], []
+    if rows:  # scikit-learn takes seconds to import: only when there is something to cluster
+        from models.logs.clusters import DEFAULT_THRESHOLD
+        from models.recurrence.clustering import assign
+
+        assignments, created = assign(rows, existing, DEFAULT_THRESHOLD)
     with warehouse(duckdb) as conn:
         store_clusters(conn, assignments, created)
         total = conn.execute("SELECT count(*) FROM models.failure_clusters").fetchone()[0]

@@ -25,7 +25,7 @@ from followthrough.benchrun import day_of, link_tree
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 0.01  # ~2,000 jobs, ~170 failed with logs: every asset has rows, a build takes seconds
 # Columns that record when a row was loaded, not what it holds: left out of the comparison.
-LOAD_TIME_COLUMNS = ("loaded_at", "quarantined_at")
+LOAD_TIME_COLUMNS = ("loaded_at", "quarantined_at", "checked_at")
 COMPARED_SCHEMAS = ("raw", "core", "models", "marts")
 
 

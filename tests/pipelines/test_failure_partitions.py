@@ -38,7 +38,7 @@ def table_hashes(path: Path) -> dict[str, tuple[int, int]]:
             cols = [c for (c,) in conn.execute(
                 "SELECT column_name FROM information_schema.columns "
                 "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
-                [name]).fetchall() if c not in ("loaded_at", "quarantined_at")]
+                [name]).fetchall() if c not in ("loaded_at", "quarantined_at", "checked_at")]
             row = ", ".join(f'"{c}"' for c in cols)
             out[name] = conn.execute(
                 f"SELECT count(*), coalesce(sum(hash({row})), 0) FROM {name}").fetchone()

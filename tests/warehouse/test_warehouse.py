@@ -35,7 +35,7 @@ def table_fingerprints(path: Path) -> dict[str, tuple[int, str]]:
                     "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
                     [schema, name],
                 ).fetchall()
-                if c not in {"loaded_at", "quarantined_at"}
+                if c not in {"loaded_at", "quarantined_at", "checked_at"}  # when, not what
             ]
             expr = ", ".join(f'"{c}"' for c in cols)
             n, h = conn.execute(

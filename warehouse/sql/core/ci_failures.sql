@@ -1,4 +1,5 @@
 -- core.ci_failures: failed or timed-out CI jobs, with the log to read their excerpt from.
+-- Rebuilt by key: ci_failures.keys.sql lists the jobs whose rows may have changed.
 SELECT
     j.provider, j.job_id, j.run_id, j.repo, j.workflow, j.job_name, j.branch, j.sha,
     j.conclusion, j.failed_step,

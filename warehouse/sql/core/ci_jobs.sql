@@ -1,4 +1,5 @@
 -- core.ci_jobs: every CI job, whatever the provider.
+-- Rebuilt by key: ci_jobs.keys.sql lists the jobs whose rows may have changed.
 -- A job whose run is not in the export still has its repository and run URL: the job's own
 -- run_url / html_url name them (models/sources/github.py).
 -- status/conclusion use GitHub's words for every provider: status 'completed', 'in_progress',

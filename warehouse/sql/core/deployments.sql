@@ -1,4 +1,5 @@
 -- core.deployments: each deployment with its latest status.
+-- Rebuilt by key: deployments.keys.sql lists the deployments whose rows may have changed.
 WITH latest AS (
     SELECT *
     FROM raw.github_deployment_statuses
