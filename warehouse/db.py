@@ -55,23 +55,33 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def current_version(conn: duckdb.DuckDBPyConnection) -> int:
+def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
     exists = conn.execute(
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_schema = 'meta' AND table_name = 'schema_version'"
     ).fetchone()
     if not exists or not exists[0]:
-        return 0
-    row = conn.execute("SELECT max(version) FROM meta.schema_version").fetchone()
-    return int(row[0] or 0) if row else 0
+        return set()
+    return {int(v) for (v,) in conn.execute("SELECT version FROM meta.schema_version").fetchall()}
+
+
+def current_version(conn: duckdb.DuckDBPyConnection) -> int:
+    return max(applied_versions(conn), default=0)
+
+
+def pending_migrations(conn: duckdb.DuckDBPyConnection) -> list[int]:
+    """Bundled versions not applied yet, lower ones too: a warehouse that a branch upgraded
+    with a later migration before an earlier one landed still gets the earlier one."""
+    have = applied_versions(conn)
+    return [v for v, _, _ in migrations() if v not in have]
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, target: int | None = None) -> list[int]:
     """Apply pending migrations (each in its own transaction); return the versions applied."""
     applied = []
-    have = current_version(conn)
+    have = applied_versions(conn)
     for version, name, sql in migrations():
-        if version <= have or (target is not None and version > target):
+        if version in have or (target is not None and version > target):
             continue
         with transaction(conn):
             conn.execute(sql)

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from models.logs import FINGERPRINT_VERSION
 from models.recurrence.excerpts import ExcerptRow, FailedLog
-from warehouse.db import current_version, migrate, migrations, transaction
+from warehouse.db import migrate, pending_migrations, transaction
 
 if TYPE_CHECKING:  # clustering loads scikit-learn; only the clustering step needs it
     from models.logs.clusters import Assignment, Cluster
@@ -255,7 +255,7 @@ def reading(database: str | os.PathLike[str],
     if not path.is_file():
         raise FileNotFoundError(f"no warehouse at {path}: the core tables must be built first")
     conn = _retry(lambda: duckdb.connect(str(path), read_only=True), path, wait)
-    if current_version(conn) < migrations()[-1][0]:
+    if pending_migrations(conn):
         conn.close()
         writer = _retry(lambda: duckdb.connect(str(path)), path, wait)
         try:

@@ -11,7 +11,7 @@ import pytest
 
 from followthrough.commands.build import build
 from models.settings import Settings
-from warehouse.db import connect, current_version, migrate, migrations
+from warehouse.db import connect, current_version, migrate, migrations, pending_migrations
 from warehouse.ingest import ingest
 from warehouse.readonly import SqlRefused, query
 from warehouse.sources import GITHUB_JOBS, GITHUB_RUNS, JIRA
@@ -71,6 +71,27 @@ def test_older_warehouse_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
     assert current_version(conn) == max(v for v, _, _ in migrations())
     assert conn.execute("SELECT count(*) FROM meta.builds").fetchone()[0] == 0
     assert conn.execute("SELECT sha256 FROM raw.files").fetchall() == [("abc",)]
+    conn.close()
+
+
+def test_a_skipped_earlier_migration_is_applied(tmp_path: Path) -> None:
+    """A warehouse that got a later migration before an earlier one landed (two branches)
+    still gets the earlier one on the next connect."""
+    path = tmp_path / "gap.duckdb"
+    bundled = migrations()
+    assert len(bundled) >= 3
+    skipped, later = bundled[-2], bundled[-1]
+    conn = duckdb.connect(str(path))
+    migrate(conn, target=skipped[0] - 1)
+    conn.execute(later[2])
+    conn.execute("INSERT INTO meta.schema_version VALUES (?, ?, now())", [later[0], later[1]])
+    assert pending_migrations(conn) == [skipped[0]]
+    conn.close()
+
+    conn = connect(path)
+    assert pending_migrations(conn) == []
+    assert conn.execute("SELECT list(version ORDER BY version) FROM meta.schema_version"
+                        ).fetchone()[0] == [v for v, _, _ in bundled]
     conn.close()
 
 
