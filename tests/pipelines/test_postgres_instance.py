@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -389,12 +390,33 @@ def test_celery_worker_executes_the_steps_of_a_run(
             env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     instance = dg.DagsterInstance.get()
     try:
+        # The worker creates the queue's tables as it starts: submitting before it is ready
+        # races it to CREATE SEQUENCE, and the loser dies.
+        _wait("the celery worker to be ready",
+              lambda: worker.poll() is not None or " ready." in log.read_text(), 120, log)
+        assert worker.poll() is None, log.read_text()[-3000:]
         repo = ReconstructableRepository.for_module("pipelines.definitions", "defs",
                                                     working_directory=str(REPO))
         job = ReconstructableJob(repo, "github_actions_daily")
         assert job.get_definition().executor_def.name == "celery"
-        result = dg.execute_job(job, instance=instance,
-                                tags={"dagster/partition": day.isoformat()})
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = dg.execute_job(job, instance=instance,
+                                                   tags={"dagster/partition": day.isoformat()})
+            except Exception as exc:  # reported below, in the test's thread
+                outcome["error"] = exc
+
+        # A worker that dies mid-run would leave execute_job waiting for ever: watch it.
+        runner = threading.Thread(target=run, daemon=True)
+        runner.start()
+        _wait("the run to finish on the worker",
+              lambda: not runner.is_alive() or worker.poll() is not None, 300, log)
+        assert not runner.is_alive(), f"the worker died mid-run: {log.read_text()[-3000:]}"
+        if "error" in outcome:
+            raise outcome["error"]
+        result = outcome["result"]
     finally:
         _stop_group(worker)
     assert result.success, log.read_text()[-3000:]
