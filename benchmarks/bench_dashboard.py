@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import json
 import os
-import pkgutil
 import statistics
 import subprocess
 import sys
@@ -48,17 +46,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def path_readers() -> Iterator[tuple[str, Reader]]:
-    """The readers `followthrough bench` times: every one-argument `load_*` of dashboards/reads."""
-    import dashboards.reads as reads
+    """The readers `followthrough bench` times: every one-argument `load_*` of dashboards/reads
+    (benchrun's own list, from the checkout on PYTHONPATH)."""
+    from followthrough.benchrun import dashboard_reads
 
-    for info in pkgutil.iter_modules(reads.__path__):
-        mod = importlib.import_module(f"dashboards.reads.{info.name}")
-        for name, fn in sorted(vars(mod).items()):
-            if not name.startswith("load_") or not inspect.isfunction(fn):
-                continue
-            if fn.__module__ != mod.__name__ or len(inspect.signature(fn).parameters) != 1:
-                continue
-            yield f"{info.name}.{name}", fn
+    return dashboard_reads()
 
 
 def excerpt_reader(warehouse: Path) -> list[tuple[str, Reader]]:
