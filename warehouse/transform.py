@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import duckdb
 
@@ -82,10 +83,22 @@ def steps(schema: str) -> tuple[Step, ...]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         m = _NAME.match(entry.name)
         if m:
-            keys = folder.joinpath(f"{m.group(1)}.keys.sql")
             found.append(Step(schema, m.group(1), entry.read_text(encoding="utf-8"),
-                              keys.read_text(encoding="utf-8") if keys.is_file() else None))
+                              _keys_text(folder, m.group(1))))
     return tuple(found)
+
+
+# A keys file holding only this comment uses the named file of the same folder.
+_SAME_KEYS = re.compile(r"^--\s*same keys as ([a-z0-9_]+\.keys\.sql)\s*$", re.M)
+
+
+def _keys_text(folder: Traversable, table: str) -> str | None:
+    keys = folder.joinpath(f"{table}.keys.sql")
+    if not keys.is_file():
+        return None
+    text = keys.read_text(encoding="utf-8")
+    same = _SAME_KEYS.search(text)
+    return folder.joinpath(same.group(1)).read_text(encoding="utf-8") if same else text
 
 
 def all_steps() -> tuple[Step, ...]:
