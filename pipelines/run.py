@@ -244,22 +244,42 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+# Run tags of a run over a range of partitions (dagster's own names for them).
+_RANGE_START = "dagster/asset_partition_range_start"
+_RANGE_END = "dagster/asset_partition_range_end"
+
+
 def run_partition(database: str, partition: str) -> PartitionResult:
     """One partition of the excerpt stage as its own Dagster run, in this process."""
+    return run_partitions(database, [partition])[0]
+
+
+def run_partitions(database: str, partitions: Sequence[str]) -> list[PartitionResult]:
+    """Partitions of the excerpt stage as one Dagster run over the range they span, in this
+    process; the run's outcome is each partition's."""
     job = _parts_job(database)
+    first, last = min(partitions), max(partitions)
+    key = {"partition_key": first} if first == last else {
+        "tags": {_RANGE_START: first, _RANGE_END: last}}
     try:
         result = job.execute_in_process(
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            instance=_instance(), partition_key=partition,
+            instance=_instance(), **key,
         )
-    except Exception as exc:  # the step's own error, reported against its partition
+    except Exception as exc:  # the step's own error, reported against its partitions
+        from pipelines.defs.failures import BucketsFailed
+
         cause = getattr(exc, "user_exception", None) or exc
-        return PartitionResult(partition, False, error=f"{type(cause).__name__}: {cause}")
+        if isinstance(cause, BucketsFailed):  # the other buckets of the range staged theirs
+            return [PartitionResult(p, p not in cause.errors, error=cause.errors.get(p))
+                    for p in partitions]
+        return [PartitionResult(p, False, error=f"{type(cause).__name__}: {cause}")
+                for p in partitions]
     meta = {}
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         meta = {k: _metadata_text(v) for k, v in mat.metadata.items()}
-    return PartitionResult(partition, result.success, meta)
+    return [PartitionResult(p, result.success, meta) for p in partitions]
 
 
 def _fan_out(database: str, partitions: Sequence[str], processes: int,
@@ -355,7 +375,7 @@ def materialize_parts(settings: Settings, *, processes: int | None = None,
         return outcome
     name = f"excerpts over {outcome.processes} process(es)"
     if listener:
-        listener.run_started(name, len(partitions))
+        listener.run_started(name, 1 if outcome.processes == 1 else len(partitions))
 
     def step(partition: str) -> str:
         return f"{PARTS_KEY.to_python_identifier()}[{partition}]"
@@ -368,8 +388,17 @@ def materialize_parts(settings: Settings, *, processes: int | None = None,
         if listener:
             listener.step_finished(step(result.partition), result.succeeded)
 
-    outcome.results = sorted(_fan_out(database, partitions, outcome.processes, started, done),
-                             key=lambda r: r.partition)
+    if outcome.processes == 1:
+        # One run over every pending bucket: one warehouse read and one run's overhead.
+        name_all = f"{PARTS_KEY.to_python_identifier()}[{min(partitions)}...{max(partitions)}]"
+        if listener:
+            listener.step_started(name_all)
+        results = run_partitions(database, partitions)
+        if listener:
+            listener.step_finished(name_all, all(r.succeeded for r in results))
+    else:
+        results = _fan_out(database, partitions, outcome.processes, started, done)
+    outcome.results = sorted(results, key=lambda r: r.partition)
     if listener:
         listener.run_finished(name, all(r.succeeded for r in outcome.results))
     failed = [r for r in outcome.results if not r.succeeded]

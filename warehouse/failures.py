@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +25,7 @@ from models.logs import FINGERPRINT_VERSION
 from models.recurrence.excerpts import ExcerptRow, FailedLog
 from warehouse.db import migrate, pending_migrations, transaction
 
-if TYPE_CHECKING:  # clustering loads scikit-learn; only the clustering step needs it
+if TYPE_CHECKING:  # clustering loads scipy; only the clustering step needs it
     from models.logs.clusters import Assignment, Cluster
 
 # How long a bucket waits for another process's write to the warehouse to finish.
@@ -56,18 +56,24 @@ def bucket_of(repo: str | None, buckets: int) -> int:
     return int.from_bytes(digest, "little") % buckets
 
 
-def _pending_sql(bucket: int | None = None, buckets: int | None = None) -> str:
-    """The pending-failures query, for every repository or for one bucket of them."""
+def _pending_sql(bucket: int | Collection[int] | None = None, buckets: int | None = None,
+                 *, with_bucket: bool = False) -> str:
+    """The pending-failures query, for every repository or for one or several buckets of them
+    (`with_bucket`: each row also names its bucket)."""
     if bucket is None or buckets is None:
         in_f = in_j = "TRUE"
     else:
-        # The bucket's repositories are listed first: hashing each of the few distinct names
+        wanted = [bucket] if isinstance(bucket, int) else sorted(bucket)
+        listed = ", ".join(str(int(b)) for b in wanted) or "NULL"
+        # The buckets' repositories are listed first: hashing each of the few distinct names
         # is far cheaper than hashing every job row before the joins.
         repos = ("(SELECT r FROM (SELECT DISTINCT coalesce(repo, '') AS r FROM core.ci_failures) "
-                 f"WHERE {_bucket_expr('r', buckets)} = {int(bucket)})")
+                 f"WHERE {_bucket_expr('r', buckets)} IN ({listed}))")
         in_f = f"coalesce(f.repo, '') IN {repos}"
         in_j = f"coalesce(j.repo, '') IN {repos}"
-    return _PENDING_TEMPLATE.replace("{IN_F}", in_f).replace("{IN_J}", in_j)
+    extra = f", {_bucket_expr('f.repo', buckets)} AS bucket" if with_bucket and buckets else ""
+    return (_PENDING_TEMPLATE.replace("{IN_F}", in_f).replace("{IN_J}", in_j)
+            .replace("{BUCKET}", extra))
 
 
 _PENDING_CTES = """
@@ -93,7 +99,7 @@ passing AS (
 # Excerpts made by an older excerpter or fingerprint (FINGERPRINT_VERSION) are made again.
 _PENDING_CTES = _PENDING_CTES.replace("{VERSION}", FINGERPRINT_VERSION)
 _PENDING_TEMPLATE = _PENDING_CTES + """
-SELECT f.provider, f.job_id, f.path, p.job_id AS passing_job_id, p.path AS passing_path
+SELECT f.provider, f.job_id, f.path, p.job_id AS passing_job_id, p.path AS passing_path{BUCKET}
 FROM pending f
 ASOF LEFT JOIN passing p
   ON f.provider = p.provider AND f.repo = p.repo AND f.workflow = p.workflow
@@ -117,6 +123,16 @@ def pending_failures(conn: duckdb.DuckDBPyConnection, bucket: int | None = None,
                      buckets: int | None = None) -> list[FailedLog]:
     """Failures whose log has no current excerpt: all of them, or those of one bucket."""
     return [FailedLog(*row) for row in conn.execute(_pending_sql(bucket, buckets)).fetchall()]
+
+
+def pending_in_buckets(conn: duckdb.DuckDBPyConnection, wanted: Collection[int],
+                       buckets: int) -> dict[int, list[FailedLog]]:
+    """`pending_failures` of several buckets in one query: a run that excerpts several
+    buckets reads the warehouse once, not once per bucket."""
+    out: dict[int, list[FailedLog]] = {int(b): [] for b in wanted}
+    for *row, b in conn.execute(_pending_sql(wanted, buckets, with_bucket=True)).fetchall():
+        out[int(b)].append(FailedLog(*row))
+    return out
 
 
 def pending_by_bucket(conn: duckdb.DuckDBPyConnection, buckets: int) -> dict[int, int]:

@@ -1,6 +1,6 @@
 """CI log analysis: redaction, excerpts, parameter masking, template mining, fingerprints.
 
-Names load on first use: clustering pulls in scikit-learn, which a command that only excerpts
+Names load on first use: clustering pulls in scipy, which a command that only excerpts
 or lints should not wait for. Functions named like their module (`excerpt`, `fingerprint`,
 `redact`) are imported from that module, since the package attribute is the module itself.
 """

@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from models.logs.fingerprint import normalised_lines, normalised_lines_many
+from models.logs.tfidf import tfidf_matrix
 
 DEFAULT_THRESHOLD = 0.8
 # Character 4-grams within words: as discriminating as 3-5-grams on failure text, a third of
 # the features per row (so a third of the cost of each similarity product).
-_NGRAMS = (4, 4)
+_NGRAM = 4
 _BLOCK = 1024  # new items compared per sparse product; bounds memory to _BLOCK x corpus
 
 
@@ -71,8 +71,7 @@ def assign_clusters(
     n_old = len(existing_clusters)
     matrix = None
     if corpus and any(t.strip() for t in corpus):
-        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=_NGRAMS, sublinear_tf=True)
-        matrix = vec.fit_transform(corpus).tocsr()  # rows are L2-normalised: dot = cosine
+        matrix = tfidf_matrix(corpus, _NGRAM)  # rows are L2-normalised: dot = cosine
     by_fp: dict[str, str] = {}
     known_ids = {c.cluster_id for c in clusters}
     created: list[Cluster] = []

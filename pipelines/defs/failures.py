@@ -10,6 +10,8 @@ as a Parquet file; partitions run side by side (a backfill's runs, `followthroug
 --processes N`). `failure_excerpts` is the one writer: it merges what the partitions staged.
 """
 
+from pathlib import Path
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -22,7 +24,7 @@ from warehouse.failures import (
     UNCLUSTERED,
     existing_clusters,
     merge_staged_excerpts,
-    pending_failures,
+    pending_in_buckets,
     reading,
     stage_excerpts,
     staging_dir,
@@ -42,10 +44,21 @@ def _bucket_deps() -> list[dg.AssetDep]:
             for key in inputs(PENDING_FAILURES, itself=EXCERPTS)]
 
 
+class BucketsFailed(Exception):
+    """Buckets of a run over several that did not stage their rows (the others did)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"bucket {k}: {v}" for k, v in sorted(errors.items())))
+        self.errors = errors
+
+
 @dg.asset(
     key=EXCERPT_PARTS,
     deps=_bucket_deps(),
     partitions_def=REPO_BUCKET_PARTITIONS,
+    # Buckets requested together run as one run (one warehouse read, one run's overhead); a
+    # build over several processes runs one bucket per run instead.
+    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"python", "parquet"},
     group_name="models",
     automation_condition=dg.AutomationCondition.eager(),
@@ -56,17 +69,35 @@ def failure_excerpt_parts(context: dg.AssetExecutionContext,
                           duckdb: DuckDBResource) -> dg.MaterializeResult:
     from models.recurrence.excerpts import excerpt_failures
 
-    bucket = int(context.partition_key)
+    keys = context.partition_keys
     with reading(duckdb.database) as conn:
-        todo = pending_failures(conn, bucket, REPO_BUCKETS)
-    # The partition is the unit of parallel work: one process per partition, none inside it.
-    rows = excerpt_failures(todo, workers=1)
-    staged = stage_excerpts(staging_dir(duckdb.database), context.partition_key, rows)
+        todo = pending_in_buckets(conn, [int(k) for k in keys], REPO_BUCKETS)
+    excerpted = without = 0
+    staged: list[str] = []
+    errors: dict[str, str] = {}
+    for key in keys:
+        if len(keys) > 1 and not todo[int(key)]:
+            continue  # a bucket inside a range with nothing to do
+        try:
+            # The partition is the unit of parallel work: one process per partition, none
+            # inside it.
+            rows = excerpt_failures(todo[int(key)], workers=1)
+            staged.append(str(stage_excerpts(staging_dir(duckdb.database), key, rows)))
+        except Exception as exc:
+            if len(keys) == 1:
+                raise
+            errors[key] = f"{type(exc).__name__}: {exc}"  # the other buckets still stage
+            continue
+        excerpted += len(rows)
+        without += sum(1 for r in rows if r.fingerprint is None)
+    if errors:
+        raise BucketsFailed(errors)
     return dg.MaterializeResult(
         metadata={
-            "excerpted_now": len(rows),
-            "without_excerpt": sum(1 for r in rows if r.fingerprint is None),
-            "staged": dg.MetadataValue.path(str(staged)),
+            "excerpted_now": excerpted,
+            "without_excerpt": without,
+            "staged": dg.MetadataValue.path(staged[0]) if len(staged) == 1
+            else dg.MetadataValue.text(", ".join(Path(p).name for p in staged)),
         }
     )
 
@@ -96,7 +127,7 @@ def failure_excerpts(duckdb: DuckDBResource) -> dg.MaterializeResult:
 @dg.asset(
     key=CLUSTERS,
     deps=inputs(UNCLUSTERED, itself=CLUSTERS),
-    kinds={"scikitlearn", "duckdb"},
+    kinds={"python", "duckdb"},
     group_name="models",
     automation_condition=dg.AutomationCondition.eager(),
     description="Clusters of near-identical failure fingerprints (TF-IDF, cosine); ids are stable.",
@@ -106,7 +137,7 @@ def failure_clusters(duckdb: DuckDBResource) -> dg.MaterializeResult:
         rows = unclustered(conn)
         existing = existing_clusters(conn) if rows else []
     assignments, created = [], []
-    if rows:  # scikit-learn takes seconds to import: only when there is something to cluster
+    if rows:  # scipy's import is only worth it when there is something to cluster
         from models.logs.clusters import DEFAULT_THRESHOLD
         from models.recurrence.clustering import assign
 

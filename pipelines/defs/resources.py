@@ -46,7 +46,7 @@ def _max_processes(env: Mapping[str, str]) -> int:
 
 def preload_modules() -> list[str]:
     """What each step process would import anyway: imported once by the fork server, a step
-    starts in a fraction of a second instead of the seconds polars, sklearn and the definitions
+    starts in a fraction of a second instead of the seconds polars, scipy and the definitions
     take to import (a step of the hourly run is often shorter than that)."""
     import pipelines.defs
 

@@ -136,9 +136,11 @@ def test_a_partition_rerun_replaces_its_rows(one_process: Path, tmp_path: Path) 
     assert table_hashes(warehouse) == before
 
 
-def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path,
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path, processes: int,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    warehouse = org.parent / "broken.duckdb"
+    """Over 2 processes a bucket is a run; in 1 process the buckets share one run."""
+    warehouse = org.parent / f"broken-{processes}.duckdb"
     conn = duckdb.connect(str(one_process), read_only=True)
     counts = dict(conn.execute(
         f"SELECT md5_number(coalesce(repo, '')) % {REPO_BUCKETS}, count(*) FROM core.ci_failures "
@@ -150,7 +152,7 @@ def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path,
     blocked = staged_file(staging_dir(warehouse), partition)
     (blocked / "in-the-way").mkdir(parents=True)
     with pytest.raises(PartitionsFailed) as err:
-        build(Settings(warehouse=warehouse, exports=org), processes=2)
+        build(Settings(warehouse=warehouse, exports=org), processes=processes)
     summary = err.value.summary
     assert [p.partition for p in summary.failed_partitions] == [partition]
     message = str(err.value)
@@ -171,7 +173,7 @@ def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path,
     # the command line: no export changed, but the bucket's failures are still pending, so it
     # rebuilds, fails the same partition again, prints the summary and exits 1
     code = main(["build", "--exports", str(org), "--warehouse", str(warehouse),
-                 "--processes", "2", "-q"])
+                 "--processes", str(processes), "-q"])
     out, errors = capsys.readouterr()
     assert code == 1
     assert f"partition failed: models/failure_excerpt_parts partition {partition}" in out
@@ -179,7 +181,7 @@ def test_a_failing_partition_keeps_the_others(org: Path, one_process: Path,
     assert _excerpt_count(warehouse) == sum(counts.values()) - counts[bucket]
     # with the obstacle gone, the next build (no new files) excerpts what was left
     shutil.rmtree(blocked)
-    again = build(Settings(warehouse=warehouse, exports=org), processes=2)
+    again = build(Settings(warehouse=warehouse, exports=org), processes=processes)
     assert again.rebuilt and not again.failed_partitions and not again.failed_checks
     hashes = table_hashes(warehouse)
     assert hashes["models.failure_excerpts"] == table_hashes(one_process)["models.failure_excerpts"]
