@@ -10,7 +10,8 @@ from warehouse.transform import rebuild, step
 RUN = "https://github.com/acme/api/actions/runs/4205440316"
 
 
-def test_older_job_url_matches_a_ticket_and_a_postmortem_citing_todays_form(tmp_path: Path) -> None:
+def test_older_job_url_matches_a_ticket_a_postmortem_and_an_incident_citing_todays_form(
+        tmp_path: Path) -> None:
     conn = connect(tmp_path / "w.duckdb")
     # GitHub stored this job as `.../runs/RUN/jobs/N` (N is not the job id); its cluster peer
     # in another run has today's `.../runs/RUN/job/JOB`.
@@ -34,9 +35,19 @@ def test_older_job_url_matches_a_ticket_and_a_postmortem_citing_todays_form(tmp_
         "INSERT INTO raw.postmortem_documents (postmortem_id, path, source_path, ci_refs) VALUES "
         f"('2023-02-17-reset', 'a.md', 'a.md', ['{RUN}/job/11421878319#step:5:40'])"
     )
+    # An incident cites the same job; another cites run 55, which is not run 5 (an address
+    # is a whole reference, not a prefix of a longer one).
+    conn.execute(
+        "INSERT INTO core.incidents (incident_id, provider, service, created_at, details) VALUES "
+        "('P1', 'pagerduty', 'billing', TIMESTAMPTZ '2023-02-18 11:00:00+00', "
+        f"'Deploy blocked. CI: {RUN}/job/11421878319?pr=3, see runbook'), "
+        "('P2', 'pagerduty', 'billing', TIMESTAMPTZ '2023-02-18 12:00:00+00', "
+        "'CI: https://github.com/acme/api/actions/runs/55.')"
+    )
     rebuild(conn, step("models.cluster_links"))
     assert conn.execute(
         "SELECT cluster_id, link_type, target_id, evidence FROM models.cluster_links ORDER BY ALL"
-    ).fetchall() == [("1", "postmortem", "2023-02-17-reset", "job_url"),
+    ).fetchall() == [("1", "incident", "P1", "job_url"),
+                     ("1", "postmortem", "2023-02-17-reset", "job_url"),
                      ("1", "ticket", "OPS-1", "job_url")]
     conn.close()

@@ -7,7 +7,9 @@
 -- key inherits nothing narrower (both NULL). A run URL or commit names every job of the run;
 -- when a ticket cites a run with failures in several clusters, only the clusters whose text
 -- shares most words with the ticket's description are linked. A cited URL's query and fragment
--- (`?check_suite_focus=true`, `#step:4:12`) are not part of the address. `deploy_only` marks
+-- (`?check_suite_focus=true`, `#step:4:12`) are not part of the address, and an address must be
+-- cited whole (run 55 does not cite run 5): incidents' details are read for references the way
+-- tickets' descriptions are, and joined on equality. `deploy_only` marks
 -- links found only through failed deployment jobs (the failure a deployment status points at).
 WITH deploy_jobs AS (
     SELECT DISTINCT target_url AS url FROM core.deployments WHERE target_url IS NOT NULL
@@ -92,6 +94,17 @@ postmortem_via_ticket AS (
     JOIN raw.postmortem_documents d ON list_contains(d.ticket_refs, l.target_id)
     GROUP BY ALL
 ),
+incident_refs AS (
+    SELECT incident_id, created_at,
+           regexp_replace(
+               rtrim(unnest(regexp_extract_all(details, 'https?://[^\s<>()\[\]"'']+')), '.,;:'),
+               '[?#].*$', '') AS ref
+    FROM core.incidents WHERE details IS NOT NULL
+    UNION
+    SELECT incident_id, created_at,
+           lower(unnest(regexp_extract_all(details, '\b[0-9a-fA-F]{40}\b'))) AS ref
+    FROM core.incidents WHERE details IS NOT NULL
+),
 incident_direct AS (
     SELECT f.cluster_id, 'incident' AS link_type, i.incident_id AS target_id,
            min(f.evidence) AS evidence, min(i.created_at) AS linked_at,
@@ -99,7 +112,7 @@ incident_direct AS (
            list(DISTINCT f.fingerprint ORDER BY f.fingerprint) AS fingerprints,
            bool_and(f.is_deploy) AS deploy_only
     FROM failure_refs f
-    JOIN core.incidents i ON i.details IS NOT NULL AND contains(i.details, f.ref)
+    JOIN incident_refs i ON i.ref = f.ref
     GROUP BY ALL
 ),
 incident_window AS (
