@@ -32,16 +32,24 @@ failure_refs AS (
     SELECT cluster_id, repo, fingerprint, is_deploy, lower(sha), 'commit_sha' FROM cited
     WHERE sha IS NOT NULL AND length(sha) = 40
 ),
-ticket_refs AS (
-    SELECT ticket_key, created_at,
+cited_texts AS (
+    SELECT 'ticket' AS kind, ticket_key AS id, created_at, description AS body FROM core.tickets
+    UNION ALL
+    SELECT 'incident', incident_id, created_at, details FROM core.incidents
+),
+text_refs AS (
+    SELECT kind, id, created_at,
            regexp_replace(
-               rtrim(unnest(regexp_extract_all(description, 'https?://[^\s<>()\[\]"'']+')), '.,;:'),
+               rtrim(unnest(regexp_extract_all(body, 'https?://[^\s<>()\[\]"'']+')), '.,;:'),
                '[?#].*$', '') AS ref
-    FROM core.tickets
+    FROM cited_texts
     UNION
-    SELECT ticket_key, created_at,
-           lower(unnest(regexp_extract_all(description, '\b[0-9a-fA-F]{40}\b'))) AS ref
-    FROM core.tickets
+    SELECT kind, id, created_at,
+           lower(unnest(regexp_extract_all(body, '\b[0-9a-fA-F]{40}\b'))) AS ref
+    FROM cited_texts
+),
+ticket_refs AS (
+    SELECT id AS ticket_key, created_at, ref FROM text_refs WHERE kind = 'ticket'
 ),
 ticket_matches AS (
     SELECT f.cluster_id, f.repo, f.fingerprint, f.is_deploy, f.evidence, f.ref, t.ticket_key,
@@ -94,25 +102,14 @@ postmortem_via_ticket AS (
     JOIN raw.postmortem_documents d ON list_contains(d.ticket_refs, l.target_id)
     GROUP BY ALL
 ),
-incident_refs AS (
-    SELECT incident_id, created_at,
-           regexp_replace(
-               rtrim(unnest(regexp_extract_all(details, 'https?://[^\s<>()\[\]"'']+')), '.,;:'),
-               '[?#].*$', '') AS ref
-    FROM core.incidents WHERE details IS NOT NULL
-    UNION
-    SELECT incident_id, created_at,
-           lower(unnest(regexp_extract_all(details, '\b[0-9a-fA-F]{40}\b'))) AS ref
-    FROM core.incidents WHERE details IS NOT NULL
-),
 incident_direct AS (
-    SELECT f.cluster_id, 'incident' AS link_type, i.incident_id AS target_id,
+    SELECT f.cluster_id, 'incident' AS link_type, i.id AS target_id,
            min(f.evidence) AS evidence, min(i.created_at) AS linked_at,
            list(DISTINCT f.repo ORDER BY f.repo) AS repos,
            list(DISTINCT f.fingerprint ORDER BY f.fingerprint) AS fingerprints,
            bool_and(f.is_deploy) AS deploy_only
     FROM failure_refs f
-    JOIN incident_refs i ON i.ref = f.ref
+    JOIN text_refs i ON i.kind = 'incident' AND i.ref = f.ref
     GROUP BY ALL
 ),
 incident_window AS (
