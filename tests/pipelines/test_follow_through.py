@@ -368,6 +368,15 @@ def test_checklist_reports_unknown_never_passed(built: duckdb.DuckDBPyConnection
     assert team["conditions_3_to_7"] == (1, 0, 0, 1.0)
 
 
+def test_a_ticket_cites_an_incident_by_its_whole_id(tmp_path: Path) -> None:
+    conn = rebuilt_after(tmp_path, "UPDATE core.tickets SET description = 'see INC40, INC4x' "
+                                   "WHERE ticket_key = 'WEB-1'")
+    [(result, detail)] = rows(conn, "SELECT result, detail FROM marts.checklist_compliance "
+                                    "WHERE postmortem_id = 'pm-b' AND check_id = 'ticket_auto_created'")
+    assert (result, detail) == ("failed", "no ticket cites incident INC4")
+    conn.close()
+
+
 # ---------------------------------------------------------------- repeats
 
 

@@ -10,15 +10,28 @@ p AS (
     LEFT JOIN raw.postmortem_documents d USING (postmortem_id)
     LEFT JOIN core.incidents i ON i.incident_id = p.incident_id
 ),
+-- The words and addresses of each ticket's title and description: an incident is cited by its
+-- id as a whole word or by its address (equality joins; a longer id does not cite a shorter one).
+ticket_words AS (
+    SELECT ticket_key, created_at,
+           unnest(list_distinct(string_split_regex(
+               coalesce(description, '') || ' ' || coalesce(title, ''), '[^A-Za-z0-9_-]+'))) AS word
+    FROM core.tickets
+    UNION
+    SELECT ticket_key, created_at,
+           regexp_replace(
+               rtrim(unnest(regexp_extract_all(description, 'https?://[^\s<>()\[\]"'']+')), '.,;:'),
+               '[?#].*$', '')
+    FROM core.tickets
+),
 inc_ticket AS (
     SELECT p.postmortem_id, t.ticket_key, t.created_at,
            t.created_at <= coalesce(p.incident_resolved_at, p.as_of) AS during
-    FROM p
-    JOIN core.tickets t
-      ON p.incident_id IS NOT NULL
+    FROM (SELECT *, unnest(list_filter([incident_id, incident_url], v -> v IS NOT NULL)) AS cites
+          FROM p WHERE incident_id IS NOT NULL) p
+    JOIN ticket_words t
+      ON t.word = p.cites
      AND t.created_at >= p.incident_at - INTERVAL 1 HOUR
-     AND (contains(coalesce(t.description, '') || ' ' || coalesce(t.title, ''), p.incident_id)
-          OR (p.incident_url IS NOT NULL AND contains(coalesce(t.description, ''), p.incident_url)))
     QUALIFY row_number() OVER (PARTITION BY p.postmortem_id ORDER BY t.created_at, t.ticket_key) = 1
 ),
 items AS (
@@ -50,15 +63,29 @@ ver AS (
         count(*) FILTER (WHERE result = 'not_checkable') AS not_checkable
     FROM marts.verification_checks GROUP BY ALL
 ),
+cited_ci AS (
+    SELECT DISTINCT postmortem_id, unnest(ci_refs) AS ref FROM p
+),
 ci AS (
-    SELECT p.postmortem_id, count(DISTINCT f.job_id) AS failures
-    FROM (SELECT postmortem_id, unnest(ci_refs) AS ref FROM p) p
-    JOIN core.ci_failures f
-      ON p.ref = f.url OR p.ref = f.run_url
-      OR (f.run_url IS NOT NULL AND starts_with(p.ref, f.run_url || '/'))
-      OR TRY_CAST(regexp_extract(p.ref, '/job/([0-9]+)', 1) AS BIGINT) = f.job_id
-      OR TRY_CAST(regexp_extract(p.ref, '/runs/([0-9]+)', 1) AS BIGINT) = f.run_id
-    GROUP BY ALL
+    -- a cited address names a failed job by its address, by its run's address or one under
+    -- it, or by the job or run number in it
+    SELECT postmortem_id, count(DISTINCT job_id) AS failures FROM (
+        SELECT c.postmortem_id, f.job_id FROM cited_ci c JOIN core.ci_failures f ON f.url = c.ref
+        UNION
+        SELECT c.postmortem_id, f.job_id FROM cited_ci c JOIN core.ci_failures f ON f.run_url = c.ref
+        UNION
+        SELECT c.postmortem_id, f.job_id
+        FROM (SELECT postmortem_id, string_split(ref, '/') AS parts,
+                     unnest(range(1, len(string_split(ref, '/')))) AS k
+              FROM cited_ci) c
+        JOIN core.ci_failures f ON f.run_url = array_to_string(c.parts[1:c.k], '/')
+        UNION
+        SELECT c.postmortem_id, f.job_id FROM cited_ci c JOIN core.ci_failures f
+          ON f.job_id = TRY_CAST(regexp_extract(c.ref, '/job/([0-9]+)', 1) AS BIGINT)
+        UNION
+        SELECT c.postmortem_id, f.job_id FROM cited_ci c JOIN core.ci_failures f
+          ON f.run_id = TRY_CAST(regexp_extract(c.ref, '/runs/([0-9]+)', 1) AS BIGINT)
+    ) GROUP BY ALL
 ),
 blame AS (
     SELECT postmortem_id,
