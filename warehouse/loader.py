@@ -87,9 +87,10 @@ class Problem:
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
-def file_date(path: Path) -> date | None:
+def file_date(path: str | Path) -> date | None:
     """Partition date of a dated export: the first YYYY-MM-DD in its name or parent folder."""
-    for part in (path.name, path.parent.name):
+    head, name = os.path.split(os.fspath(path))
+    for part in (name, os.path.basename(head)):
         m = _DATE_IN_NAME.search(part)
         if m:
             try:
@@ -124,8 +125,9 @@ def _scan(base: str, parts: Sequence[str], rel: str = "") -> Iterator[str]:
             yield f"{rel}{entry.name}"
 
 
-def discover(root: Path, source: Source, dates: Sequence[date] | None = None) -> list[Path]:
-    """The files of `source` under `root`, in path order (the order they load in)."""
+def discover(root: Path, source: Source, dates: Sequence[date] | None = None) -> list[str]:
+    """The files of `source` under `root`, in path order (the order they load in), as path
+    strings: a Path per file costs more than the stat that follows for a file left unchanged."""
     found: set[Path] = set()
     rels: set[str] = set()
     for pattern in source.patterns:
@@ -133,12 +135,12 @@ def discover(root: Path, source: Source, dates: Sequence[date] | None = None) ->
             found.update(p for p in root.glob(pattern) if p.is_file())
         else:  # a walk of the few folders the pattern names: cheap on 100k log files
             rels.update(_scan(str(root), pattern.split("/")))
-    by_parts: dict[tuple[str, ...], Path | None] = {p.relative_to(root).parts: p for p in found}
+    by_parts = {p.relative_to(root).parts: str(p) for p in found}
+    base = str(root)
     for rel in rels:
-        by_parts.setdefault(tuple(rel.split("/")), None)
+        by_parts.setdefault(tuple(rel.split("/")), f"{base}{os.sep}{rel}")
     # Path's own order (part by part), without its slow comparison
-    paths = [p or root.joinpath(*parts)
-             for parts, p in sorted(by_parts.items(), key=lambda item: item[0])]
+    paths = [p for _, p in sorted(by_parts.items(), key=lambda item: item[0])]
     if dates is not None:
         wanted = set(dates)
         paths = [p for p in paths if file_date(p) in wanted]
@@ -491,7 +493,7 @@ def map_file(source: Source, data: bytes) -> tuple[list[Mapped], list[Problem]]:
 def load_files(
     conn: duckdb.DuckDBPyConnection,
     source: Source,
-    paths: Iterable[Path],
+    paths: Iterable[str | Path],
     *,
     read: Callable[[Source, Path, bytes], tuple[list[Mapped], list[Problem]]] | None = None,
     batch_files: int = 200,
@@ -511,13 +513,14 @@ def load_files(
     for path in paths:
         result.files_seen += 1
         report(f"load {source.name}", result.files_seen, len(paths), "files")
-        key = str(path)  # absolute: discover() globs under a resolved root
+        key = os.fspath(path)  # absolute: discover() globs under a resolved root
         before = seen.get(key)
         try:
             checked_ns = time.time_ns()  # before the stat: a later rewrite has a later mtime
-            st = path.stat()
+            st = os.stat(key)
             if before is not None and before.unchanged(st):
                 continue
+            path = Path(key)
             data = path.read_bytes()
         except OSError as exc:
             msg = f"{key}: cannot read file: {exc.strerror or exc}"
