@@ -286,6 +286,56 @@ _WRAPPER = re.compile(
 )
 _SIG_FLOOR = 0.1  # a signature line scores at least this ...
 _SIG_RELATIVE = 0.3  # ... and at least this fraction of the log's best line
+# Lines whose shape says they vary between runs of one failure without naming it, in any
+# language or tool: stack frames (which frames print depends on how the code was entered),
+# progress and separator lines, timing lines, and lines left without a word. A signature block
+# ends at the first of them, so the budget is not filled with what differs from run to run.
+_FRAME = re.compile(
+    r"^\s*at\s+\S.*(?:\(\S*:\d+(?::\d+)?\)|:\d+(?::\d+)?\)?$| in \S+:line \d+$"
+    r"|\((?:Native Method|Unknown Source)\))"  # JavaScript, Java, .NET, Rust
+    r"|^\s*(?:from\s+)?\S+:\d+:in\s"  # Ruby
+    r'|^\s*File ".*", line \d+'  # Python
+    r"|^\s*#\d*\s+\S+(?::\d+|\(\d+\):)"  # gdb, PHP, numbered frames
+    r"|^\s*\S+\.\w{1,6}:\d+(?::\d+)?(?:\s+\+0x[0-9a-f]+)?\s*$"  # a bare file:line (PHPUnit, Go)
+    r"|^\s*\.\.\. \d+ (?:more|common frames)"
+)
+# ("assertions", plural, is what a test summary counts, not a failure)
+_FAILURE_WORD = re.compile(
+    r"(?i)fail|error|exception|abort|assert(?!ions\b)|fatal|panic|denied|cannot|can't|unable"
+    r"|missing|undefined|expected|invalid"
+)
+_DURATION = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds|m|min|mins|minutes|h)\b"
+)
+_PERCENT = re.compile(r"\d{1,3}(?:\.\d+)?%")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_DOTS = re.compile(r"[.FESN*!]+")
+_TIMING_WORDS = 6  # a line with a duration and at most this many words reports timing
+
+
+def _run_varying(text: str) -> bool:
+    """Whether a line has a shape that varies between runs of one failure and does not name it.
+
+    Generic shapes only (no tool or repository): a stack frame; unless the line holds a failure
+    word, a line of punctuation, a dot-progress line (`..F..S..`), a percentage with few words,
+    a duration with few words (`Finished tests in 0.5s`), or a line without a word.
+    """
+    t = text.strip()
+    if _FRAME.search(t):
+        return True
+    if _FAILURE_WORD.search(t):
+        return False
+    words = len(_WORD.findall(t))
+    if words == 0:
+        return True
+    dense = "".join(t.split())
+    if words == 1 and sum(not c.isalnum() for c in dense) >= 0.6 * len(dense):
+        return True
+    if dense.count(".") >= 3 and _DOTS.fullmatch(dense):
+        return True
+    if words <= 3 and _PERCENT.search(t):
+        return True
+    return words <= _TIMING_WORDS and _DURATION.search(t) is not None
 
 
 def _signature(
@@ -298,12 +348,21 @@ def _signature(
     an assertion's expected/actual). These blocks, best first and each read from its start,
     fill the budget, so the set does not hinge on which of many look-alike lines ranked fifth.
     Lines scoring far below the best are left out: boiler-plate that happens to contain
-    "error" must not enter in one run and leave in the next. Lines equal but for their digits
-    count once.
+    "error" must not enter in one run and leave in the next. A block ends at its first
+    run-varying line (`_run_varying`: a stack frame, progress, timing) and such a line starts
+    none, unless no block is left without them. Lines equal but for their digits count once.
     """
     n = len(texts)
     wrapper = np.zeros(n, dtype=bool)
     checked = np.zeros(n, dtype=bool)
+    varying = np.zeros(n, dtype=bool)
+    classed = np.zeros(n, dtype=bool)
+
+    def is_varying(i: int) -> bool:
+        if not classed[i]:
+            varying[i] = _run_varying(texts[i])
+            classed[i] = True
+        return bool(varying[i])
 
     def not_wrapper(mask: np.ndarray) -> np.ndarray:
         # The wrapper regex runs only on the few lines a step looks at, never on the whole log.
@@ -345,18 +404,10 @@ def _signature(
     follow = not_wrapper(scope & (prob >= floor))
     # Blocks: a kept seed and the lines right after it that score as high, in log order.
     idx = np.flatnonzero(scope)
-    blocks: list[tuple[float, int, list[int]]] = []
-    done = -1  # position in idx up to which lines already belong to a block
-    for k in np.flatnonzero(keep[idx]).tolist():
-        if k <= done:
-            continue
-        members = [int(idx[k])]
-        k += 1
-        while k < idx.size and (follow[idx[k]] or keep[idx[k]]):
-            members.append(int(idx[k]))
-            k += 1
-        done = k - 1
-        blocks.append((float(prob[members].max()), -members[0], members))
+    starts = np.flatnonzero(keep[idx]).tolist()
+    blocks = _blocks(idx, starts, keep | follow, prob, is_varying) or _blocks(
+        idx, starts, keep | follow, prob, None
+    )
     # The best blocks first, each read from its start: which lines make the budget then
     # depends on where a block starts, not on small differences between similar scores.
     blocks.sort(reverse=True)
@@ -371,6 +422,29 @@ def _signature(
                 seen.add(key)
                 picked.append(i)
     return tuple(texts[i] for i in sorted(picked))
+
+
+def _blocks(
+    idx: np.ndarray, starts: list[int], member: np.ndarray, prob: np.ndarray,
+    ends: Callable[[int], bool] | None,
+) -> list[tuple[float, int, list[int]]]:
+    """Blocks of `_signature`: from each start (a position in `idx`), the lines right after it
+    that are members, up to the first line `ends` (when given) calls run-varying."""
+    blocks: list[tuple[float, int, list[int]]] = []
+    done = -1  # position in idx up to which lines already belong to a block
+    for k in starts:
+        if k <= done or (ends is not None and ends(int(idx[k]))):
+            continue
+        members = [int(idx[k])]
+        k += 1
+        while k < idx.size and member[idx[k]]:
+            if ends is not None and ends(int(idx[k])):
+                break
+            members.append(int(idx[k]))
+            k += 1
+        done = k - 1
+        blocks.append((float(prob[members].max()), -members[0], members))
+    return blocks
 
 
 def _with_context(chosen: list[int], eligible: np.ndarray, max_lines: int) -> tuple[list[int], set[int]]:
