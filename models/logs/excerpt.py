@@ -313,29 +313,36 @@ _DOTS = re.compile(r"[.FESN*!]+")
 _TIMING_WORDS = 6  # a line with a duration and at most this many words reports timing
 
 
-def _run_varying(text: str) -> bool:
-    """Whether a line has a shape that varies between runs of one failure and does not name it.
+def _run_varying_kind(text: str, *, failure_words: bool = True) -> str | None:
+    """Which shape that varies between runs of one failure without naming it a line has:
+    "frame", "progress" (punctuation, `..F..S..`, a percentage with few words), "timing" (a
+    duration with few words: `Finished tests in 0.5s`) or "word-less"; None for any other line.
 
-    Generic shapes only (no tool or repository): a stack frame; unless the line holds a failure
-    word, a line of punctuation, a dot-progress line (`..F..S..`), a percentage with few words,
-    a duration with few words (`Finished tests in 0.5s`), or a line without a word.
+    Generic shapes only, no tool or repository. With `failure_words` (as the signature uses
+    it), a line holding a failure word is a frame or nothing; the study that chose the rule
+    (`benchmarks/train_signature_model.py --run-varying`) also measures it without.
     """
     t = text.strip()
     if _FRAME.search(t):
-        return True
-    if _FAILURE_WORD.search(t):
-        return False
+        return "frame"
+    if failure_words and _FAILURE_WORD.search(t):
+        return None
     words = len(_WORD.findall(t))
-    if words == 0:
-        return True
     dense = "".join(t.split())
-    if words == 1 and sum(not c.isalnum() for c in dense) >= 0.6 * len(dense):
-        return True
+    if dense and words <= 1 and sum(not c.isalnum() for c in dense) >= 0.6 * len(dense):
+        return "progress"
     if dense.count(".") >= 3 and _DOTS.fullmatch(dense):
-        return True
+        return "progress"
     if words <= 3 and _PERCENT.search(t):
-        return True
-    return words <= _TIMING_WORDS and _DURATION.search(t) is not None
+        return "progress"
+    if words <= _TIMING_WORDS and _DURATION.search(t):
+        return "timing"
+    return "word-less" if words == 0 else None
+
+
+def _run_varying(text: str) -> bool:
+    """Whether a signature block ends at this line (`_run_varying_kind`)."""
+    return _run_varying_kind(text) is not None
 
 
 def _signature(
