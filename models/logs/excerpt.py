@@ -299,9 +299,10 @@ _FRAME = re.compile(
     r"|^\s*\S+\.\w{1,6}:\d+(?::\d+)?(?:\s+\+0x[0-9a-f]+)?\s*$"  # a bare file:line (PHPUnit, Go)
     r"|^\s*\.\.\. \d+ (?:more|common frames)"
 )
-# ("assertions", plural, is what a test summary counts, not a failure)
+# Searched in the lower-cased line (a case-insensitive pattern is several times slower).
+# "assertions", plural, is what a test summary counts, not a failure.
 _FAILURE_WORD = re.compile(
-    r"(?i)fail|error|exception|abort|assert(?!ions\b)|fatal|panic|denied|cannot|can't|unable"
+    r"fail|error|exception|abort|assert(?!ions\b)|fatal|panic|denied|cannot|can't|unable"
     r"|missing|undefined|expected|invalid"
 )
 _DURATION = re.compile(
@@ -325,9 +326,11 @@ def _run_varying_kind(text: str, *, failure_words: bool = True) -> str | None:
     t = text.strip()
     if _FRAME.search(t):
         return "frame"
-    if failure_words and _FAILURE_WORD.search(t):
-        return None
     words = len(_WORD.findall(t))
+    if words > _TIMING_WORDS:  # every other shape has at most this many words
+        return None
+    if failure_words and _FAILURE_WORD.search(t.lower()):
+        return None
     dense = "".join(t.split())
     if dense and words <= 1 and sum(not c.isalnum() for c in dense) >= 0.6 * len(dense):
         return "progress"
@@ -362,14 +365,12 @@ def _signature(
     n = len(texts)
     wrapper = np.zeros(n, dtype=bool)
     checked = np.zeros(n, dtype=bool)
-    varying = np.zeros(n, dtype=bool)
-    classed = np.zeros(n, dtype=bool)
+    varying: dict[int, bool] = {}  # only the few lines blocks reach are looked at
 
     def is_varying(i: int) -> bool:
-        if not classed[i]:
+        if i not in varying:
             varying[i] = _run_varying(texts[i])
-            classed[i] = True
-        return bool(varying[i])
+        return varying[i]
 
     def not_wrapper(mask: np.ndarray) -> np.ndarray:
         # The wrapper regex runs only on the few lines a step looks at, never on the whole log.
