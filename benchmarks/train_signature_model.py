@@ -1,6 +1,7 @@
 """A learned signature, measured: train a second model to choose the lines a fingerprint hashes.
 
-Run: .venv/bin/python benchmarks/train_signature_model.py [--rule-grid]   (about 15 CPU minutes)
+Run: .venv/bin/python benchmarks/train_signature_model.py [--rule-grid | --run-varying]
+(about 15 CPU minutes; `--run-varying` under a minute)
 
 A failure's fingerprint hashes its excerpt's signature (`models.logs.excerpt._signature`, a
 fixed rule over the ranker's scores). Which lines the ranker scores highest varies between runs
@@ -8,6 +9,8 @@ of one failure, so this study trains a second model to choose them and measures 
 fingerprints group same-failure runs better. The result was *not* adopted (docs/logs.md,
 "Fingerprints, logchunks-dev"): it raised precision and lowered recall on the held-out half.
 The script stays so the comparison can be rerun against a changed ranker or rule.
+`--rule-grid` reruns the grid over variants of the v3 rule; `--run-varying` the study that
+chose v4 (what lines of a run-varying shape, `excerpt._run_varying_kind`, do in a signature).
 
 1. Every LogChunks dev log is excerpted as the pipeline does (no passing log). Candidates are
    the `CANDIDATES` eligible lines the ranker scores highest; besides the ranker's features
@@ -125,11 +128,22 @@ RULE_GRID = {
 }
 
 
+KINDS = frozenset({"frame", "progress", "timing", "word-less"})  # `ex._run_varying_kind`
+
+
 def variant_signature(log: Log, lines: int, floor: float, share: float, follow: float | None,
                       blocks: int, warnings_seed: bool, body: bool, backward: bool,
-                      wordless: bool) -> tuple[str, ...]:
+                      wordless: bool, varying: str = "off", kinds: frozenset[str] = KINDS,
+                      skip_kinds: frozenset[str] = frozenset(), failure_words: bool = True,
+                      ) -> tuple[str, ...]:
     """The shipped rule with its choices as parameters (shipped: 5, 0.1, 0.3, None, 99, True,
-    True, False, True)."""
+    True, False, True, "stop", all kinds, none skipped, True; the v3 rule had varying="off").
+
+    `varying`: what run-varying lines (`ex._run_varying_kind`, of `kinds`) do: "off" nothing,
+    "stop" end a block and start none (a kind in `skip_kinds` is left out and the block runs
+    on), "skip" are left out while blocks run on over them, "last" fill the budget after all
+    other block lines.
+    """
     texts, prob = log.texts, log.prob
     if log.shapes is None:
         log.shapes = tuple(np.array([f(t) for t in texts], dtype=bool) for f in (
@@ -155,40 +169,107 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
     after = least if follow is None else min(follow, least)
     fol = scope & (prob >= after) & ~wrap if body else np.zeros_like(keep)
     idx = np.flatnonzero(scope)
-    found: list[tuple[float, int, list[int]]] = []
-    done = -1
-    for k in np.flatnonzero(keep[idx]).tolist():
-        if k <= done:
-            continue
-        k0 = k
-        while backward and k0 - 1 > done and fol[idx[k0 - 1]]:
-            k0 -= 1
-        members = [int(i) for i in idx[k0 : k + 1]]
-        k += 1
-        while k < idx.size and (fol[idx[k]] or keep[idx[k]]):
-            members.append(int(idx[k]))
+
+    def kind(i: int) -> str | None:
+        key = (i, failure_words)
+        if key not in log.kinds:
+            log.kinds[key] = ex._run_varying_kind(texts[i], failure_words=failure_words)
+        shape = log.kinds[key]
+        return shape if shape in kinds else None
+
+    def find(mode: str) -> list[tuple[float, int, list[int]]]:
+        found: list[tuple[float, int, list[int]]] = []
+        done = -1
+        for k in np.flatnonzero(keep[idx]).tolist():
+            if k <= done or (mode in ("stop", "skip") and kind(int(idx[k]))):
+                continue
+            k0 = k
+            while backward and k0 - 1 > done and fol[idx[k0 - 1]]:
+                k0 -= 1
+            members = [int(i) for i in idx[k0 : k + 1]]
             k += 1
-        done = k - 1
-        found.append((float(prob[members].max()), -members[0], members))
-    found.sort(reverse=True)
+            while k < idx.size and (fol[idx[k]] or keep[idx[k]]):
+                shape = kind(int(idx[k])) if mode in ("stop", "skip") else None
+                if shape and mode == "stop" and shape not in skip_kinds:
+                    break
+                if not shape:
+                    members.append(int(idx[k]))
+                k += 1
+            done = k - 1
+            found.append((float(prob[members].max()), -members[0], members))
+        found.sort(reverse=True)
+        return found
+
+    found = find(varying) or find("off")
+    order = [i for _, _, members in found[:blocks] for i in members]
+    if varying == "last":
+        order = [i for i in order if not kind(i)] + [i for i in order if kind(i)]
     picked: list[int] = []
     seen: set[str] = set()
-    for _, _, members in found[:blocks]:
-        for i in members:
-            key = ex._DIGITS.sub("0", texts[i].strip())
-            if len(picked) < lines and key not in seen:
-                seen.add(key)
-                picked.append(i)
+    for i in order:
+        key = ex._DIGITS.sub("0", texts[i].strip())
+        if len(picked) < lines and key not in seen:
+            seen.add(key)
+            picked.append(i)
     return tuple(texts[i] for i in sorted(picked))
 
 
-def rule_grid(logs: list[Log], dev: list[str]) -> None:
-    """Leave-one-repository-out choice of a rule variant within dev, then held-out once."""
-    shipped = {"lines": ex.SIGNATURE_LINES, "floor": ex._SIG_FLOOR, "share": ex._SIG_RELATIVE,
-               "follow": None, "blocks": 99, "warnings_seed": True, "body": True,
-               "backward": False, "wordless": True}
-    if any(variant_signature(log, **shipped) != log.rule for log in logs):
+SHIPPED = {"lines": ex.SIGNATURE_LINES, "floor": ex._SIG_FLOOR, "share": ex._SIG_RELATIVE,
+           "follow": None, "blocks": 99, "warnings_seed": True, "body": True,
+           "backward": False, "wordless": True, "varying": "stop"}
+# What run-varying lines do (`--run-varying`): the study that chose v4, in the order in which
+# ties between variants are broken.
+RUN_VARYING = {
+    "v3 (off)": {"varying": "off"},
+    "skipped, blocks run on": {"varying": "skip"},
+    "budget filled last": {"varying": "last"},
+    "end a block (v4)": {},
+    "end a block, word-less skipped": {"skip_kinds": frozenset({"word-less"})},
+    "end a block, word-less and progress skipped": {
+        "skip_kinds": frozenset({"word-less", "progress"})},
+    "end a block, frames only": {"kinds": frozenset({"frame"})},
+    "end a block, no word-less kind": {"kinds": KINDS - {"word-less"}},
+    "end a block, failure words not exempt": {"failure_words": False},
+}
+
+
+def check_shipped(logs: list[Log]) -> None:
+    if any(variant_signature(log, **SHIPPED) != log.rule for log in logs):
         raise SystemExit("variant_signature with the shipped settings differs from the rule")
+
+
+def _scores(c: dict[str, tuple[int, int, int]], repos: list[str]) -> tuple[float, float]:
+    tp, pred, true = (sum(c.get(r, (0, 0, 0))[k] for r in repos) for k in range(3))
+    return (tp / pred if pred else 1.0), (tp / true if true else 1.0)
+
+
+def run_varying(logs: list[Log], dev: list[str]) -> None:
+    """The variants of `RUN_VARYING` by best min(P, R): each one's dev figures, the choice made
+    leave-one-repository-out within dev, then the held-out figure of the one chosen on dev."""
+    check_shipped(logs)
+    counts = {name: pair_counts(logs, [variant_signature(log, **{**SHIPPED, **change})
+                                       for log in logs])
+              for name, change in RUN_VARYING.items()}
+    for name, c in counts.items():
+        p, r = _scores(c, dev)
+        print(f"{name:<45} dev precision {p:.3f} recall {r:.3f}")
+    tp = pred = true = 0
+    for repo in dev:
+        rest = [r for r in dev if r != repo]
+        best = max(counts, key=lambda n: min(_scores(counts[n], rest)))
+        a, b, c = counts[best].get(repo, (0, 0, 0))
+        tp, pred, true = tp + a, pred + b, true + c
+    print(f"leave-one-repository-out within dev: precision {tp / pred:.3f} recall {tp / true:.3f}")
+    best = max(counts, key=lambda n: min(_scores(counts[n], dev)))
+    held = sorted({log.repo for log in logs} - set(dev))
+    p, r = _scores(counts[best], held)
+    print(f"chosen on dev: {best}; held-out precision {p:.3f} recall {r:.3f}")
+
+
+def rule_grid(logs: list[Log], dev: list[str]) -> None:
+    """Leave-one-repository-out choice of a rule variant within dev, then held-out once.
+    (The grid varies the v3 rule: run-varying lines are not told apart.)"""
+    check_shipped(logs)
     names = list(RULE_GRID)
     settings = [dict(zip(names, values, strict=True))
                 for values in itertools.product(*RULE_GRID.values())]
@@ -243,6 +324,8 @@ class Log:
         self.y = np.zeros(self.rows.size, dtype=bool)
         # Per line: wrapper, warning head, no word, not blank (`variant_signature` fills it).
         self.shapes: tuple[np.ndarray, ...] | None = None
+        # (line, failure_words) -> `ex._run_varying_kind`, filled as `variant_signature` asks.
+        self.kinds: dict[tuple[int, bool], str | None] = {}
 
     def signature(self, model: Ranker) -> tuple[str, ...]:
         """The model's signature of this log (see the module doc, step 3)."""
@@ -360,7 +443,9 @@ def leave_one_out(logs: list[Log], repos: list[str]) -> list[tuple[str, ...]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rule-grid", action="store_true", help="variants of the shipped rule")
+    ap.add_argument("--rule-grid", action="store_true", help="variants of the v3 rule")
+    ap.add_argument("--run-varying", action="store_true",
+                    help="what run-varying lines do in a signature (the study that chose v4)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows = [json.loads(line) for line in
@@ -383,6 +468,9 @@ def main() -> None:
 
     if args.rule_grid:
         rule_grid(logs, dev)
+        return
+    if args.run_varying:
+        run_varying(logs, dev)
         return
     rule = [log.rule for log in logs]
     for name, which in splits.items():

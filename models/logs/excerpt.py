@@ -286,6 +286,66 @@ _WRAPPER = re.compile(
 )
 _SIG_FLOOR = 0.1  # a signature line scores at least this ...
 _SIG_RELATIVE = 0.3  # ... and at least this fraction of the log's best line
+# Lines whose shape says they vary between runs of one failure without naming it, in any
+# language or tool: stack frames (which frames print depends on how the code was entered),
+# progress and separator lines, timing lines, and lines left without a word. A signature block
+# ends at the first of them, so the budget is not filled with what differs from run to run.
+_FRAME = re.compile(
+    r"^\s*at\s+\S.*(?:\(\S*:\d+(?::\d+)?\)|:\d+(?::\d+)?\)?$| in \S+:line \d+$"
+    r"|\((?:Native Method|Unknown Source)\))"  # JavaScript, Java, .NET, Rust
+    r"|^\s*(?:from\s+)?\S+:\d+:in\s"  # Ruby
+    r'|^\s*File ".*", line \d+'  # Python
+    r"|^\s*#\d*\s+\S+(?::\d+|\(\d+\):)"  # gdb, PHP, numbered frames
+    r"|^\s*\S+\.\w{1,6}:\d+(?::\d+)?(?:\s+\+0x[0-9a-f]+)?\s*$"  # a bare file:line (PHPUnit, Go)
+    r"|^\s*\.\.\. \d+ (?:more|common frames)"
+)
+# Searched in the lower-cased line (a case-insensitive pattern is several times slower).
+# "assertions", plural, is what a test summary counts, not a failure.
+_FAILURE_WORD = re.compile(
+    r"fail|error|exception|abort|assert(?!ions\b)|fatal|panic|denied|cannot|can't|unable"
+    r"|missing|undefined|expected|invalid"
+)
+_DURATION = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds|m|min|mins|minutes|h)\b"
+)
+_PERCENT = re.compile(r"\d{1,3}(?:\.\d+)?%")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_DOTS = re.compile(r"[.FESN*!]+")
+_TIMING_WORDS = 6  # a line with a duration and at most this many words reports timing
+
+
+def _run_varying_kind(text: str, *, failure_words: bool = True) -> str | None:
+    """Which shape that varies between runs of one failure without naming it a line has:
+    "frame", "progress" (punctuation, `..F..S..`, a percentage with few words), "timing" (a
+    duration with few words: `Finished tests in 0.5s`) or "word-less"; None for any other line.
+
+    Generic shapes only, no tool or repository. With `failure_words` (as the signature uses
+    it), a line holding a failure word is a frame or nothing; the study that chose the rule
+    (`benchmarks/train_signature_model.py --run-varying`) also measures it without.
+    """
+    t = text.strip()
+    if _FRAME.search(t):
+        return "frame"
+    words = len(_WORD.findall(t))
+    if words > _TIMING_WORDS:  # every other shape has at most this many words
+        return None
+    if failure_words and _FAILURE_WORD.search(t.lower()):
+        return None
+    dense = "".join(t.split())
+    if dense and words <= 1 and sum(not c.isalnum() for c in dense) >= 0.6 * len(dense):
+        return "progress"
+    if dense.count(".") >= 3 and _DOTS.fullmatch(dense):
+        return "progress"
+    if words <= 3 and _PERCENT.search(t):
+        return "progress"
+    if words <= _TIMING_WORDS and _DURATION.search(t):
+        return "timing"
+    return "word-less" if words == 0 else None
+
+
+def _run_varying(text: str) -> bool:
+    """Whether a signature block ends at this line (`_run_varying_kind`)."""
+    return _run_varying_kind(text) is not None
 
 
 def _signature(
@@ -298,12 +358,19 @@ def _signature(
     an assertion's expected/actual). These blocks, best first and each read from its start,
     fill the budget, so the set does not hinge on which of many look-alike lines ranked fifth.
     Lines scoring far below the best are left out: boiler-plate that happens to contain
-    "error" must not enter in one run and leave in the next. Lines equal but for their digits
-    count once.
+    "error" must not enter in one run and leave in the next. A block ends at its first
+    run-varying line (`_run_varying`: a stack frame, progress, timing) and such a line starts
+    none, unless no block is left without them. Lines equal but for their digits count once.
     """
     n = len(texts)
     wrapper = np.zeros(n, dtype=bool)
     checked = np.zeros(n, dtype=bool)
+    varying: dict[int, bool] = {}  # only the few lines blocks reach are looked at
+
+    def is_varying(i: int) -> bool:
+        if i not in varying:
+            varying[i] = _run_varying(texts[i])
+        return varying[i]
 
     def not_wrapper(mask: np.ndarray) -> np.ndarray:
         # The wrapper regex runs only on the few lines a step looks at, never on the whole log.
@@ -345,18 +412,10 @@ def _signature(
     follow = not_wrapper(scope & (prob >= floor))
     # Blocks: a kept seed and the lines right after it that score as high, in log order.
     idx = np.flatnonzero(scope)
-    blocks: list[tuple[float, int, list[int]]] = []
-    done = -1  # position in idx up to which lines already belong to a block
-    for k in np.flatnonzero(keep[idx]).tolist():
-        if k <= done:
-            continue
-        members = [int(idx[k])]
-        k += 1
-        while k < idx.size and (follow[idx[k]] or keep[idx[k]]):
-            members.append(int(idx[k]))
-            k += 1
-        done = k - 1
-        blocks.append((float(prob[members].max()), -members[0], members))
+    starts = np.flatnonzero(keep[idx]).tolist()
+    blocks = _blocks(idx, starts, keep | follow, prob, is_varying) or _blocks(
+        idx, starts, keep | follow, prob, None
+    )
     # The best blocks first, each read from its start: which lines make the budget then
     # depends on where a block starts, not on small differences between similar scores.
     blocks.sort(reverse=True)
@@ -371,6 +430,29 @@ def _signature(
                 seen.add(key)
                 picked.append(i)
     return tuple(texts[i] for i in sorted(picked))
+
+
+def _blocks(
+    idx: np.ndarray, starts: list[int], member: np.ndarray, prob: np.ndarray,
+    ends: Callable[[int], bool] | None,
+) -> list[tuple[float, int, list[int]]]:
+    """Blocks of `_signature`: from each start (a position in `idx`), the lines right after it
+    that are members, up to the first line `ends` (when given) calls run-varying."""
+    blocks: list[tuple[float, int, list[int]]] = []
+    done = -1  # position in idx up to which lines already belong to a block
+    for k in starts:
+        if k <= done or (ends is not None and ends(int(idx[k]))):
+            continue
+        members = [int(idx[k])]
+        k += 1
+        while k < idx.size and member[idx[k]]:
+            if ends is not None and ends(int(idx[k])):
+                break
+            members.append(int(idx[k]))
+            k += 1
+        done = k - 1
+        blocks.append((float(prob[members].max()), -members[0], members))
+    return blocks
 
 
 def _with_context(chosen: list[int], eligible: np.ndarray, max_lines: int) -> tuple[list[int], set[int]]:

@@ -1,6 +1,6 @@
 """Versioned failure fingerprints: equal for the same failure across runs, machines and releases.
 
-Definition (version 3), documented in docs/logs.md so anyone can recompute it:
+Definition (version 4), documented in docs/logs.md so anyone can recompute it:
     lines_n  = [mask(truncate(clean(redact(l))), profile="failure")[:FAILURE_LINE_CHARS]
                 for l in lines], each stripped, empty ones dropped, consecutive duplicates
                collapsed
@@ -10,8 +10,10 @@ Definition (version 3), documented in docs/logs.md so anyone can recompute it:
 The failure profile of `models.logs.normalise.mask` removes what varies between runs of one
 failure (numbers standing alone, hashes, UUIDs, hex addresses, date-times, durations, the
 directories of a path) and keeps what names it (error codes such as `TS18047`, identifiers,
-test and exception names, file names). Change FINGERPRINT_VERSION whenever masking or this
-definition changes: stored fingerprints then stop matching on purpose.
+test and exception names, file names). Change FINGERPRINT_VERSION whenever masking, this
+definition or the choice of signature lines (`excerpt._signature`) changes: stored fingerprints
+then stop matching on purpose (version 4: signature blocks end at stack frames, progress and
+timing lines).
 
 Which lines: a failure's fingerprint must not depend on what else was available when its log was
 read (a passing log of the job changes which lines an excerpt shows). `lines_for_fingerprint`
@@ -29,7 +31,7 @@ from models.logs.lines import clean_series, truncate_expr
 from models.logs.normalise import mask_expr
 from models.logs.redact import redact_logs
 
-FINGERPRINT_VERSION = "3"
+FINGERPRINT_VERSION = "4"
 # A failure message says what failed in its first words; what follows (a log file to attach,
 # a list of inputs) is where runs of one failure differ. Masked lines are cut here.
 FAILURE_LINE_CHARS = 200

@@ -35,10 +35,10 @@ def test_frozen_value_follows_documented_definition() -> None:
     ]
     payload = f"followthrough-fp:{FINGERPRINT_VERSION}\n" + "\n".join(masked)
     expected = hashlib.sha256(payload.encode()).hexdigest()[:32]
-    assert FINGERPRINT_VERSION == "3"
+    assert FINGERPRINT_VERSION == "4"
     assert normalised_lines(LINES) == masked
     assert fingerprint(LINES) == expected
-    assert fingerprint(LINES) == "fafea76c33742065abada2d77bc71a9b"
+    assert fingerprint(LINES) == "ba4699f3172ccda1a4dfa5bc2b832f20"
 
 
 def test_volatile_values_do_not_change_fingerprint() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from models.logs.excerpt import SIGNATURE_LINES, _signature, excerpt
+from models.logs.excerpt import SIGNATURE_LINES, _run_varying, _signature, excerpt
 from models.logs.fingerprint import fingerprint_excerpt
 
 
@@ -83,3 +84,91 @@ def test_signature_and_fingerprint_do_not_depend_on_the_passing_log() -> None:
     assert alone.signature == diffed.signature
     assert any("TS18047" in line for line in alone.signature)
     assert fingerprint_excerpt(alone) == fingerprint_excerpt(diffed)
+
+
+@pytest.mark.parametrize("line", [
+    "    at Parser.word (/home/travis/build/x/node_modules/postcss/lib/parser.js:174:14)",
+    "\tat com.acme.Pool.take(Pool.java:118)",
+    "   at Acme.Pool.Take() in /src/Pool.cs:line 42",
+    "/home/travis/.rvm/gems/ruby-2.4.1/bin/ruby_executable_hooks:15:in `eval'",
+    "\tfrom /usr/lib/ruby/2.4.0/rake/application.rb:80:in `block in load_rakefile'",
+    '  File "/usr/lib/python3.11/unittest/case.py", line 57, in testPartExecutor',
+    "#1 /build/tests/mocks/ci_testcase.php(351): CI_TestCase->ci_core_class()",
+    "/home/travis/build/x/tests/codeigniter/database/DB_test.php:37",
+    "\t/home/runner/go/src/acme/pool.go:118 +0x1d",
+    "...F....S.....E..",
+    "- - - - - - - - - - - - - - - - -",
+    "^",
+    "1)",
+    "Finished tests in 0.532110s, 20.1 tests/s, 41.3 assertions/s.",
+    "[=====>      ] 45%",
+])
+def test_run_varying_shapes(line: str) -> None:
+    assert _run_varying(line)
+
+
+@pytest.mark.parametrize("line", [
+    "No Rakefile found (looking for: rakefile, Rakefile, rakefile.rb, Rakefile.rb)",
+    "Minitest::Assertion: Expected true to not be truthy.",
+    "FAIL  test/autoprefixer.test.js (11.3s)",
+    "document properties (core, custom):                          FAIL (0.06s)",
+    "1 out of 2041 tests failed (44.03s)",
+    "!!!!!!!!!!!!!!!! ERROR !!!!!!!!!!!!!!!!",
+    "3 runs, 5 assertions, 1 failures, 0 errors, 0 skips",
+    "src/a.ts(12,5): error TS18047: 'x' is possibly 'null'.",
+    "Error: Timeout of 2000ms exceeded. For async tests and hooks, ensure done() is called",
+])
+def test_failure_statements_are_not_run_varying(line: str) -> None:
+    assert not _run_varying(line)
+
+
+def test_a_block_ends_at_its_first_stack_frame() -> None:
+    def run(frames: list[str]) -> list[str]:
+        rows = [
+            ("$ rake", 0.05, False),
+            ("rake aborted!", 0.7, True),
+            ("No Rakefile found (looking for: rakefile, Rakefile, rakefile.rb, Rakefile.rb)",
+             0.9, True),
+            *[(f, 0.6, True) for f in frames],
+            ("(See full trace by running task with --trace)", 0.4, False),
+        ]
+        return _sig(rows)
+
+    one = run(["/usr/bin/ruby_executable_hooks:15:in `eval'",
+               "/usr/bin/ruby_executable_hooks:15:in `<main>'"])
+    other = run(["/usr/bin/rake:23:in `<top (required)>'"])
+    assert one == other == [
+        "rake aborted!",
+        "No Rakefile found (looking for: rakefile, Rakefile, rakefile.rb, Rakefile.rb)",
+    ]
+
+
+def test_progress_and_timing_lines_do_not_fill_the_budget() -> None:
+    rows = [
+        ("Run options: --seed 4242", 0.05, False),
+        ("..S....F....", 0.5, True),
+        ("Finished in 0.41s, 20.1 runs/s.", 0.5, False),
+        ("Failure:", 0.8, True),
+        ("TestParser#test_nested_lists [test/test_parser.rb:88]:", 0.8, True),
+        ("Expected 3, got 4.", 0.8, True),
+        ("----------------", 0.5, False),
+        ("12 runs, 40 assertions, 1 failures, 0 errors, 1 skips", 0.6, True),
+    ]
+    assert _sig(rows) == [
+        "Failure:",
+        "TestParser#test_nested_lists [test/test_parser.rb:88]:",
+        "Expected 3, got 4.",
+        "12 runs, 40 assertions, 1 failures, 0 errors, 1 skips",
+    ]
+
+
+def test_frames_are_the_signature_when_nothing_else_qualifies() -> None:
+    rows = [
+        ("Setting up", 0.01, False),
+        ("    at Object.<anonymous> (/app/index.js:3:9)", 0.8, True),
+        ("    at Module._compile (node:internal/modules/cjs/loader:1105:14)", 0.7, True),
+    ]
+    assert _sig(rows) == [
+        "    at Object.<anonymous> (/app/index.js:3:9)",
+        "    at Module._compile (node:internal/modules/cjs/loader:1105:14)",
+    ]
