@@ -11,6 +11,7 @@ log lines). At 1M jobs those tables hold ~60k rows each, which a page must not r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -35,16 +36,40 @@ def _scope(repo: str | None) -> tuple[str, list[object]]:
 # (the tests hold all three to the same answer).
 _SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]"
 _BREAK = r"\n\r\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}"
+# A line that says what went wrong, and a line with words at all; spelt without flags so RE2
+# and Python's re read them alike.
+_SAYS = (r"[Ee]rror|ERROR|[Ff]ail|FAIL|[Ff]atal|FATAL|[Ee]xception|[Pp]anic|PANIC|[Tt]imed out"
+         r"|[Tt]imeout|TIMEOUT|[Dd]enied|[Rr]efused|[Cc]annot|[Cc]ould not|[Uu]nable|[Nn]ot found"
+         r"|[Aa]bort|[Nn]o space")
+_WORDS = r"[A-Za-z]{2,}[^A-Za-z]+[A-Za-z]{2,}"
+_SAYS_RE = re.compile(_SAYS)
+_WORDS_RE = re.compile(_WORDS)
+
+
+def signature(representative: str | None, limit: int = 110) -> str:
+    """A cluster's name on the pages: the first line of its masked representative text that
+    says what went wrong (an error, a failure, a timeout...), else the first with words, else
+    the first non-blank one; stripped and shortened. The first line alone named clusters after
+    a progress line (`go: downloading <*>`) or a box-drawing glyph."""
+    lines = [s for line in (representative or "").splitlines() if (s := line.strip())]
+    line = next((x for x in lines if _SAYS_RE.search(x)),
+                next((x for x in lines if _WORDS_RE.search(x)), lines[0] if lines else ""))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def signature_sql(column: str, limit: int = 110) -> str:
-    """SQL of `signature(column, limit)`: the first non-blank line, stripped and shortened, so
-    the page receives one short line instead of the whole masked text."""
-    first = (
-        f"regexp_replace(regexp_extract(coalesce({column}, ''), '^{_SPACE}*([^{_BREAK}]*)', 1),"
-        f" '{_SPACE}+$', '')"
+    """SQL of `signature(column, limit)`, so the page receives one short line instead of the
+    whole masked text."""
+    lines = (
+        f"list_filter(list_transform(string_split_regex(coalesce({column}, ''), '[{_BREAK}]'),"
+        f" x -> regexp_replace(x, '^{_SPACE}+|{_SPACE}+$', '', 'g')), x -> x <> '')"
     )
-    return f"CASE WHEN length({first}) <= {limit} THEN {first} ELSE left({first}, {limit - 1}) || '…' END"
+    pick = (
+        f"coalesce(list_filter(ls, x -> regexp_matches(x, '{_SAYS}'))[1],"
+        f" list_filter(ls, x -> regexp_matches(x, '{_WORDS}'))[1], ls[1], '')"
+    )
+    short = f"CASE WHEN length(s) <= {limit} THEN s ELSE left(s, {limit - 1}) || '…' END"
+    return f"list_transform(list_transform([{lines}], ls -> {pick}), s -> {short})[1]"
 
 
 def load_latest_failure(path: Path, cluster_id: str, repo: str | None) -> pd.DataFrame:
@@ -156,15 +181,6 @@ def format_excerpt(lines: list[ExcerptLine]) -> str:
         mark = "·" if line.context else "›"
         out.append(f"{num:>{width}} {mark} {line.text}")
     return "\n".join(out)
-
-
-def signature(representative: str | None, limit: int = 110) -> str:
-    """First non-blank line of a cluster's masked representative text, shortened."""
-    for line in (representative or "").splitlines():
-        line = line.strip()
-        if line:
-            return line if len(line) <= limit else line[: limit - 1] + "…"
-    return ""
 
 
 def _scoped(path: Path, table: str, columns: str, order: str, times: tuple[str, ...]) -> pd.DataFrame:

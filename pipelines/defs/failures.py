@@ -7,7 +7,9 @@ Excerpting is the log-heavy stage, so it is partitioned: `failure_excerpt_parts`
 partition per bucket of repositories (`pipelines.partitions.REPO_BUCKET_PARTITIONS`). A
 partition reads the warehouse read-only, excerpts and fingerprints its logs, and stages the rows
 as a Parquet file; partitions run side by side (a backfill's runs, `followthrough build
---processes N`). `failure_excerpts` is the one writer: it merges what the partitions staged.
+--processes N`), or, in one process, as one run over the range of buckets with pending logs
+(one warehouse read instead of one per bucket). `failure_excerpts` is the one writer: it merges
+what the partitions staged.
 """
 
 from pathlib import Path
@@ -56,9 +58,6 @@ class BucketsFailed(Exception):
     key=EXCERPT_PARTS,
     deps=_bucket_deps(),
     partitions_def=REPO_BUCKET_PARTITIONS,
-    # Buckets requested together run as one run (one warehouse read, one run's overhead); a
-    # build over several processes runs one bucket per run instead.
-    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"python", "parquet"},
     group_name="models",
     automation_condition=dg.AutomationCondition.eager(),

@@ -39,7 +39,9 @@ def _busiest_repo(org: Path) -> str:
 @pytest.mark.parametrize(
     "text",
     ["", None, "\n\n  a  \n b", "\t\x0bx\x1fy \u2028z", "a" * 200, "é" * 120, "\r\n\r\nq\rw",
-     "\u00a0 x \u3000", "  \n\x1c x\x1d", " \x0c\x0cab  \x0bc", "x" * 110, "y" * 111],
+     "\u00a0 x \u3000", "  \n\x1c x\x1d", " \x0c\x0cab  \x0bc", "x" * 110, "y" * 111,
+     "go: downloading <*> <*>\n[ERROR] Could not transfer artifact", "\u2577\n\u2502 Error: lock",
+     "<*> ok <*>\nok <*> took <*>", "+ make\n<*> exporting layers\nno SPACE", "ERROR " + "z" * 120],
 )
 def test_signature_sql_is_signature(text: str | None) -> None:
     con = duckdb.connect()
@@ -50,6 +52,15 @@ def test_signature_sql_is_signature(text: str | None) -> None:
     finally:
         con.close()
     assert got == fc.signature(text)
+
+
+def test_signature_names_what_went_wrong() -> None:
+    assert fc.signature("go: downloading <*> <*>\n[ERROR] Could not transfer artifact") == (
+        "[ERROR] Could not transfer artifact")
+    assert fc.signature("\u2577\n\u2502 Error: Error acquiring the state lock\n\u2502") == (
+        "\u2502 Error: Error acquiring the state lock")
+    assert fc.signature("\u0131\n<*> <*>\nmake: ok done") == "make: ok done"  # words, no failure
+    assert fc.signature("\u0131\n<*>") == "\u0131"  # nothing better than the first line
 
 
 def test_stored_signature_is_signature(org: Path) -> None:

@@ -1,4 +1,4 @@
--- marts.failure_cluster_summary: per CI failure cluster, over all repositories and per repository: failures, repositories, jobs, first and last seen, the tickets, postmortems and incidents citing it, failures after a fix was resolved, its masked representative text and signature (first non-blank line, stripped, at most 110 characters); failure_rank orders clusters most failures first.
+-- marts.failure_cluster_summary: per CI failure cluster, over all repositories and per repository: failures, repositories, jobs, first and last seen, the tickets, postmortems and incidents citing it, failures after a fix was resolved, its masked representative text and signature (the first line that says what went wrong, at most 110 characters); failure_rank orders clusters most failures first.
 WITH scoped AS (
     SELECT 'all' AS grouping_set, CAST(NULL AS VARCHAR) AS scope, * FROM models.ci_failure_clusters
     UNION ALL
@@ -32,11 +32,20 @@ broken AS (
     FROM models.recurrences WHERE fix_did_not_hold AND repo IS NOT NULL GROUP BY repo, cluster_id
 ),
 signatures AS (
-    -- dashboards.reads.failure_clusters.signature in SQL: Python's whitespace and line breaks.
+    -- dashboards.reads.failure_clusters.signature in SQL: the first line of the representative
+    -- (Python's whitespace and line breaks) that says what went wrong, else the first with
+    -- words, else the first non-blank one; at most 110 characters.
     SELECT cluster_id, representative,
-        regexp_replace(regexp_extract(coalesce(representative, ''),
-            '^[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]*([^\n\r\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}]*)', 1),
-            '[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]+$', '') AS first_line
+        list_transform(list_transform([list_filter(list_transform(
+            string_split_regex(coalesce(representative, ''),
+                '[\n\r\x{0b}\x{0c}\x{1c}-\x{1e}\x{85}\x{2028}\x{2029}]'),
+            x -> regexp_replace(x, '^[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]+|[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]+$', '', 'g')),
+            x -> x <> '')],
+        ls -> coalesce(
+            list_filter(ls, x -> regexp_matches(x, '[Ee]rror|ERROR|[Ff]ail|FAIL|[Ff]atal|FATAL|[Ee]xception|[Pp]anic|PANIC|[Tt]imed out|[Tt]imeout|TIMEOUT|[Dd]enied|[Rr]efused|[Cc]annot|[Cc]ould not|[Uu]nable|[Nn]ot found|[Aa]bort|[Nn]o space'))[1],
+            list_filter(ls, x -> regexp_matches(x, '[A-Za-z]{2,}[^A-Za-z]+[A-Za-z]{2,}'))[1],
+            ls[1], '')),
+        s -> CASE WHEN length(s) <= 110 THEN s ELSE left(s, 109) || '…' END)[1] AS signature
     FROM models.failure_clusters
 )
 SELECT
@@ -50,9 +59,7 @@ SELECT
     coalesce(l.tickets, '') <> '' OR coalesce(l.postmortems, '') <> ''
         OR coalesce(l.incidents, '') <> '' AS linked,
     coalesce(b.n, 0) AS failures_after_fix,
-    fc.representative,
-    CASE WHEN length(fc.first_line) <= 110 THEN fc.first_line
-        ELSE left(fc.first_line, 109) || '…' END AS signature
+    fc.representative, fc.signature
 FROM clusters c
 LEFT JOIN links l USING (cluster_id)
 LEFT JOIN broken b ON b.grouping_set = c.grouping_set AND b.scope IS NOT DISTINCT FROM c.scope
