@@ -145,9 +145,9 @@ def grouped_cv(logs: list[ev.LabelledLog], x: np.ndarray, y: np.ndarray, feats: 
     return prob
 
 
-def export(model, cv: dict) -> dict:
-    import sklearn
-
+def model_json(model, features: list[str]) -> dict:
+    """A fitted HistGradientBoostingClassifier's trees in the shipped ranker's JSON format
+    (`models.logs.ranker.from_json` reads it), without provenance."""
     trees = []
     depth = 0
     for (pred,) in model._predictors:
@@ -165,10 +165,18 @@ def export(model, cv: dict) -> dict:
         )
     return {
         "format": FORMAT,
-        "features": list(FEATURE_NAMES),
+        "features": list(features),
         "baseline": float(np.ravel(model._baseline_prediction)[0]),
         "max_depth": depth,
         "trees": trees,
+    }
+
+
+def export(model, cv: dict) -> dict:
+    import sklearn
+
+    return {
+        **model_json(model, list(FEATURE_NAMES)),
         "provenance": {
             "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "data": "LogChunks dev split (datasets/logchunks-dev: failing Travis CI logs, "

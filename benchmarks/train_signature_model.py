@@ -50,12 +50,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_fingerprints import LOGCHUNKS, chunk_lines, held_out, reference_form  # noqa: E402
+from train_excerpt_ranker import model_json  # noqa: E402
 
 from models.logs import excerpt as ex  # noqa: E402
 from models.logs.fingerprint import fingerprint_many, normalised_lines_many  # noqa: E402
 from models.logs.line_features import FEATURE_NAMES, feature_frame, feature_matrix  # noqa: E402
 from models.logs.lines import iter_file_batches  # noqa: E402
-from models.logs.ranker import FORMAT, Ranker, default_ranker, from_json  # noqa: E402
+from models.logs.ranker import Ranker, default_ranker, from_json  # noqa: E402
 
 PARAMS = {
     "max_iter": 100,
@@ -373,26 +374,7 @@ def fit(logs: list[Log], seed: int = 0):
 def as_ranker(model) -> Ranker:
     """The fitted trees in the shipped ranker's JSON format, read back by its loader (so the
     figures are those of the numpy inference the pipeline would run)."""
-    trees = []
-    depth = 0
-    for (pred,) in model._predictors:
-        nodes = pred.nodes
-        depth = max(depth, int(nodes["depth"].max()))
-        trees.append({
-            "feature": nodes["feature_idx"].astype(int).tolist(),
-            "threshold": nodes["num_threshold"].astype(float).tolist(),
-            "left": nodes["left"].astype(int).tolist(),
-            "right": nodes["right"].astype(int).tolist(),
-            "value": nodes["value"].astype(float).tolist(),
-            "leaf": nodes["is_leaf"].astype(bool).tolist(),
-        })
-    return from_json({
-        "format": FORMAT,
-        "features": [*FEATURE_NAMES, *EXTRA],
-        "baseline": float(np.ravel(model._baseline_prediction)[0]),
-        "max_depth": depth,
-        "trees": trees,
-    }, "signature model")
+    return from_json(model_json(model, [*FEATURE_NAMES, *EXTRA]), "signature model")
 
 
 def pair_counts(logs: list[Log], sigs: list[tuple[str, ...]]) -> dict[str, tuple[int, int, int]]:

@@ -56,15 +56,14 @@ def bucket_of(repo: str | None, buckets: int) -> int:
     return int.from_bytes(digest, "little") % buckets
 
 
-def _pending_sql(bucket: int | Collection[int] | None = None, buckets: int | None = None,
+def _pending_sql(wanted: Collection[int] | None = None, buckets: int | None = None,
                  *, with_bucket: bool = False) -> str:
-    """The pending-failures query, for every repository or for one or several buckets of them
+    """The pending-failures query, for every repository or for some buckets of them
     (`with_bucket`: each row also names its bucket)."""
-    if bucket is None or buckets is None:
+    if wanted is None or buckets is None:
         in_f = in_j = "TRUE"
     else:
-        wanted = [bucket] if isinstance(bucket, int) else sorted(bucket)
-        listed = ", ".join(str(int(b)) for b in wanted) or "NULL"
+        listed = ", ".join(str(int(b)) for b in sorted(wanted)) or "NULL"
         # The buckets' repositories are listed first: hashing each of the few distinct names
         # is far cheaper than hashing every job row before the joins.
         repos = ("(SELECT r FROM (SELECT DISTINCT coalesce(repo, '') AS r FROM core.ci_failures) "
@@ -119,10 +118,9 @@ ORDER BY min(f.failed_at), e.fingerprint
 """
 
 
-def pending_failures(conn: duckdb.DuckDBPyConnection, bucket: int | None = None,
-                     buckets: int | None = None) -> list[FailedLog]:
-    """Failures whose log has no current excerpt: all of them, or those of one bucket."""
-    return [FailedLog(*row) for row in conn.execute(_pending_sql(bucket, buckets)).fetchall()]
+def pending_failures(conn: duckdb.DuckDBPyConnection) -> list[FailedLog]:
+    """Failures whose log has no current excerpt, in every repository."""
+    return [FailedLog(*row) for row in conn.execute(PENDING_FAILURES).fetchall()]
 
 
 def pending_in_buckets(conn: duckdb.DuckDBPyConnection, wanted: Collection[int],
