@@ -9,8 +9,9 @@ of one failure, so this study trains a second model to choose them and measures 
 fingerprints group same-failure runs better. The result was *not* adopted (docs/logs.md,
 "Fingerprints, logchunks-dev"): it raised precision and lowered recall on the held-out half.
 The script stays so the comparison can be rerun against a changed ranker or rule.
-`--rule-grid` reruns the grid over variants of the v3 rule; `--run-varying` the study that
-chose v4 (what lines of a run-varying shape, `excerpt._run_varying_kind`, do in a signature).
+`--rule-grid` reruns the grid over variants of the v3 rule; `--run-varying` the studies that
+chose v4 (what lines of a run-varying shape, `excerpt._run_varying_kind`, do in a signature)
+and v5 (v4's neighbours: four lines).
 
 1. Every LogChunks dev log is excerpted as the pipeline does (no passing log). Candidates are
    the `CANDIDATES` eligible lines the ranker scores highest; besides the ranker's features
@@ -72,6 +73,7 @@ LINES = 3
 EXTRA = ("p", "p_rel", "rank", "seed", "wrapper", "warning", "to_top", "to_top_abs",
          "run_before", "run_length", "in_top_run")
 _WORD = re.compile(r"[A-Za-z]{2}")
+_LEVEL = re.compile(r"(?i)^\s*\[(?:error|warn|warning|info|debug|trace|fatal|success)\]\s*")
 _WARNING_HEAD = re.compile(r"(?i)^\W*(?:\S+:\d+(?::\d+)?:\s*)?(?:\[?warn(?:ing)?\]?\b|deprecat)")
 
 
@@ -136,9 +138,11 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
                       blocks: int, warnings_seed: bool, body: bool, backward: bool,
                       wordless: bool, varying: str = "off", kinds: frozenset[str] = KINDS,
                       skip_kinds: frozenset[str] = frozenset(), failure_words: bool = True,
+                      level_prefix: bool = False, sort: bool = False,
                       ) -> tuple[str, ...]:
-    """The shipped rule with its choices as parameters (shipped: 5, 0.1, 0.3, None, 99, True,
-    True, False, True, "stop", all kinds, none skipped, True; the v3 rule had varying="off").
+    """The shipped rule with its choices as parameters (shipped, v5: 4, 0.1, 0.3, None, 99, True,
+    True, False, True, "stop", all kinds, none skipped, True, no level tag stripped, not sorted;
+    v4 had 5 lines, v3 also varying="off").
 
     `varying`: what run-varying lines (`ex._run_varying_kind`, of `kinds`) do: "off" nothing,
     "stop" end a block and start none (a kind in `skip_kinds` is left out and the block runs
@@ -172,9 +176,10 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
     idx = np.flatnonzero(scope)
 
     def kind(i: int) -> str | None:
-        key = (i, failure_words)
+        key = (i, failure_words, level_prefix)
         if key not in log.kinds:
-            log.kinds[key] = ex._run_varying_kind(texts[i], failure_words=failure_words)
+            text = _LEVEL.sub("", texts[i]) if level_prefix else texts[i]
+            log.kinds[key] = ex._run_varying_kind(text, failure_words=failure_words)
         shape = log.kinds[key]
         return shape if shape in kinds else None
 
@@ -212,25 +217,42 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
         if len(picked) < lines and key not in seen:
             seen.add(key)
             picked.append(i)
+    if sort:
+        return tuple(sorted((texts[i] for i in picked),
+                            key=lambda t: ex._DIGITS.sub("0", t.strip())))
     return tuple(texts[i] for i in sorted(picked))
 
 
 SHIPPED = {"lines": ex.SIGNATURE_LINES, "floor": ex._SIG_FLOOR, "share": ex._SIG_RELATIVE,
            "follow": None, "blocks": 99, "warnings_seed": True, "body": True,
            "backward": False, "wordless": True, "varying": "stop"}
-# What run-varying lines do (`--run-varying`): the study that chose v4, in the order in which
-# ties between variants are broken.
+# What run-varying lines do (`--run-varying`). The first nine are the study that chose v4 (five
+# lines), in the order in which ties between variants are broken; the rest, v4's neighbours,
+# the round that chose v5 (four lines).
+_V4 = {"lines": 5}
 RUN_VARYING = {
-    "v3 (off)": {"varying": "off"},
-    "skipped, blocks run on": {"varying": "skip"},
-    "budget filled last": {"varying": "last"},
-    "end a block (v4)": {},
-    "end a block, word-less skipped": {"skip_kinds": frozenset({"word-less"})},
+    "v3 (off)": {**_V4, "varying": "off"},
+    "skipped, blocks run on": {**_V4, "varying": "skip"},
+    "budget filled last": {**_V4, "varying": "last"},
+    "end a block (v4)": _V4,
+    "end a block, word-less skipped": {**_V4, "skip_kinds": frozenset({"word-less"})},
     "end a block, word-less and progress skipped": {
-        "skip_kinds": frozenset({"word-less", "progress"})},
-    "end a block, frames only": {"kinds": frozenset({"frame"})},
-    "end a block, no word-less kind": {"kinds": KINDS - {"word-less"}},
-    "end a block, failure words not exempt": {"failure_words": False},
+        **_V4, "skip_kinds": frozenset({"word-less", "progress"})},
+    "end a block, frames only": {**_V4, "kinds": frozenset({"frame"})},
+    "end a block, no word-less kind": {**_V4, "kinds": KINDS - {"word-less"}},
+    "end a block, failure words not exempt": {**_V4, "failure_words": False},
+    "v4, warnings do not seed": {**_V4, "warnings_seed": False},
+    "v4, level tag ([error], [warn]) stripped first": {**_V4, "level_prefix": True},
+    "v4, level tag stripped, warnings do not seed": {
+        **_V4, "level_prefix": True, "warnings_seed": False},
+    "v4, 3 lines": {**_V4, "lines": 3},
+    "v4, 4 lines (v5)": {},
+    "v4, best block only": {**_V4, "blocks": 1},
+    "v4, best 2 blocks": {**_V4, "blocks": 2},
+    "v4, floor 0.2": {**_V4, "floor": 0.2},
+    "v4, seeds at 0.5 of the best": {**_V4, "share": 0.5},
+    "v4, lines sorted": {**_V4, "sort": True},
+    "v4, 4 lines, sorted": {"sort": True},
 }
 
 

@@ -51,7 +51,9 @@ from models.logs.normalise import mask_series
 from models.logs.ranker import Ranker, default_ranker, select
 
 DEFAULT_MAX_LINES = 40
-SIGNATURE_LINES = 5
+# A fifth line is where runs of one failure start to differ (which other tests failed, the tail
+# of a list): chosen on the dev half of logchunks-dev (benchmarks/train_signature_model.py).
+SIGNATURE_LINES = 4
 POOL_LINES = 20_000
 EARLY_WINDOWS = 200
 _WINDOW = 6
