@@ -294,13 +294,28 @@ _SIG_RELATIVE = 0.3  # ... and at least this fraction of the log's best line
 # ends at the first of them, so the budget is not filled with what differs from run to run.
 _FRAME = re.compile(
     r"^\s*at\s+\S.*(?:\(\S*:\d+(?::\d+)?\)|:\d+(?::\d+)?\)?$| in \S+:line \d+$"
-    r"|\((?:Native Method|Unknown Source)\))"  # JavaScript, Java, .NET, Rust
-    r"|^\s*(?:from\s+)?\S+:\d+:in\s"  # Ruby
-    r'|^\s*File ".*", line \d+'  # Python
-    r"|^\s*#\d*\s+\S+(?::\d+|\(\d+\):)"  # gdb, PHP, numbered frames
+    r"|\((?:Native Method|Unknown Source|<anonymous>|native|index \d+)\)$)"  # JS, Java, .NET, Rust
+    r"|^\s*at\s+[^()]*\w\.[^\s()]+\(.*\)$"  # .NET without a file
+    r"|^\s*(?:from\s+)?\S+:\d+:in\s|^\s*\.\.\. \d+ levels\.\.\.$|^\s*<\w+> at \S+:\d+$"  # Ruby
+    r'|^\s*File ".*", line \d+|^\s*(?:<[^>]+>|\S+):\d+: in \S+$'  # Python, pytest's short traces
+    r"|^\s*#\d*\s+\S+(?::\d+|\(\d+\):)|^\s*#\d+ (?:\{main\}$|\[internal function\]:)"  # PHP
+    r"|^\s*(?:PHP\s+|[\d.]+\s+\d+\s+)\d+\. \S+\(.*\) \S+:\d+$"  # Xdebug
+    r"|^\s*#\d+\s+(?:0x[0-9a-fA-F]+\s|.*\(\S+:\d+(?::\d+)?\)$|.* at \S+:\d+$)"  # gdb, ASan, Dart
+    r"|^\s*(?:dart|package):\S+ \d+(?::\d+)?\s+\S"  # Dart's terse traces
     r"|^\s*\S+\.\w{1,6}:\d+(?::\d+)?(?:\s+\+0x[0-9a-f]+)?\s*$"  # a bare file:line (PHPUnit, Go)
-    r"|^\s*\.\.\. \d+ (?:more|common frames)"
+    r"|^\s*\.\.\.\s?\d+ (?:more|common frames)"
+    r"|^goroutine \d+ \[[^\]]+\]:$|^created by \S+"  # Go
+    r"|^(?:[\w.-]+/)*[\w-]+(?:\.\(\*?\w+\))?(?:\.[\w-]+)+\((?:0x[0-9a-f]+|\.\.\.|, |\{[^}]*\})*\)$"
+    r"|^\s*\d+:\s+(?:0x[0-9a-f]+ - |\S*::\S)"  # Rust
+    r"|^\s*\d+\s+(?:\[[\w ]+\]\s+)*(?:\S+\s+)?0x[0-9a-f]+\s|^\s*\*?\s*frame #\d+: 0x"  # Apple, lldb
+    r"|^\s*(?:\([\w .-]+\)\s+)?\S+\.(?:exs?|erl):\d+: (?:anonymous fn/\d+ in |\((?:test|module)\)$"
+    r'|:?[\w.]+\.(?:"[^"]+"|[\w!?]+)(?:/\d+$|\())|^\s*\([\w .-]+\) expanding macro: '  # Elixir
+    r"|^\s*\[?\{[\w']+,[\w']+,\d+,\[\{file,|^\s*in (?:call from|function)\s+\S+:\S+/\d+"  # Erlang
+    r"|^\s*At (?:line:\d+|\S.*:\d+) char:\d+$|^\s*at .+, .+: line \d+$"  # PowerShell
+    r"|^\s*at line: \d+ in \S"  # Pester
 )
+# Frames told by their end, looked for only in lines that say "called at" (Haskell, Perl).
+_CALLED_AT = re.compile(r", called at \S+:\d+:\d+ in \S+$|\scalled at \S+ line \d+\.?$")
 # Searched in the lower-cased line (a case-insensitive pattern is several times slower).
 # "assertions", plural, is what a test summary counts, not a failure.
 _FAILURE_WORD = re.compile(
@@ -316,7 +331,9 @@ _DOTS = re.compile(r"[.FESN*!]+")
 _TIMING_WORDS = 6  # a line with a duration and at most this many words reports timing
 
 
-def _run_varying_kind(text: str, *, failure_words: bool = True) -> str | None:
+def _run_varying_kind(
+    text: str, *, failure_words: bool = True, frame: re.Pattern[str] = _FRAME
+) -> str | None:
     """Which shape that varies between runs of one failure without naming it a line has:
     "frame", "progress" (punctuation, `..F..S..`, a percentage with few words), "timing" (a
     duration with few words: `Finished tests in 0.5s`) or "word-less"; None for any other line.
@@ -326,7 +343,7 @@ def _run_varying_kind(text: str, *, failure_words: bool = True) -> str | None:
     (`benchmarks/train_signature_model.py --run-varying`) also measures it without.
     """
     t = text.strip()
-    if _FRAME.search(t):
+    if frame.match(t) or ("called at" in t and _CALLED_AT.search(t)):
         return "frame"
     words = len(_WORD.findall(t))
     if words > _TIMING_WORDS:  # every other shape has at most this many words

@@ -13,7 +13,8 @@ directories of a path) and keeps what names it (error codes such as `TS18047`, i
 test and exception names, file names). Change FINGERPRINT_VERSION whenever masking, this
 definition or the choice of signature lines (`excerpt._signature`) changes: stored fingerprints
 then stop matching on purpose (version 4: signature blocks end at stack frames, progress and
-timing lines; version 5: four signature lines, not five).
+timing lines; version 5: four signature lines, not five, and the stack frames of more
+languages end a block).
 
 Which lines: a failure's fingerprint must not depend on what else was available when its log was
 read (a passing log of the job changes which lines an excerpt shows). `lines_for_fingerprint`

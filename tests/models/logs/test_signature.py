@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
+import polars as pl
 import pytest
 
-from models.logs.excerpt import SIGNATURE_LINES, _run_varying, _signature, excerpt
+from models.logs.excerpt import (
+    SIGNATURE_LINES,
+    _run_varying,
+    _run_varying_kind,
+    _signature,
+    excerpt,
+)
 from models.logs.fingerprint import fingerprint_excerpt
+from models.logs.lines import clean_series
 
 
 def _sig(rows: list[tuple[str, float, bool]], eligible: list[bool] | None = None) -> list[str]:
@@ -172,3 +183,46 @@ def test_frames_are_the_signature_when_nothing_else_qualifies() -> None:
         "    at Object.<anonymous> (/app/index.js:3:9)",
         "    at Module._compile (node:internal/modules/cjs/loader:1105:14)",
     ]
+
+
+
+# A frame behind a tool's or a service's prefix (`[error] at …`, `lerna ERR!  at …`,
+# `web_1 | at …`, `flutter: #4 …`) is not taken for one: on the dev repositories of
+# logchunks-dev, ending sbt's `[error] at` blocks there lost same-failure pairs
+# (docs/logs.md, fingerprint v5).
+_PREFIXED = re.compile(r"^\s*(?:\[\w+\]|\w+ ERR!|[\w.-]+\s+\||flutter:)\s")
+# A location printed alone (`file:line`) has a frame's shape whether it is one (PHPUnit, Go)
+# or a test's location (RSpec's pending list, ExUnit).
+_BARE_LOCATION = re.compile(r"^\s*(?:# )?\S+:\d+$")
+
+
+def _corpus(name: str) -> list[tuple[str, str]]:
+    """(group, line) of a fixture of real log lines (`tests/fixtures/logs/SOURCES.md`), each
+    cleaned as the pipeline cleans a line before its signature is chosen (CI timestamps off)."""
+    path = Path(__file__).resolve().parents[2] / "fixtures" / "logs" / name
+    group, rows = "", []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# ") and line[2:3].isalpha():
+            group = line[2:].strip()
+        elif line.strip():
+            rows.append((group, line))
+    cleaned = clean_series(pl.Series([line for _, line in rows], dtype=pl.String)).to_list()
+    return [(g, c) for (g, _), c in zip(rows, cleaned, strict=True)]
+
+
+def test_real_stack_frames_of_many_languages_are_frames() -> None:
+    lines = _corpus("stack_frames.txt")
+    assert len({g for g, _ in lines}) >= 15
+    plain = [(g, line) for g, line in lines if not _PREFIXED.match(line)]
+    assert len(plain) >= 230
+    assert [(g, line) for g, line in plain if _run_varying_kind(line) != "frame"] == []
+    prefixed = [line for _, line in lines if _PREFIXED.match(line)]
+    assert prefixed and not any(_run_varying_kind(line) == "frame" for line in prefixed)
+
+
+def test_real_failure_lines_that_look_like_frames_are_not() -> None:
+    lines = _corpus("not_frames.txt")
+    assert len(lines) >= 100
+    taken = [(g, line) for g, line in lines
+             if _run_varying_kind(line) == "frame" and not _BARE_LOCATION.match(line)]
+    assert taken == []
