@@ -295,7 +295,7 @@ _SIG_RELATIVE = 0.3  # ... and at least this fraction of the log's best line
 _FRAME = re.compile(
     r"^\s*at\s+\S.*(?:\(\S*:\d+(?::\d+)?\)|:\d+(?::\d+)?\)?$| in \S+:line \d+$"
     r"|\((?:Native Method|Unknown Source|<anonymous>|native|index \d+)\)$)"  # JS, Java, .NET, Rust
-    r"|^\s*at\s+[^()]*\w\.[^\s()]+\(.*\)$"  # .NET without a file
+    r"|^\s*at\s+(?:[\w$`<>\[\],|-]+ )*[\w$`<>\[\]|-]+(?:\.[\w$`<>\[\],|-]+)+\(.*\)$"  # .NET, no file
     r"|^\s*(?:from\s+)?\S+:\d+:in\s|^\s*\.\.\. \d+ levels\.\.\.$|^\s*<\w+> at \S+:\d+$"  # Ruby
     r'|^\s*File ".*", line \d+|^\s*(?:<[^>]+>|\S+):\d+: in \S+$'  # Python, pytest's short traces
     r"|^\s*#\d*\s+\S+(?::\d+|\(\d+\):)|^\s*#\d+ (?:\{main\}$|\[internal function\]:)"  # PHP
@@ -311,7 +311,7 @@ _FRAME = re.compile(
     r"|^\s*(?:\([\w .-]+\)\s+)?\S+\.(?:exs?|erl):\d+: (?:anonymous fn/\d+ in |\((?:test|module)\)$"
     r'|:?[\w.]+\.(?:"[^"]+"|[\w!?]+)(?:/\d+$|\())|^\s*\([\w .-]+\) expanding macro: '  # Elixir
     r"|^\s*\[?\{[\w']+,[\w']+,\d+,\[\{file,|^\s*in (?:call from|function)\s+\S+:\S+/\d+"  # Erlang
-    r"|^\s*At (?:line:\d+|\S.*:\d+) char:\d+$|^\s*at .+, .+: line \d+$"  # PowerShell
+    r"|^\s*At (?:line:\d+|\S.*:\d+) char:\d+$|^\s*at [^,]+, .+: line \d+$"  # PowerShell
     r"|^\s*at line: \d+ in \S"  # Pester
 )
 # Frames told by their end, looked for only in lines that say "called at" (Haskell, Perl).
