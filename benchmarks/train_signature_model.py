@@ -149,7 +149,7 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
                       wordless: bool, varying: str = "off", kinds: frozenset[str] = KINDS,
                       skip_kinds: frozenset[str] = frozenset(), failure_words: bool = True,
                       level_prefix: bool = False, sort: bool = False, frames: str = "v5",
-                      order: str = "best",
+                      order: str = "best", strong: float | None = None,
                       ) -> tuple[str, ...]:
     """The shipped rule with its choices as parameters (shipped, v5: 4, 0.1, 0.3, None, 99, True,
     True, False, True, "stop", all kinds, none skipped, True, no level tag stripped, not sorted,
@@ -174,6 +174,8 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
     if not wordless:
         wrap = wrap | no_word
     el, sd = log.eligible, log.seedable
+    if strong is not None:  # lines the ranker is sure of seed whatever their shape
+        sd = sd | (el & (prob >= strong))
     tiers = ((el & sd & ~wrap, el), (present & sd & ~wrap, present), (el & sd, el),
              (present & sd, present), (el, el), (present, present))
     seeds, scope = next((t for t in tiers if t[0].any()), tiers[-1])
@@ -274,6 +276,10 @@ RUN_VARYING = {
     "v5, level tag stripped first": {"level_prefix": True},
     "v5, blocks in log order": {"order": "first"},
     "v5, last block first": {"order": "last"},
+    "v5, lines scoring 0.9 seed": {"strong": 0.9},
+    "v5, lines scoring 0.8 seed": {"strong": 0.8},
+    "v5, lines scoring 0.7 seed": {"strong": 0.7},
+    "v5, lines scoring 0.5 seed": {"strong": 0.5},
 }
 
 
