@@ -5,14 +5,17 @@ Run: .venv/bin/python benchmarks/bench_excerpts.py [--cv] [--big-mb 500] [--hit-
 
 1. ci-log-breakages (never used for training): marked error lines inside the 40-line excerpt /
    min(marked lines, 40), averaged over logs, with and without the passing log.
-2. LogChunks dev: chunk recall (labelled chunk lines inside the excerpt / min(chunk lines, 40)).
+2. GitHub Actions (`tests/fixtures/logs/github-actions`, real job logs never used for training
+   or tuning): the same marked-line recall, and each log judged good (every marked line, up to
+   the cap, in the excerpt), partial (some) or missed (none), against the last 40 lines.
+3. LogChunks dev: chunk recall (labelled chunk lines inside the excerpt / min(chunk lines, 40)).
    The shipped ranker was trained on these logs, so the held-out figure is the cross-validation
    grouped by repository: read from the artefact's provenance, or recomputed with --cv (refits
    the ranker per fold; a few minutes).
-3. First, a generated log of --big-mb MB with one real failure at the end is excerpted by
+4. First, a generated log of --big-mb MB with one real failure at the end is excerpted by
    streaming, reporting time and peak RSS (--hit-every N: every Nth line carries failure words,
    which the screening pass must score).
-4. --many: `excerpt_many` milliseconds per log over the CI logs of a generated sample
+5. --many: `excerpt_many` milliseconds per log over the CI logs of a generated sample
    organisation (`sampleorg`, scale --many-scale), in chunks of 200 logs as the pipeline's
    failure_excerpts asset does, every other log with a passing log. With --code, the same logs
    are excerpted by another checkout's `models` too (alternating rounds, best of --rounds), and
@@ -59,6 +62,32 @@ def breakages_table(max_lines: int) -> None:
     print(f"\n{k} logs, excerpt cap {max_lines} lines; mean recall (/ min(marked, cap)):")
     print(f"  ours (no passing log) {mean[0]:.3f}   ours + passing log {mean[1]:.3f}   "
           f"last {max_lines} lines {mean[2]:.3f}")
+
+
+GITHUB_ACTIONS = REPO / "tests" / "fixtures" / "logs" / "github-actions"
+
+
+def github_actions_table(max_lines: int) -> None:
+    logs = ev.load_github_actions(GITHUB_ACTIONS)
+    print(f"\n{'GitHub Actions':<34} {'lines':>6} {'ours':>6} {'last40':>7} {'marked':>7}")
+    ours, tails = [], []
+    for lg in logs:
+        ex = excerpt_file(GITHUB_ACTIONS / lg.name, max_lines=max_lines)
+        tail = range(max(1, ex.total_lines - max_lines + 1), ex.total_lines + 1)
+        ours.append(ev.line_recall(lg, [x.n for x in ex.lines], max_lines))
+        tails.append(ev.line_recall(lg, tail, max_lines))
+        print(f"{lg.name:<34} {ex.total_lines:>6} {ours[-1]:>6.2f} {tails[-1]:>7.2f} "
+              f"{len(lg.positive):>7}")
+
+    def verdicts(recalls: list[float]) -> str:
+        good = sum(r >= 1.0 for r in recalls)
+        missed = sum(r == 0.0 for r in recalls)
+        return f"{good} good, {len(recalls) - good - missed} partial, {missed} missed"
+
+    k = len(logs)
+    print(f"\n{k} logs, excerpt cap {max_lines} lines; mean recall (/ min(marked, cap)):")
+    print(f"  ours {sum(ours) / k:.3f} ({verdicts(ours)})   last {max_lines} lines "
+          f"{sum(tails) / k:.3f} ({verdicts(tails)})")
 
 
 def logchunks_table(max_lines: int, cv: bool) -> None:
@@ -190,6 +219,7 @@ def main() -> None:
     if args.big_mb:  # first, so peak RSS is the big log's own
         big_log(args.big_mb, args.hit_every)
     breakages_table(args.max_lines)
+    github_actions_table(args.max_lines)
     logchunks_table(args.max_lines, args.cv)
 
 

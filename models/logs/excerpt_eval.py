@@ -2,7 +2,9 @@
 
 Two reference sets (read-only, in shared/): LogChunks (`logchunks-dev`: Travis logs, each with
 the labelled chunk of text that explains the failure) and `ci-log-breakages` (failing logs with
-a passing log of the same job and the line numbers of the error lines). Training, the benchmark
+a passing log of the same job and the line numbers of the error lines); and, in the repository,
+real GitHub Actions job logs with the lines that say why the job failed
+(`tests/fixtures/logs/github-actions`, never used for training or tuning). Training, the benchmark
 and the tests all read them through this module, so every figure uses the same definitions.
 
 LogChunks labels are text, not line numbers: a chunk line counts as found when an excerpt line
@@ -113,6 +115,24 @@ def load_breakages(root: Path) -> list[LabelledLog]:
             LabelledLog(case.name, repo, text, frozenset(marked_lines(case / "groundtruth")),
                         passing=passing)
         )
+    return out
+
+
+def load_github_actions(root: Path) -> list[LabelledLog]:
+    """The GitHub Actions set: `labels.jsonl` names each log and its `failure` line ranges."""
+    out = []
+    labels = root / "labels.jsonl"
+    for k, line in enumerate(labels.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            spans = [(int(a), int(b)) for a, b in row["failure"]]
+            text = (root / row["log"]).read_bytes().decode("utf-8", "replace")
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            raise ValueError(f"{labels}:{k}: {exc!r}") from exc
+        positive = frozenset(n for a, b in spans for n in range(a, b + 1))
+        out.append(LabelledLog(row["log"], str(row.get("source", "")), text, positive))
     return out
 
 
