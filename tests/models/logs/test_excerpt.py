@@ -50,6 +50,31 @@ def test_recall_on_marked_breakages_beats_last_40_lines(shared_dir: Path, with_p
     assert capped >= (0.90 if with_passing else 0.85)
 
 
+def test_recall_on_real_github_actions_logs_beats_last_40_lines() -> None:
+    """Real job logs the ranker never saw (`tests/fixtures/logs/github-actions`): side by side
+    with the last 40 lines, on lines labelled before any excerpt was made."""
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "logs" / "github-actions"
+    logs = ev.load_github_actions(root)
+    assert len(logs) >= 12 and all(lg.positive for lg in logs)
+    ours = tail = 0.0
+    for lg in logs:
+        ex = excerpt_file(root / lg.name)
+        assert ex.total_lines >= max(lg.positive) and len(ex.lines) <= 40
+        ours += ev.line_recall(lg, [line.n for line in ex.lines])
+        tail += ev.line_recall(lg, range(max(1, ex.total_lines - 39), ex.total_lines + 1))
+    assert ours > tail
+
+
+def test_github_actions_labels_that_do_not_parse_name_the_line(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_text("x\n", encoding="utf-8")
+    (tmp_path / "labels.jsonl").write_text(
+        '{"log": "a.log", "failure": [[1, 1]]}\n{"log": "a.log", "failure": [[1]]}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"labels\.jsonl:2"):
+        ev.load_github_actions(tmp_path)
+
+
 def test_github_actions_prefixes_annotations_and_ansi() -> None:
     log = "\n".join(
         [
