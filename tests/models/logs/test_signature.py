@@ -185,7 +185,6 @@ def test_frames_are_the_signature_when_nothing_else_qualifies() -> None:
     ]
 
 
-
 # A frame behind a tool's or a service's prefix (`[error] at …`, `lerna ERR!  at …`,
 # `web_1 | at …`, `flutter: #4 …`) is not taken for one: on the dev repositories of
 # logchunks-dev, ending sbt's `[error] at` blocks there lost same-failure pairs
