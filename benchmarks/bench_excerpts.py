@@ -68,15 +68,11 @@ GITHUB_ACTIONS = REPO / "tests" / "fixtures" / "logs" / "github-actions"
 
 
 def github_actions_table(max_lines: int) -> None:
-    logs = ev.load_github_actions(GITHUB_ACTIONS)
+    rows = ev.github_actions_recalls(GITHUB_ACTIONS, max_lines)
     print(f"\n{'GitHub Actions':<34} {'lines':>6} {'ours':>6} {'last40':>7} {'marked':>7}")
-    ours, tails = [], []
-    for lg in logs:
-        ex = excerpt_file(GITHUB_ACTIONS / lg.name, max_lines=max_lines)
-        tail = range(max(1, ex.total_lines - max_lines + 1), ex.total_lines + 1)
-        ours.append(ev.line_recall(lg, [x.n for x in ex.lines], max_lines))
-        tails.append(ev.line_recall(lg, tail, max_lines))
-        print(f"{lg.name:<34} {ex.total_lines:>6} {ours[-1]:>6.2f} {tails[-1]:>7.2f} "
+    ours, tails = [r[2] for r in rows], [r[3] for r in rows]
+    for lg, ex, own, tail in rows:
+        print(f"{lg.name:<34} {ex.total_lines:>6} {own:>6.2f} {tail:>7.2f} "
               f"{len(lg.positive):>7}")
 
     def verdicts(recalls: list[float]) -> str:
@@ -84,7 +80,7 @@ def github_actions_table(max_lines: int) -> None:
         missed = sum(r == 0.0 for r in recalls)
         return f"{good} good, {len(recalls) - good - missed} partial, {missed} missed"
 
-    k = len(logs)
+    k = len(rows)
     print(f"\n{k} logs, excerpt cap {max_lines} lines; mean recall (/ min(marked, cap)):")
     print(f"  ours {sum(ours) / k:.3f} ({verdicts(ours)})   last {max_lines} lines "
           f"{sum(tails) / k:.3f} ({verdicts(tails)})")

@@ -20,9 +20,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.logs.lines import _ANSI as _ANSI_PATTERN
 from models.logs.lines import iter_text_lines
+
+if TYPE_CHECKING:
+    from models.logs.excerpt import Excerpt
 
 LOGCHUNKS = "datasets/logchunks-dev"
 BREAKAGES = "datasets/ci-log-breakages"
@@ -133,6 +137,22 @@ def load_github_actions(root: Path) -> list[LabelledLog]:
             raise ValueError(f"{labels}:{k}: {exc!r}") from exc
         positive = frozenset(n for a, b in spans for n in range(a, b + 1))
         out.append(LabelledLog(row["log"], str(row.get("source", "")), text, positive))
+    return out
+
+
+def github_actions_recalls(
+    root: Path, max_lines: int = 40
+) -> list[tuple[LabelledLog, Excerpt, float, float]]:
+    """Per log of the GitHub Actions set: the log, its excerpt (no passing log), the excerpt's
+    marked-line recall and that of the last `max_lines` lines, measured side by side."""
+    from models.logs.excerpt import excerpt_file
+
+    out = []
+    for lg in load_github_actions(root):
+        ex = excerpt_file(root / lg.name, max_lines=max_lines)
+        tail = range(max(1, ex.total_lines - max_lines + 1), ex.total_lines + 1)
+        out.append((lg, ex, line_recall(lg, [x.n for x in ex.lines], max_lines),
+                    line_recall(lg, tail, max_lines)))
     return out
 
 
