@@ -41,6 +41,7 @@ from models.logs.excerpt import (  # noqa: E402
     _keys_of_batches,
     _masked_keys,
     _seedable,
+    first_instances,
     pick_lines,
 )
 from models.logs.line_features import (  # noqa: E402
@@ -110,10 +111,14 @@ def recalls(logs: list[ev.LabelledLog], feats: pl.DataFrame, prob: np.ndarray,
             passing: bool = False) -> np.ndarray:
     """Per log: chunk recall (LogChunks) or marked-line recall (ci-log-breakages)."""
     g = feats["g"].to_numpy()
-    if passing:
-        prob = np.where(feats["seen"].to_numpy(), prob * KNOWN_FACTOR, prob)
     eligible = _eligible(feats)
     seedable = _seedable(feats)
+    candidates = eligible & seedable
+    if passing:
+        seen = feats["seen"].to_numpy()
+        prob = np.where(seen, prob * KNOWN_FACTOR, prob)
+        candidates = candidates & ~seen
+    prob = first_instances(prob, candidates, feats["c"], g)
     left = _command_left(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()

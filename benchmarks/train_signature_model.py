@@ -150,6 +150,7 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
                       skip_kinds: frozenset[str] = frozenset(), failure_words: bool = True,
                       level_prefix: bool = False, sort: bool = False, frames: str = "v5",
                       order: str = "best", strong: float | None = None,
+                      paragraph: bool = False,
                       ) -> tuple[str, ...]:
     """The shipped rule with its choices as parameters (shipped, v5: 4, 0.1, 0.3, None, 99, True,
     True, False, True, "stop", all kinds, none skipped, True, no level tag stripped, not sorted,
@@ -210,6 +211,8 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
             members = [int(i) for i in idx[k0 : k + 1]]
             k += 1
             while k < idx.size and (fol[idx[k]] or keep[idx[k]]):
+                if paragraph and not present[idx[k - 1] + 1 : idx[k]].all():
+                    break
                 shape = kind(int(idx[k])) if mode in ("stop", "skip") else None
                 if shape and mode == "stop" and shape not in skip_kinds:
                     break
@@ -280,6 +283,9 @@ RUN_VARYING = {
     "v5, lines scoring 0.8 seed": {"strong": 0.8},
     "v5, lines scoring 0.7 seed": {"strong": 0.7},
     "v5, lines scoring 0.5 seed": {"strong": 0.5},
+    "v5, a blank line ends a block": {"paragraph": True},
+    "v5, a blank line ends a block, best block only": {"paragraph": True, "blocks": 1},
+    "v5, a blank line ends a block, 5 lines": {"paragraph": True, "lines": 5},
 }
 
 

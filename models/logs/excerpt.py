@@ -530,12 +530,50 @@ def _to_command_end(
     return sorted(have), extra
 
 
+# A failure line's kind: its masked text up to the end of its first failure word, so the
+# 26 violations of one linter, or a compiler's errors in different files, are one kind.
+_KIND_END = (
+    r"(?i)^(.*?(?:fail|error|exception|abort|assert|fatal|panic|denied|cannot|can't|unable"
+    r"|missing|undefined|expected|invalid)\w*)"
+)
+
+
+def first_instances(
+    prob: np.ndarray, candidates: np.ndarray, texts: pl.Series, g: np.ndarray
+) -> np.ndarray:
+    """`prob` with the first failure line of each kind in each log (`g`) raised to the best
+    score of its kind there, among the `candidates` rows (lines that may seed a window and are
+    not routine: a line also in the passing log does not count); one vectorised pass over all
+    logs of a frame.
+
+    When one kind of failure line repeats (a linter's violations, a test runner's "Dubious"
+    lines, a compiler's errors then its summary), the first instance is usually the cause and
+    the later ones its echoes; the ranker, which favours the end of a log, would show the echoes.
+    """
+    rows = np.flatnonzero(candidates)
+    if rows.size < 2:
+        return prob
+    masked = mask_series(texts.gather(rows)).str.strip_chars()
+    kinds = pl.DataFrame(
+        {"g": g[rows], "k": masked.str.extract(_KIND_END, 1).fill_null(masked),
+         "r": rows, "p": prob[rows]}
+    ).group_by("g", "k").agg(pl.col("r").min(), pl.col("p").max())
+    first, top = kinds["r"].to_numpy(), kinds["p"].to_numpy()
+    up = top > prob[first]
+    if not up.any():
+        return prob
+    out = prob.copy()
+    out[first[up]] = top[up]
+    return out
+
+
 def pick_lines(
     prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, left: np.ndarray, max_lines: int
 ) -> tuple[list[int], set[int]]:
     """Rows of one log's excerpt and the subset shown as context: windows around the best
     lines (`ranker.select`), the lines around each window, then the best window's command
-    output up to its end marker. Training evaluates its folds with this same function."""
+    output up to its end marker. Training evaluates its folds with this same function, on
+    scores first passed through `first_instances`, as `_excerpts` does."""
     core = _choose(prob, eligible, max_lines, seedable)
     chosen, extra = _with_context(core, eligible, max_lines)
     return _to_command_end(chosen, extra, prob, eligible, left, max_lines)
@@ -562,6 +600,9 @@ def _excerpts(
         # of their probability, so what is new in the failing run ranks first.
         prob = np.where(seen, prob_plain * KNOWN_FACTOR, prob_plain)
     seedable = _seedable(feats)
+    # The first new line of each kind of failure line ranks with the best of its kind.
+    candidates = eligible & seedable if seen is None else eligible & seedable & ~seen
+    prob = first_instances(prob, candidates, feats["c"], feats["g"].to_numpy())
     left = _command_left(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()

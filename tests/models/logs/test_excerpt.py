@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 
 from models.logs import excerpt_eval as ev
-from models.logs.excerpt import excerpt, excerpt_file
+from models.logs.excerpt import excerpt, excerpt_file, first_instances
 from models.logs.lines import MAX_LINE_CHARS, iter_file_lines
 
 
@@ -213,6 +215,43 @@ def test_stack_trace_kept_whole() -> None:
     assert all(n >= 48 for n in got)
 
 
+def test_first_instances_raises_the_first_line_of_each_kind() -> None:
+    texts = [
+        "src/a.cc:3:1: error: code should be clang-formatted",
+        "compiling b.cc",
+        "src/b.cc:9:4: error: code should be clang-formatted",
+        "src/c.cc:12:8: error: code should be clang-formatted",
+        "Error: Process completed with exit code 1.",
+        "warning: unused variable",
+    ]
+    prob = np.array([0.2, 0.05, 0.5, 0.9, 0.7, 0.3])
+    seedable = np.array([True, False, True, True, True, False])
+    g = np.zeros(6, dtype=np.int32)
+    out = first_instances(prob, seedable, pl.Series(texts), g)
+    # The first violation takes its kind's best score; later ones, other kinds and lines that
+    # cannot seed a window keep theirs.
+    assert out.tolist() == [0.9, 0.05, 0.5, 0.9, 0.7, 0.3]
+    assert prob.tolist() == [0.2, 0.05, 0.5, 0.9, 0.7, 0.3]
+    assert first_instances(prob, seedable & False, pl.Series(texts), g) is prob
+    # Logs of one frame are apart: the same kind in another log is another kind.
+    two = first_instances(prob, seedable, pl.Series(texts), np.array([0, 0, 0, 1, 1, 1]))
+    assert two.tolist() == [0.5, 0.05, 0.5, 0.9, 0.7, 0.3]
+
+
+def test_repeated_violations_show_the_first_not_the_last() -> None:
+    """A linter's 60 violations: the excerpt starts at the first, not at the ones the job's end
+    is nearest to."""
+    setup = "".join(f"Downloading dependency {i} of 300\n" for i in range(300))
+    violations = "".join(
+        f"src/mod{i}/file{i}.cc:{i + 10}:3: error: code should be clang-formatted "
+        "[-Wclang-format-violations]\n" + "    int  x = 1;\n" + "        ^\n"
+        for i in range(60)
+    )
+    log = setup + violations + "Error: Process completed with exit code 1.\n"
+    ex = excerpt(log)
+    assert 301 in [line.n for line in ex.lines]
+
+
 def test_passing_log_demotes_errors_that_also_happen_when_green() -> None:
     common = "".join(f"line {i}\n" for i in range(30))
     noisy = "ERROR: optional plugin cache missing at /tmp/cache-1234\n"
@@ -223,6 +262,16 @@ def test_passing_log_demotes_errors_that_also_happen_when_green() -> None:
     )
     ex = excerpt(failing, passing=passing, max_lines=2)
     assert ex.texts == ["error: linker failed for target app", "BUILD FAILED"]
+
+
+def test_a_routine_error_is_not_the_first_of_its_kind() -> None:
+    """An error the passing run also printed does not take the place of the first new one."""
+    common = "".join(f"step {i}\n" for i in range(30))
+    routine = "src/legacy.cc:12:1: error: deprecated flag -fno-rtti ignored\n"
+    passing = common + routine + "BUILD SUCCESS\n"
+    failing = common + routine + "src/net.cc:40:7: error: use of undeclared identifier 'sock'\n"
+    ex = excerpt(failing, passing=passing, max_lines=1)
+    assert ex.texts == ["src/net.cc:40:7: error: use of undeclared identifier 'sock'"]
 
 
 def test_line_numbers_are_original_and_cap_respected() -> None:
