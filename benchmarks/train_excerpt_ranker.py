@@ -126,7 +126,7 @@ def recalls(logs: list[ev.LabelledLog], feats: pl.DataFrame, prob: np.ndarray,
     out = []
     for i, lg in enumerate(logs):
         a, b = bounds[i], bounds[i + 1]
-        chosen, _ = pick_lines(prob[a:b], eligible[a:b], seedable[a:b], left[a:b], 40)
+        chosen, _ = pick_lines(prob[a:b], eligible[a:b], seedable[a:b], left[a:b], texts[a:b], 40)
         if lg.chunk:
             out.append(ev.chunk_recall(lg, [texts[a + j] for j in chosen]))
         else:

@@ -150,7 +150,7 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
                       skip_kinds: frozenset[str] = frozenset(), failure_words: bool = True,
                       level_prefix: bool = False, sort: bool = False, frames: str = "v5",
                       order: str = "best", strong: float | None = None,
-                      paragraph: bool = False,
+                      paragraph: bool = False, first: bool = False,
                       ) -> tuple[str, ...]:
     """The shipped rule with its choices as parameters (shipped, v5: 4, 0.1, 0.3, None, 99, True,
     True, False, True, "stop", all kinds, none skipped, True, no level tag stripped, not sorted,
@@ -175,6 +175,9 @@ def variant_signature(log: Log, lines: int, floor: float, share: float, follow: 
     if not wordless:
         wrap = wrap | no_word
     el, sd = log.eligible, log.seedable
+    if first:  # the excerpt's first-of-each-kind rule (`ex.first_instances`) before the blocks
+        prob = ex.first_instances(prob, el & sd, pl.Series(texts, dtype=pl.String),
+                                  np.zeros(len(texts), dtype=np.int32))
     if strong is not None:  # lines the ranker is sure of seed whatever their shape
         sd = sd | (el & (prob >= strong))
     tiers = ((el & sd & ~wrap, el), (present & sd & ~wrap, present), (el & sd, el),
@@ -286,6 +289,7 @@ RUN_VARYING = {
     "v5, a blank line ends a block": {"paragraph": True},
     "v5, a blank line ends a block, best block only": {"paragraph": True, "blocks": 1},
     "v5, a blank line ends a block, 5 lines": {"paragraph": True, "lines": 5},
+    "v5, the first of each kind of failure line raised": {"first": True},
 }
 
 

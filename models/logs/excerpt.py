@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -568,14 +568,61 @@ def first_instances(
     return out
 
 
+# Lines that open a stack trace without being a frame (Rust, Python, and the generic ones).
+_TRACE_HEAD = re.compile(
+    r"(?i)^(?:stack backtrace:|traceback \(most recent call last\):|stack trace:|backtrace:)$"
+)
+_HEADLINE_REACH = 50  # frames looked through, upwards, for a trace's headline
+
+
+def _in_trace(text: str) -> bool:
+    t = text.strip()
+    return bool(_FRAME.match(t) or _TRACE_HEAD.match(t))
+
+
+def _with_headlines(
+    core: list[int], eligible: np.ndarray, texts: Sequence[str], max_lines: int
+) -> list[int]:
+    """A window that starts inside a stack trace also shows the trace's headline, the first
+    line above its run of frames: the exception or panic message says what the frames are
+    about. Each takes one line of the budget, in log order; when none is left, the headline
+    takes the place of its window's last line (the deepest frame shown)."""
+    if not core:
+        return core
+    idx = np.flatnonzero(eligible)
+    have = set(core)
+    heads = []
+    for r in core:
+        k = int(np.searchsorted(idx, r))
+        if (k > 0 and int(idx[k - 1]) in have) or not _in_trace(texts[r]):
+            continue
+        j = k - 1
+        while j >= 0 and k - j <= _HEADLINE_REACH and _in_trace(texts[int(idx[j])]):
+            j -= 1
+        if j >= 0 and k - j <= _HEADLINE_REACH and int(idx[j]) not in have:
+            heads.append((int(idx[j]), k))
+    for head, k in heads:
+        if len(have) >= max_lines:
+            end = k
+            while end + 1 < idx.size and int(idx[end + 1]) in have:
+                end += 1
+            if end == k:
+                continue
+            have.discard(int(idx[end]))
+        have.add(head)
+    return sorted(have)
+
+
 def pick_lines(
-    prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, left: np.ndarray, max_lines: int
+    prob: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, left: np.ndarray,
+    texts: Sequence[str], max_lines: int,
 ) -> tuple[list[int], set[int]]:
     """Rows of one log's excerpt and the subset shown as context: windows around the best
-    lines (`ranker.select`), the lines around each window, then the best window's command
-    output up to its end marker. Training evaluates its folds with this same function, on
-    scores first passed through `first_instances`, as `_excerpts` does."""
-    core = _choose(prob, eligible, max_lines, seedable)
+    lines (`ranker.select`), the headline of a trace a window starts inside, the lines around
+    each window, then the best window's command output up to its end marker. Training
+    evaluates its folds with this same function, on scores first passed through
+    `first_instances`, as `_excerpts` does."""
+    core = _with_headlines(_choose(prob, eligible, max_lines, seedable), eligible, texts, max_lines)
     chosen, extra = _with_context(core, eligible, max_lines)
     return _to_command_end(chosen, extra, prob, eligible, left, max_lines)
 
@@ -615,7 +662,9 @@ def _excerpts(
         if a == b:
             out.append(Excerpt((), 0, ("empty log",)))
             continue
-        chosen, extra = pick_lines(prob[a:b], eligible[a:b], seedable[a:b], left[a:b], max_lines)
+        chosen, extra = pick_lines(
+            prob[a:b], eligible[a:b], seedable[a:b], left[a:b], texts[a:b], max_lines
+        )
         lines = tuple(
             ExcerptLine(
                 int(ns[a + i]), texts[a + i], i in extra or bool(prob[a + i] < _CONTEXT_BELOW)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from models.logs import excerpt_eval as ev
-from models.logs.excerpt import excerpt, excerpt_file, first_instances
+from models.logs.excerpt import _with_headlines, excerpt, excerpt_file, first_instances
 from models.logs.lines import MAX_LINE_CHARS, iter_file_lines
 
 
@@ -262,6 +262,32 @@ def test_passing_log_demotes_errors_that_also_happen_when_green() -> None:
     )
     ex = excerpt(failing, passing=passing, max_lines=2)
     assert ex.texts == ["error: linker failed for target app", "BUILD FAILED"]
+
+
+def _rust_panic(frames: int) -> list[str]:
+    lines = [f"test tests::case_{i} ... ok" for i in range(13)]
+    lines += ["thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: "
+              "WouldBlock', src/libtest/lib.rs:473:9", "stack backtrace:"]
+    for i in range(frames):
+        lines += [f"  {i}:     0x55ee97a8b2b5 - core::panicking::frame{i}::h75aedf5f78e5147f",
+                  f"             at src/libcore/panicking.rs:{i + 80}"]
+    return [*lines, "error: test failed, to rerun pass '--lib'"]
+
+
+def test_a_window_inside_a_trace_shows_the_traces_headline() -> None:
+    """As in a real cargo log: the window starts at the first frame, two lines below the panic."""
+    texts = _rust_panic(20)
+    eligible = np.ones(len(texts), dtype=bool)
+    window = list(range(15, 55))  # frames only, the whole budget
+    got = _with_headlines(window, eligible, texts, 40)
+    # The panic line takes the place of the deepest frame shown.
+    assert got == [13, *range(15, 54)]
+    # With budget left it is added.
+    assert _with_headlines(window, eligible, texts, 41) == [13, *window]
+    # A window that does not start inside a trace, or a headline too far above, changes nothing.
+    assert _with_headlines([13, 14, 15], eligible, texts, 3) == [13, 14, 15]
+    far = _rust_panic(40)
+    assert _with_headlines([75, 76], np.ones(len(far), dtype=bool), far, 2) == [75, 76]
 
 
 def test_a_routine_error_is_not_the_first_of_its_kind() -> None:
