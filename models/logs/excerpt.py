@@ -12,7 +12,8 @@ How it works (streaming, so a 500 MB log needs bounded memory):
 4. The learned ranker (`ranker`, a small tree ensemble shipped as JSON) scores every pool line.
 5. Selection takes contiguous windows around the best lines (blank lines and overwritten
    progress segments skipped) until `max_lines` are chosen; a failure line that repeats is
-   shown where it first appears (`first_instances`).
+   shown where it first appears (`first_instances`), and a window that starts inside a stack
+   trace shows the trace's headline (`_with_headlines`).
 6. `signature`: the decisive lines (best failure-shaped lines and the high-scoring lines right
    after them, up to `SIGNATURE_LINES`) by the score computed *without* the passing log, so the same
    failure text gives the same signature whether or not a passing log was available.
