@@ -303,6 +303,19 @@ def _scores(c: dict[str, tuple[int, int, int]], repos: list[str]) -> tuple[float
     return (tp / pred if pred else 1.0), (tp / true if true else 1.0)
 
 
+def _left_out(counts: dict[str, dict[str, tuple[int, int, int]]],
+              repos: list[str]) -> tuple[float, float]:
+    """Pair precision and recall over `repos`, each scored with the variant of best min(P, R)
+    on the other repositories: how the choice does on a repository it did not see."""
+    tp = pred = true = 0
+    for repo in repos:
+        rest = [r for r in repos if r != repo]
+        best = max(counts, key=lambda n: min(_scores(counts[n], rest)))
+        a, b, c = counts[best].get(repo, (0, 0, 0))
+        tp, pred, true = tp + a, pred + b, true + c
+    return tp / pred, tp / true
+
+
 def run_varying(logs: list[Log], dev: list[str]) -> None:
     """The variants of `RUN_VARYING` by best min(P, R): each one's dev figures, the choice made
     leave-one-repository-out within dev, then the held-out figure of the one chosen on dev."""
@@ -313,25 +326,13 @@ def run_varying(logs: list[Log], dev: list[str]) -> None:
     for name, c in counts.items():
         p, r = _scores(c, dev)
         print(f"{name:<45} dev precision {p:.3f} recall {r:.3f}")
-    tp = pred = true = 0
-    for repo in dev:
-        rest = [r for r in dev if r != repo]
-        best = max(counts, key=lambda n: min(_scores(counts[n], rest)))
-        a, b, c = counts[best].get(repo, (0, 0, 0))
-        tp, pred, true = tp + a, pred + b, true + c
-    print(f"leave-one-repository-out within dev: precision {tp / pred:.3f} recall {tp / true:.3f}")
-    # The same choice made without each of all the repositories in turn: how the selection
-    # procedure does on a repository it did not see, over both halves (the held-out half has
-    # been read before, so this is a second opinion, not a figure of record).
+    p, r = _left_out(counts, dev)
+    print(f"leave-one-repository-out within dev: precision {p:.3f} recall {r:.3f}")
+    # The same choice made without each of all the repositories in turn, over both halves
+    # (the held-out half has been read before: a second opinion, not a figure of record).
     every = sorted({log.repo for log in logs})
-    tp = pred = true = 0
-    for repo in every:
-        rest = [r for r in every if r != repo]
-        best = max(counts, key=lambda n: min(_scores(counts[n], rest)))
-        a, b, c = counts[best].get(repo, (0, 0, 0))
-        tp, pred, true = tp + a, pred + b, true + c
-    print(f"leave-one-repository-out over all {len(every)}: precision {tp / pred:.3f} "
-          f"recall {tp / true:.3f}")
+    p, r = _left_out(counts, every)
+    print(f"leave-one-repository-out over all {len(every)}: precision {p:.3f} recall {r:.3f}")
     best = max(counts, key=lambda n: min(_scores(counts[n], dev)))
     held = sorted({log.repo for log in logs} - set(dev))
     p, r = _scores(counts[best], held)
