@@ -75,11 +75,12 @@ MARKED_SETS = {
 
 
 def marked_set_table(title: str, root: Path, max_lines: int) -> None:
-    rows = ev.github_actions_recalls(root, max_lines)
-    print(f"\n{title:<34} {'lines':>6} {'ours':>6} {'last40':>7} {'marked':>7}")
+    rows = ev.marked_log_recalls(root, max_lines)
+    w = max(34, *(len(r[0].name) for r in rows))
+    print(f"\n{title:<{w}} {'lines':>6} {'ours':>6} {'last40':>7} {'marked':>7}")
     ours, tails = [r[2] for r in rows], [r[3] for r in rows]
     for lg, ex, own, tail in rows:
-        print(f"{lg.name:<34} {ex.total_lines:>6} {own:>6.2f} {tail:>7.2f} "
+        print(f"{lg.name:<{w}} {ex.total_lines:>6} {own:>6.2f} {tail:>7.2f} "
               f"{len(lg.positive):>7}")
 
     def verdicts(recalls: list[float]) -> str:

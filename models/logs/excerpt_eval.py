@@ -122,8 +122,9 @@ def load_breakages(root: Path) -> list[LabelledLog]:
     return out
 
 
-def load_github_actions(root: Path) -> list[LabelledLog]:
-    """The GitHub Actions set: `labels.jsonl` names each log and its `failure` line ranges."""
+def load_marked_logs(root: Path) -> list[LabelledLog]:
+    """A set of marked real job logs (`tests/fixtures/logs/github-actions`, `ci-unseen`):
+    `labels.jsonl` names each log and its `failure` line ranges."""
     out = []
     labels = root / "labels.jsonl"
     for k, line in enumerate(labels.read_text(encoding="utf-8").splitlines(), 1):
@@ -140,15 +141,15 @@ def load_github_actions(root: Path) -> list[LabelledLog]:
     return out
 
 
-def github_actions_recalls(
+def marked_log_recalls(
     root: Path, max_lines: int = 40
 ) -> list[tuple[LabelledLog, Excerpt, float, float]]:
-    """Per log of the GitHub Actions set: the log, its excerpt (no passing log), the excerpt's
-    marked-line recall and that of the last `max_lines` lines, measured side by side."""
+    """Per log of a marked set (`load_marked_logs`): the log, its excerpt (no passing log),
+    the excerpt's marked-line recall and that of the last `max_lines` lines, side by side."""
     from models.logs.excerpt import excerpt_file
 
     out = []
-    for lg in load_github_actions(root):
+    for lg in load_marked_logs(root):
         ex = excerpt_file(root / lg.name, max_lines=max_lines)
         tail = range(max(1, ex.total_lines - max_lines + 1), ex.total_lines + 1)
         out.append((lg, ex, line_recall(lg, [x.n for x in ex.lines], max_lines),

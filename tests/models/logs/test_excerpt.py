@@ -52,25 +52,27 @@ def test_recall_on_marked_breakages_beats_last_40_lines(shared_dir: Path, with_p
     assert capped >= (0.90 if with_passing else 0.85)
 
 
-def test_recall_on_real_github_actions_logs_beats_last_40_lines() -> None:
-    """Real job logs the ranker never saw (`tests/fixtures/logs/github-actions`): side by side
-    with the last 40 lines, on lines labelled before any excerpt was made."""
-    root = Path(__file__).resolve().parents[2] / "fixtures" / "logs" / "github-actions"
-    rows = ev.github_actions_recalls(root)
+@pytest.mark.parametrize("marked_set", ["github-actions", "ci-unseen"])
+def test_recall_on_real_marked_logs_beats_last_40_lines(marked_set: str) -> None:
+    """Real job logs the ranker never saw (GitHub Actions; GitLab CI, Jenkins, Azure Pipelines,
+    CircleCI, Travis and Appflow): side by side with the last 40 lines, on lines labelled
+    before any excerpt was made."""
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "logs" / marked_set
+    rows = ev.marked_log_recalls(root)
     assert len(rows) >= 12 and all(lg.positive for lg, *_ in rows)
     for lg, ex, _, _ in rows:
         assert ex.total_lines >= max(lg.positive) and len(ex.lines) <= 40
     assert sum(r[2] for r in rows) > sum(r[3] for r in rows)
 
 
-def test_github_actions_labels_that_do_not_parse_name_the_line(tmp_path: Path) -> None:
+def test_marked_labels_that_do_not_parse_name_the_line(tmp_path: Path) -> None:
     (tmp_path / "a.log").write_text("x\n", encoding="utf-8")
     (tmp_path / "labels.jsonl").write_text(
         '{"log": "a.log", "failure": [[1, 1]]}\n{"log": "a.log", "failure": [[1]]}\n',
         encoding="utf-8",
     )
     with pytest.raises(ValueError, match=r"labels\.jsonl:2"):
-        ev.load_github_actions(tmp_path)
+        ev.load_marked_logs(tmp_path)
 
 
 def test_github_actions_prefixes_annotations_and_ansi() -> None:
