@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from models.logs.excerpt import (
     _run_varying_kind,
     _signature,
     excerpt,
+    excerpt_many,
 )
+from models.logs.excerpt_eval import BREAKAGES, LOGCHUNKS
 from models.logs.fingerprint import fingerprint_excerpt
 from models.logs.lines import clean_series
 
@@ -225,3 +228,63 @@ def test_real_failure_lines_that_look_like_frames_are_not() -> None:
     taken = [(g, line) for g, line in lines
              if _run_varying_kind(line) == "frame" and not _BARE_LOCATION.match(line)]
     assert taken == []
+
+
+_CLOCK = re.compile(r"(?<!\d)([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d+))?")
+_DATE = re.compile(r"(?<!\d)20\d\d-(?:0[1-9]|1[0-2])-[0-3]\d(?=[T ])")
+_NUMBER = re.compile(r"(?<![\w.:/-])\d+(?:\.\d+)?(?![\w:/-])")
+
+
+def _rerun(text: str, seed: str) -> str:
+    """The log as another run of the same failure could print it: other times of day, dates,
+    counts, durations and sizes (valid ones: a clock stays a clock). Identifiers with digits
+    (`TS2532`, `E0425`, `python3.11`, paths) stay: they name the failure or its setting."""
+    rng = random.Random(seed)
+
+    def clock(m: re.Match[str]) -> str:
+        out = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+        frac = m.group(4)
+        return out + ("." + "".join(rng.choice("0123456789") for _ in frac) if frac else "")
+
+    def number(m: re.Match[str]) -> str:
+        s = m.group(0)
+        if "." in s:
+            return f"{rng.random() * 100:.{len(s.split('.')[1])}f}"
+        return str(rng.randrange(10 ** min(len(s) + 1, 9)))
+
+    text = _CLOCK.sub(clock, text)
+    text = _DATE.sub(lambda _: f"20{rng.randrange(10, 30)}-{rng.randrange(1, 13):02d}-"
+                     f"{rng.randrange(1, 29):02d}", text)
+    return _NUMBER.sub(number, text)
+
+
+def _unchanged_by_rerun(paths: list[Path]) -> list[Path]:
+    texts = [p.read_bytes().decode("utf-8", "replace") for p in paths]
+    reruns = [_rerun(t, p.name) for p, t in zip(paths, texts, strict=True)]
+    items = [(t, None) for t in [*texts, *reruns]]
+    got = [fingerprint_excerpt(ex) for ex in excerpt_many(items)]
+    k = len(paths)
+    return [p for p, a, b in zip(paths, got[:k], got[k:], strict=True) if a == b]
+
+
+def test_another_run_of_the_same_failure_keeps_its_fingerprint() -> None:
+    """Real job logs of the repository's marked sets, with every time, date, count and duration
+    changed: the fingerprint, computed end to end from the raw log, does not move."""
+    logs = Path(__file__).resolve().parents[2] / "fixtures" / "logs"
+    paths = sorted([*logs.glob("github-actions/*.log"), *logs.glob("ci-unseen/*.log")])
+    assert len(paths) >= 25
+    line = "12:01:02 took 3.5s, 14 tests; TS2532"
+    assert _rerun(line, "x") != line and _rerun(line, "x").endswith("TS2532")
+    assert _unchanged_by_rerun(paths) == paths
+
+
+@pytest.mark.slow
+@pytest.mark.requires_shared(LOGCHUNKS, BREAKAGES)
+def test_another_run_keeps_the_fingerprint_on_the_labelled_logs(shared_dir: Path) -> None:
+    """The same on the 289 LogChunks and 36 ci-log-breakages failing logs. Two PowerShell logs
+    move (323 of 325 stay): numbers change the ranker's digit and length features, and with
+    them which lines of a long test report make the signature."""
+    paths = sorted([*(shared_dir / LOGCHUNKS).glob("logs/*/*/failed/*.log"),
+                    *(shared_dir / BREAKAGES).glob("*/fail.log")])
+    assert len(paths) == 325
+    assert len(_unchanged_by_rerun(paths)) >= 0.99 * len(paths)
