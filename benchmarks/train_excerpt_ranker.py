@@ -35,14 +35,13 @@ sys.path.insert(0, str(REPO))
 from models.logs import excerpt_eval as ev  # noqa: E402
 from models.logs.excerpt import (  # noqa: E402
     _SEED_FLAGS,
-    KNOWN_FACTOR,
     _command_left,
     _eligible,
     _keys_of_batches,
     _masked_keys,
     _seedable,
-    first_instances,
     pick_lines,
+    selection_scores,
 )
 from models.logs.line_features import (  # noqa: E402
     FEATURE_NAMES,
@@ -113,12 +112,8 @@ def recalls(logs: list[ev.LabelledLog], feats: pl.DataFrame, prob: np.ndarray,
     g = feats["g"].to_numpy()
     eligible = _eligible(feats)
     seedable = _seedable(feats)
-    candidates = eligible & seedable
-    if passing:
-        seen = feats["seen"].to_numpy()
-        prob = np.where(seen, prob * KNOWN_FACTOR, prob)
-        candidates = candidates & ~seen
-    prob = first_instances(prob, candidates, feats["c"], g)
+    seen = feats["seen"].to_numpy() if passing else None
+    prob = selection_scores(prob, eligible, seedable, seen, feats["c"], g)
     left = _command_left(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()

@@ -318,12 +318,14 @@ _FRAME = re.compile(
 )
 # Frames told by their end, looked for only in lines that say "called at" (Haskell, Perl).
 _CALLED_AT = re.compile(r", called at \S+:\d+:\d+ in \S+$|\scalled at \S+ line \d+\.?$")
+# Words that say something went wrong (`_FAILURE_WORD`, `_KIND_END`).
+_FAILURE_STEMS = (
+    "fail|error|exception|abort|assert|fatal|panic|denied|cannot|can't|unable"
+    "|missing|undefined|expected|invalid"
+)
 # Searched in the lower-cased line (a case-insensitive pattern is several times slower).
 # "assertions", plural, is what a test summary counts, not a failure.
-_FAILURE_WORD = re.compile(
-    r"fail|error|exception|abort|assert(?!ions\b)|fatal|panic|denied|cannot|can't|unable"
-    r"|missing|undefined|expected|invalid"
-)
+_FAILURE_WORD = re.compile(_FAILURE_STEMS.replace("assert", r"assert(?!ions\b)"))
 _DURATION = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds|m|min|mins|minutes|h)\b"
 )
@@ -534,10 +536,24 @@ def _to_command_end(
 
 # A failure line's kind: its masked text up to the end of its first failure word, so the
 # 26 violations of one linter, or a compiler's errors in different files, are one kind.
-_KIND_END = (
-    r"(?i)^(.*?(?:fail|error|exception|abort|assert|fatal|panic|denied|cannot|can't|unable"
-    r"|missing|undefined|expected|invalid)\w*)"
-)
+# (polars' regex engine has no look-ahead, so "assertions" is a kind like any other word).
+_KIND_END = rf"(?i)^(.*?(?:{_FAILURE_STEMS})\w*)"
+
+
+def selection_scores(
+    prob_plain: np.ndarray, eligible: np.ndarray, seedable: np.ndarray, seen: np.ndarray | None,
+    texts: pl.Series, g: np.ndarray,
+) -> np.ndarray:
+    """The scores selection works on, for every log of a frame: a line also in the passing log
+    (`seen`) is routine and keeps a fraction of its probability, so what is new in the failing
+    run ranks first; then the first new line of each kind of failure line ranks with the best
+    of its kind (`first_instances`). Training evaluates its folds on these same scores."""
+    candidates = eligible & seedable
+    prob = prob_plain
+    if seen is not None:
+        prob = np.where(seen, prob_plain * KNOWN_FACTOR, prob_plain)
+        candidates = candidates & ~seen
+    return first_instances(prob, candidates, texts, g)
 
 
 def first_instances(
@@ -621,8 +637,7 @@ def pick_lines(
     """Rows of one log's excerpt and the subset shown as context: windows around the best
     lines (`ranker.select`), the headline of a trace a window starts inside, the lines around
     each window, then the best window's command output up to its end marker. Training
-    evaluates its folds with this same function, on scores first passed through
-    `first_instances`, as `_excerpts` does."""
+    evaluates its folds with this same function, on `selection_scores` as `_excerpts` does."""
     core = _with_headlines(_choose(prob, eligible, max_lines, seedable), eligible, texts, max_lines)
     chosen, extra = _with_context(core, eligible, max_lines)
     return _to_command_end(chosen, extra, prob, eligible, left, max_lines)
@@ -642,16 +657,10 @@ def _excerpts(
     # Only lines an excerpt may show are scored: nothing reads the others' probability.
     prob_plain = np.zeros(feats.height)
     prob_plain[eligible] = ranker.probability(feature_matrix(feats.filter(pl.Series(eligible))))
-    prob = prob_plain
-    seen = _seen(feats, known)
-    if seen is not None:
-        # Lines that also occur (masked) in the passing log are routine: they keep a fraction
-        # of their probability, so what is new in the failing run ranks first.
-        prob = np.where(seen, prob_plain * KNOWN_FACTOR, prob_plain)
     seedable = _seedable(feats)
-    # The first new line of each kind of failure line ranks with the best of its kind.
-    candidates = eligible & seedable if seen is None else eligible & seedable & ~seen
-    prob = first_instances(prob, candidates, feats["c"], feats["g"].to_numpy())
+    prob = selection_scores(
+        prob_plain, eligible, seedable, _seen(feats, known), feats["c"], feats["g"].to_numpy()
+    )
     left = _command_left(feats)
     texts = feats["c"].to_list()
     ns = feats["n"].to_numpy()

@@ -3,8 +3,8 @@
 Two reference sets (read-only, in shared/): LogChunks (`logchunks-dev`: Travis logs, each with
 the labelled chunk of text that explains the failure) and `ci-log-breakages` (failing logs with
 a passing log of the same job and the line numbers of the error lines); and, in the repository,
-real GitHub Actions job logs with the lines that say why the job failed
-(`tests/fixtures/logs/github-actions`, never used for training or tuning). Training, the benchmark
+real job logs with the lines that say why the job failed (`tests/fixtures/logs/github-actions`,
+`tests/fixtures/logs/ci-unseen`; never used for training). Training, the benchmark
 and the tests all read them through this module, so every figure uses the same definitions.
 
 LogChunks labels are text, not line numbers: a chunk line counts as found when an excerpt line
