@@ -290,6 +290,7 @@ _WRAPPER = re.compile(
 )
 _SIG_FLOOR = 0.1  # a signature line scores at least this ...
 _SIG_RELATIVE = 0.3  # ... and at least this fraction of the log's best line
+_SIG_LATER = 0.9  # a block after the best enters only when it scores this share of the best seed
 # Lines whose shape says they vary between runs of one failure without naming it, in any
 # language or tool: stack frames (which frames print depends on how the code was entered),
 # progress and separator lines, timing lines, and lines left without a word. A signature block
@@ -378,8 +379,11 @@ def _signature(
 
     Seeds are the failure-shaped lines that are not mere wrappers and score near the best;
     each seed brings the lines right after it that score as high (a compiler message's body,
-    an assertion's expected/actual). These blocks, best first and each read from its start,
-    fill the budget, so the set does not hinge on which of many look-alike lines ranked fifth.
+    an assertion's expected/actual). The best block enters, and another only when it scores about as high
+    (`_SIG_LATER`): which weaker failure lines a run also prints (a skipped test, a later
+    error) is where runs of one failure differ. The blocks that enter are tied, so they fill
+    the budget in log order, each read from its start: which lines make it then depends on
+    where blocks start, not on small differences between similar scores.
     Lines scoring far below the best are left out: boiler-plate that happens to contain
     "error" must not enter in one run and leave in the next. A block ends at its first
     run-varying line (`_run_varying`: a stack frame, progress, timing) and such a line starts
@@ -439,9 +443,10 @@ def _signature(
     blocks = _blocks(idx, starts, keep | follow, prob, is_varying) or _blocks(
         idx, starts, keep | follow, prob, None
     )
-    # The best blocks first, each read from its start: which lines make the budget then
-    # depends on where a block starts, not on small differences between similar scores.
+    # The best block and those about as strong, in log order (-b[1] is where a block starts).
     blocks.sort(reverse=True)
+    blocks = blocks[:1] + [b for b in blocks[1:] if b[0] >= _SIG_LATER * top]
+    blocks.sort(key=lambda b: -b[1])
     picked: list[int] = []
     seen: set[str] = set()
     for _, _, members in blocks:

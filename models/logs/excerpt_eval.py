@@ -6,6 +6,8 @@ a passing log of the same job and the line numbers of the error lines); and, in 
 real job logs with the lines that say why the job failed (`tests/fixtures/logs/github-actions`,
 `tests/fixtures/logs/ci-unseen`; never used for training). Training, the benchmark
 and the tests all read them through this module, so every figure uses the same definitions.
+`another_run` rewrites a log as another run of the same failure could print it, for the
+fingerprint's stability checks.
 
 LogChunks labels are text, not line numbers: a chunk line counts as found when an excerpt line
 equals it after stripping ANSI codes, keeping the text after the last carriage return and
@@ -16,6 +18,7 @@ its first line may also be the end of an excerpt line and its last line the star
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -181,3 +184,31 @@ def last_lines(text: str, k: int = 40) -> list[tuple[int, str]]:
     """The baseline: the last `k` lines of the log."""
     lines = [(r.n, r.text) for r in iter_text_lines(text)]
     return lines[-k:]
+
+
+_CLOCK = re.compile(r"(?<!\d)([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d+))?")
+_DATE = re.compile(r"(?<!\d)20\d\d-(?:0[1-9]|1[0-2])-[0-3]\d(?=[T ])")
+_NUMBER = re.compile(r"(?<![\w.:/-])\d+(?:\.\d+)?(?![\w:/-])")
+
+
+def another_run(text: str, seed: str) -> str:
+    """The log as another run of the same failure could print it: other times of day, dates,
+    counts, durations and sizes (valid ones: a clock stays a clock). Identifiers with digits
+    (`TS2532`, `E0425`, `python3.11`, paths) stay: they name the failure or its setting."""
+    rng = random.Random(seed)
+
+    def clock(m: re.Match[str]) -> str:
+        out = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+        frac = m.group(4)
+        return out + ("." + "".join(rng.choice("0123456789") for _ in frac) if frac else "")
+
+    def number(m: re.Match[str]) -> str:
+        s = m.group(0)
+        if "." in s:
+            return f"{rng.random() * 100:.{len(s.split('.')[1])}f}"
+        return str(rng.randrange(10 ** min(len(s) + 1, 9)))
+
+    text = _CLOCK.sub(clock, text)
+    text = _DATE.sub(lambda _: f"20{rng.randrange(10, 30)}-{rng.randrange(1, 13):02d}-"
+                     f"{rng.randrange(1, 29):02d}", text)
+    return _NUMBER.sub(number, text)

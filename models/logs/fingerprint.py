@@ -1,6 +1,6 @@
 """Versioned failure fingerprints: equal for the same failure across runs, machines and releases.
 
-Definition (version 5), documented in docs/logs.md so anyone can recompute it:
+Definition (version 6), documented in docs/logs.md so anyone can recompute it:
     lines_n  = [mask(truncate(clean(redact(l))), profile="failure")[:FAILURE_LINE_CHARS]
                 for l in lines], each stripped, empty ones dropped, consecutive duplicates
                collapsed
@@ -14,7 +14,8 @@ test and exception names, file names). Change FINGERPRINT_VERSION whenever maski
 definition or the choice of signature lines (`excerpt._signature`) changes: stored fingerprints
 then stop matching on purpose (version 4: signature blocks end at stack frames, progress and
 timing lines; version 5: four signature lines, not five, and the stack frames of more
-languages end a block).
+languages end a block; version 6: a block after the best enters only when it scores about
+as high, and the blocks that enter are read in log order).
 
 Which lines: a failure's fingerprint must not depend on what else was available when its log was
 read (a passing log of the job changes which lines an excerpt shows). `lines_for_fingerprint`
@@ -32,7 +33,7 @@ from models.logs.lines import clean_series, truncate_expr
 from models.logs.normalise import mask_expr
 from models.logs.redact import redact_logs
 
-FINGERPRINT_VERSION = "5"
+FINGERPRINT_VERSION = "6"
 # A failure message says what failed in its first words; what follows (a log file to attach,
 # a list of inputs) is where runs of one failure differ. Masked lines are cut here.
 FAILURE_LINE_CHARS = 200

@@ -35,10 +35,10 @@ def test_frozen_value_follows_documented_definition() -> None:
     ]
     payload = f"followthrough-fp:{FINGERPRINT_VERSION}\n" + "\n".join(masked)
     expected = hashlib.sha256(payload.encode()).hexdigest()[:32]
-    assert FINGERPRINT_VERSION == "5"
+    assert FINGERPRINT_VERSION == "6"
     assert normalised_lines(LINES) == masked
     assert fingerprint(LINES) == expected
-    assert fingerprint(LINES) == "44a05372b80ecc3c16090477ae989680"
+    assert fingerprint(LINES) == "6cfa7a26edf9b340dd68a75565588904"
 
 
 def test_volatile_values_do_not_change_fingerprint() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from models.logs.excerpt import (
     excerpt,
     excerpt_many,
 )
-from models.logs.excerpt_eval import BREAKAGES, LOGCHUNKS
+from models.logs.excerpt_eval import BREAKAGES, LOGCHUNKS, another_run
 from models.logs.fingerprint import fingerprint_excerpt
 from models.logs.lines import clean_series
 
@@ -166,13 +165,48 @@ def test_progress_and_timing_lines_do_not_fill_the_budget() -> None:
         ("TestParser#test_nested_lists [test/test_parser.rb:88]:", 0.8, True),
         ("Expected 3, got 4.", 0.8, True),
         ("----------------", 0.5, False),
-        ("12 runs, 40 assertions, 1 failures, 0 errors, 1 skips", 0.6, True),
+        ("12 runs, 40 assertions, 1 failures, 0 errors, 1 skips", 0.8, True),
     ]
     assert _sig(rows) == [
         "Failure:",
         "TestParser#test_nested_lists [test/test_parser.rb:88]:",
         "Expected 3, got 4.",
         "12 runs, 40 assertions, 1 failures, 0 errors, 1 skips",
+    ]
+
+
+def test_a_block_scoring_well_below_the_best_stays_out() -> None:
+    # A skip notice printed in one run and not the next must not enter the signature.
+    notice = [
+        ("TestRelatedPosts#test_lsi [test/test_related_posts.rb:40]:", 0.5, True),
+        ("JRuby does not perform well with CExt, test disabled.", 0.5, False),
+    ]
+    failure = [
+        ("Run options: --seed 4242", 0.05, False),
+        ("Failure:", 0.9, True),
+        ("TestKramdown#test_highlighter [test/test_kramdown.rb:88]:", 0.9, True),
+        ("Minitest::Assertion: Expected true to not be truthy.", 0.9, True),
+    ]
+    assert _sig(notice + failure) == _sig(failure) == [text for text, _, _ in failure[1:]]
+
+
+def test_blocks_about_as_strong_as_the_best_fill_the_budget_in_log_order() -> None:
+    def run(first: float, second: float) -> list[str]:
+        return _sig([
+            ("src/a.ts(3,1): error TS2304: Cannot find name 'foo'.", first, True),
+            ("  3 foo()", first, False),
+            ("  Did you mean 'for'?", first, False),
+            ("Installing dependencies", 0.01, False),
+            ("src/b.ts(9,7): error TS2532: Object is possibly 'undefined'.", second, True),
+            ("  9 x.y", second, False),
+        ])
+
+    # Which of two tied blocks scores a little higher varies between runs; the lines do not.
+    assert run(0.90, 0.95) == run(0.95, 0.90) == [
+        "src/a.ts(3,1): error TS2304: Cannot find name 'foo'.",
+        "  3 foo()",
+        "  Did you mean 'for'?",
+        "src/b.ts(9,7): error TS2532: Object is possibly 'undefined'.",
     ]
 
 
@@ -230,37 +264,9 @@ def test_real_failure_lines_that_look_like_frames_are_not() -> None:
     assert taken == []
 
 
-_CLOCK = re.compile(r"(?<!\d)([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d+))?")
-_DATE = re.compile(r"(?<!\d)20\d\d-(?:0[1-9]|1[0-2])-[0-3]\d(?=[T ])")
-_NUMBER = re.compile(r"(?<![\w.:/-])\d+(?:\.\d+)?(?![\w:/-])")
-
-
-def _rerun(text: str, seed: str) -> str:
-    """The log as another run of the same failure could print it: other times of day, dates,
-    counts, durations and sizes (valid ones: a clock stays a clock). Identifiers with digits
-    (`TS2532`, `E0425`, `python3.11`, paths) stay: they name the failure or its setting."""
-    rng = random.Random(seed)
-
-    def clock(m: re.Match[str]) -> str:
-        out = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
-        frac = m.group(4)
-        return out + ("." + "".join(rng.choice("0123456789") for _ in frac) if frac else "")
-
-    def number(m: re.Match[str]) -> str:
-        s = m.group(0)
-        if "." in s:
-            return f"{rng.random() * 100:.{len(s.split('.')[1])}f}"
-        return str(rng.randrange(10 ** min(len(s) + 1, 9)))
-
-    text = _CLOCK.sub(clock, text)
-    text = _DATE.sub(lambda _: f"20{rng.randrange(10, 30)}-{rng.randrange(1, 13):02d}-"
-                     f"{rng.randrange(1, 29):02d}", text)
-    return _NUMBER.sub(number, text)
-
-
-def _unchanged_by_rerun(paths: list[Path]) -> list[Path]:
+def _unchanged_byanother_run(paths: list[Path]) -> list[Path]:
     texts = [p.read_bytes().decode("utf-8", "replace") for p in paths]
-    reruns = [_rerun(t, p.name) for p, t in zip(paths, texts, strict=True)]
+    reruns = [another_run(t, p.name) for p, t in zip(paths, texts, strict=True)]
     items = [(t, None) for t in [*texts, *reruns]]
     got = [fingerprint_excerpt(ex) for ex in excerpt_many(items)]
     k = len(paths)
@@ -274,17 +280,18 @@ def test_another_run_of_the_same_failure_keeps_its_fingerprint() -> None:
     paths = sorted([*logs.glob("github-actions/*.log"), *logs.glob("ci-unseen/*.log")])
     assert len(paths) >= 25
     line = "12:01:02 took 3.5s, 14 tests; TS2532"
-    assert _rerun(line, "x") != line and _rerun(line, "x").endswith("TS2532")
-    assert _unchanged_by_rerun(paths) == paths
+    assert another_run(line, "x") != line and another_run(line, "x").endswith("TS2532")
+    assert _unchanged_byanother_run(paths) == paths
 
 
 @pytest.mark.slow
 @pytest.mark.requires_shared(LOGCHUNKS, BREAKAGES)
 def test_another_run_keeps_the_fingerprint_on_the_labelled_logs(shared_dir: Path) -> None:
-    """The same on the 289 LogChunks and 36 ci-log-breakages failing logs. Two PowerShell logs
-    move (323 of 325 stay): numbers change the ranker's digit and length features, and with
-    them which lines of a long test report make the signature."""
+    """The same on the 289 LogChunks and 36 ci-log-breakages failing logs: all 325 stay with
+    this rerun (1,054 of 1,056 over three reruns of every marked log, docs/logs.md). Numbers
+    change the ranker's digit and length features, so a signature choice that hinges on small
+    score differences would move here."""
     paths = sorted([*(shared_dir / LOGCHUNKS).glob("logs/*/*/failed/*.log"),
                     *(shared_dir / BREAKAGES).glob("*/fail.log")])
     assert len(paths) == 325
-    assert len(_unchanged_by_rerun(paths)) >= 0.99 * len(paths)
+    assert len(_unchanged_byanother_run(paths)) >= 0.99 * len(paths)
