@@ -198,7 +198,7 @@ def test_blocks_about_as_strong_as_the_best_fill_the_budget_in_log_order() -> No
             ("  Did you mean 'for'?", first, False),
             ("Installing dependencies", 0.01, False),
             ("src/b.ts(9,7): error TS2532: Object is possibly 'undefined'.", second, True),
-            ("  9 x.y", second, False),
+            ("  9 const total = order.items.length", second, False),
         ])
 
     # Which of two tied blocks scores a little higher varies between runs; the lines do not.
