@@ -379,11 +379,11 @@ def _signature(
 
     Seeds are the failure-shaped lines that are not mere wrappers and score near the best;
     each seed brings the lines right after it that score as high (a compiler message's body,
-    an assertion's expected/actual). The best block enters, and another only when it scores about as high
-    (`_SIG_LATER`): which weaker failure lines a run also prints (a skipped test, a later
-    error) is where runs of one failure differ. The blocks that enter are tied, so they fill
-    the budget in log order, each read from its start: which lines make it then depends on
-    where blocks start, not on small differences between similar scores.
+    an assertion's expected/actual). The best block enters, and another only when it scores
+    about as high (`_SIG_LATER`): which weaker failure lines a run also prints (a skipped
+    test, a later error) is where runs of one failure differ. The blocks that enter are tied,
+    so they fill the budget in log order, each read from its start: which lines make it then
+    depends on where blocks start, not on small differences between similar scores.
     Lines scoring far below the best are left out: boiler-plate that happens to contain
     "error" must not enter in one run and leave in the next. A block ends at its first
     run-varying line (`_run_varying`: a stack frame, progress, timing) and such a line starts
@@ -444,9 +444,9 @@ def _signature(
         idx, starts, keep | follow, prob, None
     )
     # The best block and those about as strong, in log order (-b[1] is where a block starts).
-    blocks.sort(reverse=True)
-    blocks = blocks[:1] + [b for b in blocks[1:] if b[0] >= _SIG_LATER * top]
-    blocks.sort(key=lambda b: -b[1])
+    best = max(blocks, default=None)
+    blocks = sorted((b for b in blocks if b is best or b[0] >= _SIG_LATER * top),
+                    key=lambda b: -b[1])
     picked: list[int] = []
     seen: set[str] = set()
     for _, _, members in blocks:
