@@ -51,7 +51,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_fingerprints import LOGCHUNKS, chunk_lines, held_out, reference_form  # noqa: E402
+from bench_fingerprints import LOGCHUNKS, SHARED, chunk_lines, held_out, reference_form  # noqa: E402
 from train_excerpt_ranker import model_json  # noqa: E402
 
 from models.logs import excerpt as ex  # noqa: E402
@@ -331,7 +331,7 @@ def rerun_stability(settings: dict[str, dict]) -> dict[str, tuple[int, int]]:
     fixtures = REPO / "tests" / "fixtures" / "logs"
     paths = sorted([*fixtures.glob("github-actions/*.log"), *fixtures.glob("ci-unseen/*.log"),
                     *LOGCHUNKS.glob("logs/*/*/failed/*.log"),
-                    *(LOGCHUNKS.parent.parent / BREAKAGES).glob("*/fail.log")])
+                    *(SHARED / BREAKAGES).glob("*/fail.log")])
     texts = [p.read_bytes().decode("utf-8", "replace") for p in paths]
     row = {"repo": "", "chunk": ""}
     first = [Log(row, t) for t in texts]
